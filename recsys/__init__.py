@@ -1,0 +1,1 @@
+"""Ranking and recommendation logic for Vitrine: pure functions and models, no HTTP, no storage."""

@@ -1,0 +1,59 @@
+"""The FastAPI application factory; everything stateful is built in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from screens.bus import make_bus
+from screens.db.session import make_engine
+from screens.errors import install_error_handlers
+from screens.observability import configure_logging, install_request_metrics
+from screens.routes import events, health, mall, uploads, weights
+from screens.runtime import Runtime
+from screens.services.consumer import EventConsumer
+from screens.services.live_state import apply_events
+from screens.services.weights import WeightsCache
+from screens.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Anonymous, crowd-aware recommendations for the screens of a shopping mall.
+
+Authenticate with `Authorization: Bearer <token>` (create tokens with `vitrine token create`).
+Roles: `admin`, `ops`, `merchandiser` (bound to stores), `device` (bound to one screen)."""
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.database_url)
+    bus = make_bus(settings.redis_url, buffer_max=settings.event_buffer_max,
+                   retry_interval_s=settings.bus_retry_interval_s, stream_maxlen=settings.stream_maxlen)
+    consumer = EventConsumer(bus, lambda batch: apply_events(bus.counters, batch))
+    return Runtime(settings=settings, engine=engine, bus=bus, weights=WeightsCache(engine, bus.config),
+                   consumer=consumer)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings)
+        app.state.runtime = runtime
+        runtime.start()
+        log.info("vitrine ready", extra={"fields": {"bus": runtime.bus.kind}})
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(title="Vitrine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    install_request_metrics(app)
+    for module in (health, mall, uploads, weights, events):
+        app.include_router(module.router)
+    return app

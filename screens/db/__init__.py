@@ -1,0 +1,1 @@
+"""Relational storage: SQLModel tables, engine/session wiring and Alembic migrations."""

@@ -1,0 +1,43 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import APIRouter, Response
+from sqlalchemy import text
+
+from screens.deps import RuntimeDep
+from screens.observability import metrics_response
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database and live state reachable",
+            responses={503: {"description": "the database is unreachable"}})
+def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
+    """``ready``, ``degraded`` (Redis away: answers come from the last known state, events are
+    buffered in process) or ``unavailable`` (no database: 503)."""
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        database = True
+    except Exception:
+        database = False
+    live_state = runtime.bus.ping()
+    status = "ready" if database and live_state else "degraded" if database else "unavailable"
+    if not database:
+        response.status_code = 503
+    return {"status": status, "database": database, "live_state": live_state, "bus": runtime.bus.kind,
+            "buffered_events": runtime.bus.events.pending(), "worker_pid": os.getpid(),
+            "weights_version": runtime.weights.version}
+
+
+@router.get("/metrics", summary="Prometheus metrics of this worker", response_class=Response)
+def metrics() -> Response:
+    return metrics_response()

@@ -1,0 +1,109 @@
+"""Stores and screens (ops), plus device heartbeats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlmodel import col, select
+
+from screens.db.models import Screen, Store
+from screens.db.session import as_utc
+from screens.deps import PrincipalDep, SessionDep
+from screens.errors import InvalidInput, NotFound, error_responses
+from screens.schemas.mall import ScreenIn, ScreenPublic, StoreIn, StorePublic
+from screens.services import audit
+
+router = APIRouter(prefix="/v1", tags=["mall"])
+STALE_AFTER = timedelta(minutes=2)
+
+
+@router.put("/stores/{store_id}", response_model=StorePublic, responses=error_responses(401, 403))
+def put_store(store_id: str, body: StoreIn, session: SessionDep, who: PrincipalDep) -> Store:
+    """Create or update a store."""
+    who.require("ops")
+    store = session.get(Store, store_id) or Store(id=store_id, **body.model_dump())
+    store.sqlmodel_update(body.model_dump())
+    session.add(store)
+    audit.record(session, who, "store.put", f"store:{store_id}", **body.model_dump())
+    return store
+
+
+@router.get("/stores", response_model=list[StorePublic], responses=error_responses(401, 403))
+def list_stores(session: SessionDep, who: PrincipalDep) -> list[Store]:
+    """Stores visible to the caller (a merchandiser sees its own)."""
+    who.require("ops", "merchandiser")
+    query = select(Store).order_by(Store.id)
+    if who.role == "merchandiser":
+        query = query.where(col(Store.id).in_(who.store_ids))
+    return list(session.exec(query))
+
+
+@router.get("/stores/{store_id}", response_model=StorePublic, responses=error_responses(401, 403, 404))
+def get_store(store_id: str, session: SessionDep, who: PrincipalDep) -> Store:
+    """One store."""
+    who.require_store(store_id, "ops", "merchandiser")
+    return _store_or_404(session, store_id)
+
+
+def _store_or_404(session: SessionDep, store_id: str) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"no store {store_id!r}")
+    return store
+
+
+def _public(screen: Screen, now: datetime) -> ScreenPublic:
+    last = as_utc(screen.last_seen) if screen.last_seen else None
+    return ScreenPublic(id=screen.id, kind=screen.kind, store_id=screen.store_id,  # type: ignore[arg-type]
+                        zone=screen.zone, last_seen=last, stale=last is None or now - last > STALE_AFTER)
+
+
+@router.put("/screens/{screen_id}", response_model=ScreenPublic, responses=error_responses(401, 403, 422))
+def put_screen(screen_id: str, body: ScreenIn, session: SessionDep, who: PrincipalDep) -> ScreenPublic:
+    """Register or update a screen (a lead-in display, a fitting mirror or an entrance camera)."""
+    who.require("ops")
+    if body.store_id and session.get(Store, body.store_id) is None:
+        raise InvalidInput("unknown store", errors=[{"field": "store_id", "message": f"no store {body.store_id!r}"}])
+    screen = session.get(Screen, screen_id) or Screen(id=screen_id, kind=body.kind)
+    screen.sqlmodel_update(body.model_dump())
+    session.add(screen)
+    audit.record(session, who, "screen.put", f"screen:{screen_id}", **body.model_dump())
+    return _public(screen, datetime.now(UTC))
+
+
+@router.get("/screens", response_model=list[ScreenPublic], responses=error_responses(401, 403))
+def list_screens(session: SessionDep, who: PrincipalDep,
+                 kind: Annotated[str | None, Query(description="lead_in | mirror | entrance_camera")] = None
+                 ) -> list[ScreenPublic]:
+    """All screens with their last heartbeat and whether they are stale."""
+    who.require("ops")
+    query = select(Screen).order_by(Screen.id)
+    if kind:
+        query = query.where(Screen.kind == kind)
+    now = datetime.now(UTC)
+    return [_public(s, now) for s in session.exec(query)]
+
+
+@router.get("/screens/{screen_id}", response_model=ScreenPublic, responses=error_responses(401, 403, 404))
+def get_screen(screen_id: str, session: SessionDep, who: PrincipalDep) -> ScreenPublic:
+    """One screen."""
+    who.require_screen(screen_id, "ops")
+    screen = session.get(Screen, screen_id)
+    if screen is None:
+        raise NotFound(f"no screen {screen_id!r}")
+    return _public(screen, datetime.now(UTC))
+
+
+@router.post("/screens/{screen_id}/heartbeat", response_model=ScreenPublic, responses=error_responses(401, 403, 404))
+def heartbeat(screen_id: str, session: SessionDep, who: PrincipalDep) -> ScreenPublic:
+    """A device reports it is alive; ops see screens without a recent heartbeat as stale."""
+    who.require_screen(screen_id)
+    screen = session.get(Screen, screen_id)
+    if screen is None:
+        raise NotFound(f"no screen {screen_id!r}")
+    now = datetime.now(UTC)
+    screen.last_seen = now
+    session.add(screen)
+    return _public(screen, now)

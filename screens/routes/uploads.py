@@ -1,0 +1,101 @@
+"""Merchandiser uploads of catalogs and coupons, and reading them back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from sqlmodel import col, select
+
+from screens.db.models import CatalogItem, Coupon, Store
+from screens.deps import PrincipalDep, RuntimeDep, SessionDep
+from screens.errors import NotFound, PayloadTooLarge, error_responses
+from screens.schemas.catalog import CATALOG_COLUMNS, CatalogItemPublic
+from screens.schemas.coupons import COUPON_COLUMNS, CouponPublic
+from screens.services import uploads
+
+router = APIRouter(prefix="/v1/stores", tags=["merchandising"])
+ModeQuery = Annotated[Literal["upsert", "replace"], Query(description="upsert keeps rows not in the upload; "
+                                                                      "replace removes them")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+UPLOAD_ERRORS = error_responses(401, 403, 404, 413, 415, 422)
+_BODY_DOC = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}, "example": "sku,name,category,...\n"},
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _store(session: SessionDep, store_id: str) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"no store {store_id!r}")
+    return store
+
+
+@router.put("/{store_id}/catalog", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
+async def put_catalog(store_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
+                      who: PrincipalDep, mode: ModeQuery = "upsert") -> dict[str, Any]:
+    """Upload a catalog as CSV (columns as in the template, lists `|`-separated) or a JSON list.
+
+    Every row is validated first; any invalid row rejects the whole upload with `422` and
+    `errors: [{row, field, message}]` (rows counted from 1, header excluded) and nothing is written.
+    """
+    who.require_store(store_id, "merchandiser")
+    _store(session, store_id)
+    body = await _read_body(request, runtime.settings.upload_max_bytes)
+    raw = uploads.parse_body(body, request.headers.get("content-type"), CATALOG_COLUMNS)
+    result = uploads.store_catalog(session, store_id, raw, mode, who)
+    session.commit()
+    runtime.catalog_changed(store_id)
+    return {"store_id": store_id, "mode": mode, **result}
+
+
+@router.put("/{store_id}/coupons", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
+async def put_coupons(store_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
+                      who: PrincipalDep, mode: ModeQuery = "upsert") -> dict[str, Any]:
+    """Upload coupons as CSV or a JSON list; all rows valid or nothing written (see catalog)."""
+    who.require_store(store_id, "merchandiser")
+    _store(session, store_id)
+    body = await _read_body(request, runtime.settings.upload_max_bytes)
+    raw = uploads.parse_body(body, request.headers.get("content-type"), COUPON_COLUMNS)
+    result = uploads.store_coupons(session, store_id, raw, mode, who)
+    return {"store_id": store_id, "mode": mode, **result}
+
+
+@router.get("/{store_id}/catalog", responses=error_responses(401, 403, 404))
+def get_catalog(store_id: str, session: SessionDep, who: PrincipalDep, limit: Limit = 100,
+                offset: Offset = 0) -> dict[str, Any]:
+    """The stored catalog, ordered by SKU, a page at a time."""
+    who.require_store(store_id, "ops", "merchandiser")
+    _store(session, store_id)
+    rows = session.exec(select(CatalogItem).where(CatalogItem.store_id == store_id)
+                        .order_by(col(CatalogItem.sku)).offset(offset).limit(limit))
+    items = [CatalogItemPublic.model_validate(r.model_dump()) for r in rows]
+    total = uploads.count(session, CatalogItem.__table__, store_id)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/{store_id}/coupons", responses=error_responses(401, 403, 404))
+def get_coupons(store_id: str, session: SessionDep, who: PrincipalDep, limit: Limit = 100,
+                offset: Offset = 0) -> dict[str, Any]:
+    """The stored coupons, ordered by id, a page at a time."""
+    who.require_store(store_id, "ops", "merchandiser")
+    _store(session, store_id)
+    rows = session.exec(select(Coupon).where(Coupon.store_id == store_id).order_by(col(Coupon.id))
+                        .offset(offset).limit(limit))
+    items = [CouponPublic.model_validate(r.model_dump() | {"coupon_id": r.id}) for r in rows]
+    total = uploads.count(session, Coupon.__table__, store_id)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -1,0 +1,48 @@
+"""What one worker holds while it serves: engine, live-state bus, caches and background threads.
+
+Built in ``create_app``'s lifespan (never at import) so tests can run apps with their own settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from screens.bus import Bus
+from screens.services.consumer import EventConsumer
+from screens.services.weights import WeightsCache
+from screens.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    bus: Bus
+    weights: WeightsCache
+    consumer: EventConsumer
+    on_catalog_change: list[Callable[[str], None]] = field(default_factory=list)
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+
+    def catalog_changed(self, store_id: str) -> None:
+        """Announce to every worker that a store's catalog changed (indexes rebuild off-path)."""
+        self.bus.config.publish("catalog", {"store_id": store_id})
+
+    def _on_catalog_message(self, message: dict[str, object]) -> None:
+        store_id = message.get("store_id")
+        if isinstance(store_id, str):
+            for listener in self.on_catalog_change:
+                listener(store_id)
+
+    def start(self) -> None:
+        self.bus.config.subscribe("catalog", self._on_catalog_message)
+        self.consumer.start()
+
+    def stop(self) -> None:
+        for hook in self.on_shutdown:
+            hook()
+        self.consumer.stop()
+        self.bus.close()
+        self.engine.dispose()

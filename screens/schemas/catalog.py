@@ -1,0 +1,47 @@
+"""Catalog rows as merchandisers upload them (CSV or JSON) and as the API returns them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from screens.schemas.base import StrictModel
+
+CATALOG_COLUMNS = ("sku", "name", "category", "subcategory", "gender_target", "colors", "style_tags",
+                   "price", "sale_price", "stock", "image_url", "complements")
+LIST_COLUMNS = ("colors", "style_tags", "complements")
+Sku = Annotated[str, Field(min_length=1, max_length=64)]
+Tag = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class CatalogRow(StrictModel):
+    sku: Sku
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    category: Annotated[str, Field(min_length=1, max_length=64)]
+    subcategory: Annotated[str, Field(max_length=64)] | None = None
+    gender_target: Literal["women", "men", "unisex", "kids"]
+    colors: Annotated[list[Tag], Field(max_length=20)] = []
+    style_tags: Annotated[list[Tag], Field(max_length=20)] = []
+    price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    sale_price: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    stock: Annotated[int, Field(ge=0)]
+    image_url: Annotated[str, Field(max_length=2000)] | None = None
+    complements: Annotated[list[Tag], Field(max_length=50)] = []
+
+    @field_validator("category", "subcategory")
+    @classmethod
+    def _lower(cls, v: str | None) -> str | None:
+        return v.lower() if v else v
+
+    @model_validator(mode="after")
+    def _sale_not_above_price(self) -> CatalogRow:
+        if self.sale_price is not None and self.sale_price > self.price:
+            raise ValueError("sale_price must not exceed price")
+        return self
+
+
+class CatalogItemPublic(CatalogRow):
+    model_config = ConfigDict(extra="ignore")
+
+    store_id: str

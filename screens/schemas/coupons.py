@@ -1,0 +1,39 @@
+"""Coupon rows as merchandisers upload them (CSV or JSON) and as the API returns them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from screens.schemas.base import StrictModel, UtcDatetime
+
+COUPON_COLUMNS = ("coupon_id", "title", "kind", "value", "min_spend", "valid_from", "valid_to",
+                  "daily_cap", "total_stock", "active")
+
+
+class CouponRow(StrictModel):
+    coupon_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["percent", "amount", "gift"]
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    min_spend: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    valid_from: UtcDatetime
+    valid_to: UtcDatetime
+    daily_cap: Annotated[int, Field(ge=0)] | None = None
+    total_stock: Annotated[int, Field(ge=0)] | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CouponRow:
+        if self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must be after valid_from")
+        if self.kind == "percent" and not 0 < self.value <= 100:
+            raise ValueError("a percent coupon's value must be in (0, 100]")
+        return self
+
+
+class CouponPublic(CouponRow):
+    model_config = ConfigDict(extra="ignore")
+
+    store_id: str

@@ -1,0 +1,93 @@
+"""Device events. Each type is a closed schema: images, embeddings, face or track ids, names or
+phone numbers have no field to travel in, and any unknown field rejects the event."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, TypeAdapter
+
+from screens.schemas.base import StrictModel, UtcDatetime
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class _EventBase(StrictModel):
+    event_id: UUID
+    ts: UtcDatetime
+
+
+class Face(StrictModel):
+    gender: Literal["female", "male", "unknown"]
+    age: Annotated[int, Field(ge=0, le=120)] | None
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class AudienceEvent(_EventBase):
+    type: Literal["audience"]
+    screen_id: Id
+    faces: Annotated[list[Face], Field(max_length=100)]
+    dwell_s: Annotated[float, Field(ge=0, le=3600)] | None = None
+    group_size: Annotated[int, Field(ge=0, le=100)] | None = None
+    attention: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+
+class StoreVisitEvent(_EventBase):
+    type: Literal["store_visit"]
+    screen_id: Id
+    gender: Literal["female", "male", "unknown"]
+    age: Annotated[int, Field(ge=0, le=120)] | None
+    group: Literal["solo", "pair", "family"] | None = None
+
+
+class TryOnEvent(_EventBase):
+    type: Literal["try_on"]
+    screen_id: Id
+    sku: Id
+    session_id: Id
+
+
+class CouponImpressionEvent(_EventBase):
+    type: Literal["coupon_impression"]
+    screen_id: Id
+    coupon_id: Id
+
+
+class CouponClaimEvent(_EventBase):
+    type: Literal["coupon_claim"]
+    coupon_id: Id
+    screen_id: Id | None = None
+
+
+class PurchaseEvent(_EventBase):
+    type: Literal["purchase"]
+    store_id: Id
+    skus: Annotated[list[Id], Field(min_length=1, max_length=200)]
+    session_id: Id | None = None
+
+
+Event = Annotated[
+    AudienceEvent | StoreVisitEvent | TryOnEvent | CouponImpressionEvent | CouponClaimEvent | PurchaseEvent,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_TYPES = ("audience", "store_visit", "try_on", "coupon_impression", "coupon_claim", "purchase")
+
+
+class EventBatch(StrictModel):
+    """The events stay raw here so one bad event does not reject its neighbours."""
+
+    events: Annotated[list[dict[str, object]], Field(min_length=1)]
+
+
+class EventError(StrictModel):
+    index: int
+    message: str
+
+
+class IngestResult(StrictModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    errors: list[EventError]

@@ -1,0 +1,49 @@
+"""Stores and screens, managed by ops."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from screens.schemas.base import StrictModel
+
+ScreenKind = Literal["lead_in", "mirror", "entrance_camera"]
+
+
+class StoreIn(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    floor: Annotated[int, Field(ge=-10, le=200)]
+    zone: Annotated[str, Field(min_length=1, max_length=64)]
+    category: Annotated[str, Field(min_length=1, max_length=64)]
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"name": "Nordic Threads", "floor": 1, "zone": "north", "category": "fashion"}]}}
+
+
+class StorePublic(StoreIn):
+    id: str
+
+
+class ScreenIn(StrictModel):
+    kind: ScreenKind
+    store_id: str | None = None
+    zone: str | None = None
+
+    model_config = {"json_schema_extra": {"examples": [{"kind": "mirror", "store_id": "s01", "zone": "north"}]}}
+
+    @model_validator(mode="after")
+    def _store_matches_kind(self) -> ScreenIn:
+        if self.kind in ("mirror", "entrance_camera") and not self.store_id:
+            raise ValueError(f"a {self.kind} screen needs a store_id")
+        return self
+
+
+class ScreenPublic(StrictModel):
+    id: str
+    kind: ScreenKind
+    store_id: str | None
+    zone: str | None
+    last_seen: datetime | None
+    stale: bool

@@ -1,0 +1,1 @@
+"""Use cases: load state from storage and live counters, call ``recsys``, write results back."""

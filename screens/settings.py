@@ -1,0 +1,50 @@
+"""Service settings, read from ``VITRINE_*`` environment variables or a ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be tuned with; defaults give a working single-machine demo.
+
+    ``database_url`` defaults to a SQLite file under ``./var`` and ``redis_url`` to nothing, which
+    selects the in-process bus: a fresh machine runs without PostgreSQL or Redis.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="VITRINE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/vitrine.db"
+    redis_url: str | None = None
+    environment: str = Field("development", description="development | production")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    upload_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest accepted upload body")
+    events_max_batch: int = Field(1000, gt=0)
+    event_buffer_max: int = Field(50_000, gt=0, description="events kept in process while Redis is away")
+    bus_retry_interval_s: float = Field(0.5, gt=0, description="how often a degraded bus retries Redis")
+    stream_maxlen: int = Field(1_000_000, gt=0, description="approximate cap of the Redis event stream")
+
+    crowd_window_s: float = Field(10.0, gt=0, description="how far back a screen's crowd profile looks")
+    audience_half_life_days: float = Field(7.0, gt=0)
+    k_anonymity: int = Field(20, ge=1, description="visits needed before a store audience is published")
+    dp_epsilon: float | None = Field(None, gt=0, description="Laplace noise on published audiences")
+    model_dir: Path = Path("./var/models")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_postgres_driver(cls, url: str) -> str:
+        """Accept the common ``postgresql://`` spelling and route it to psycopg 3."""
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
