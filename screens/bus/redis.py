@@ -126,7 +126,7 @@ class RedisEventStream(EventStream):
             self._recover.add((group, consumer))
             return []
         self._health.ok()
-        return [(mid, json.loads(fields["e"])) for _, messages in reply or [] for mid, fields in messages]
+        return [(mid.decode(), json.loads(fields[b"e"])) for _, messages in reply or [] for mid, fields in messages]
 
     def retry_unacked(self, group: str, consumer: str) -> None:
         self._recover.add((group, consumer))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -101,7 +101,8 @@ def _insert_new(session: Session, payloads: dict[str, dict[str, Any]]) -> set[st
     if not payloads:
         return set()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    now = datetime.now(UTC)
     rows = [{"event_id": eid, "type": p["type"], "ts": datetime.fromisoformat(p["ts"]), "screen_id": p.get("screen_id"),
-             "store_id": p.get("store_id"), "payload": p} for eid, p in payloads.items()]
+             "store_id": p.get("store_id"), "payload": p, "received_at": now} for eid, p in payloads.items()]
     stmt = dialect.insert(EventRecord.__table__).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
     return set(session.execute(stmt.returning(EventRecord.__table__.c.event_id)).scalars())

@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is installed
+# here, so they work on a fresh clone (a Debian machine with Python 3.11+).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+
+.PHONY: demo test venv redis-server lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Tests start their own redis-server; install Debian's package when the binary is missing.
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server (Debian package)" >&2; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+test: $(STAMP) redis-server
+	$(PY) -m pytest -q -p no:cacheprovider
+
+demo: $(STAMP)
+	$(PY) -m screens.cli demo --port $(PORT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check screens recsys vision kiosk_client seeds tests
+	$(VENV)/bin/mypy screens kiosk_client
+
+bench: $(STAMP)
+	$(PY) -m screens.bench all
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

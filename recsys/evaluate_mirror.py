@@ -1,0 +1,185 @@
+"""Offline evaluation of fitting-mirror policies on simulated sessions (``vitrine eval mirror``).
+
+Two questions, each answered with hit-rate@10 and NDCG@10 on held-out sessions:
+
+* **next try-on** — after trying ``t_1..t_j`` the shopper tries ``t_{j+1}``; it is looked up in the
+  list the mirror would show it in: *similar* when it shares ``t_j``'s category, *complementary*
+  otherwise (the session so far re-ranks both);
+* **purchased complement** — for every bought item whose category differs from the session's first
+  try-on, is it in the complementary list shown for that first item?
+
+Policies: ``random`` (eligible items in random order), ``popular-in-category`` (most tried in the
+training log), ``content-only``, ``cf-only`` (ALS co-try-on alone) and ``blended`` (all signals with
+the default weights of :mod:`recsys.weights`). Run ``python -m recsys.evaluate_mirror --seed 1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from recsys.mirror import MirrorRecommender
+from recsys.mirror_catalog import DEFAULT_COMPATIBILITY, CatalogItem, Purchase, TryOn
+from recsys.mirror_sim import SimConfig, SimSession, simulate
+from recsys.models.als_model import CoTryOnALS
+from recsys.models.mirror_profile import CellTasteModel
+from recsys.weights import default_weights
+
+logger = logging.getLogger(__name__)
+K = 10
+Lists = tuple[list[str], list[str]]
+Policy = Callable[[str, str, Sequence[str], dict[str, float]], Lists]
+
+
+@dataclass(frozen=True)
+class MirrorModels:
+    als: CoTryOnALS
+    taste: CellTasteModel
+
+
+def train_mirror_model(
+    tryons: Sequence[TryOn],
+    purchases: Sequence[Purchase],
+    items: Sequence[CatalogItem],
+    session_profiles: dict[str, dict[str, float]],
+    out_dir: str | Path | None = None,
+    factors: int = 32,
+    iterations: int = 12,
+) -> MirrorModels:
+    """Fit the co-try-on ALS and the cell-taste model; saves ``mirror_als.npz``/``mirror_taste.npz``."""
+    als = CoTryOnALS(factors=factors, iterations=iterations).fit(tryons, purchases)
+    taste = CellTasteModel().fit(tryons, session_profiles, items)
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        als.save(Path(out_dir) / "mirror_als.npz")
+        taste.save(Path(out_dir) / "mirror_taste.npz")
+    return MirrorModels(als, taste)
+
+
+@dataclass
+class Scores:
+    hits: list[float] = field(default_factory=list)
+    gains: list[float] = field(default_factory=list)
+
+    def add(self, ranked: Sequence[str], target: str) -> None:
+        rank = list(ranked[:K]).index(target) if target in ranked[:K] else None
+        self.hits.append(0.0 if rank is None else 1.0)
+        self.gains.append(0.0 if rank is None else 1.0 / np.log2(rank + 2))
+
+    def row(self) -> tuple[float, float]:
+        return float(np.mean(self.hits or [0.0])), float(np.mean(self.gains or [0.0]))
+
+
+def _baseline(items: Sequence[CatalogItem], popularity: Counter[tuple[str, str]] | None, seed: int) -> Policy:
+    """``random`` (``popularity=None``) or ``popular-in-category``, over the same eligible items."""
+    by_key = {it.key: it for it in items}
+    rng = np.random.default_rng(seed)
+
+    def lists(store: str, sku: str, session: Sequence[str], profile: dict[str, float]) -> Lists:
+        item = by_key[(store, sku)]
+        seen = {sku, *session}
+        pool = [it for it in items if it.store_id == store and it.stock > 0 and it.sku not in seen]
+        compat = DEFAULT_COMPATIBILITY.get(item.category, {})
+
+        def order(cands: list[CatalogItem]) -> list[str]:
+            if popularity is None:
+                return [cands[i].sku for i in rng.permutation(len(cands))[:K]]
+            ranked = sorted(cands, key=lambda it: -popularity[it.key] * compat.get(it.category, 1.0))
+            return [it.sku for it in ranked[:K]]
+
+        similar = order([it for it in pool if it.category == item.category])
+        return similar, order([it for it in pool if it.category in compat])
+
+    return lists
+
+
+def _model_policy(rec: MirrorRecommender, weights: dict[str, float]) -> Policy:
+    def lists(store: str, sku: str, session: Sequence[str], profile: dict[str, float]) -> Lists:
+        result = rec.recommend(store, sku, session, profile, K, weights)
+        return [r.sku for r in result.similar], [r.sku for r in result.complementary]
+
+    return lists
+
+
+def _score(policy: Policy, sessions: Sequence[SimSession], category: dict[tuple[str, str], str]) -> tuple[Scores, Scores]:
+    next_try, bought = Scores(), Scores()
+    for s in sessions:
+        for j in range(1, len(s.skus)):
+            similar, complementary = policy(s.store_id, s.skus[j - 1], s.skus[: j - 1], s.profile)
+            same = category[(s.store_id, s.skus[j])] == category[(s.store_id, s.skus[j - 1])]
+            next_try.add(similar if same else complementary, s.skus[j])
+        first_cat = category[(s.store_id, s.skus[0])]
+        targets = [p for p in s.purchased if category[(s.store_id, p)] != first_cat]
+        if targets:
+            _, complementary = policy(s.store_id, s.skus[0], (), s.profile)
+            for target in targets:
+                bought.add(complementary, target)
+    return next_try, bought
+
+
+def evaluate_mirror(config: SimConfig | None = None, models_dir: str | Path | None = None) -> dict[str, dict[str, float]]:
+    """Simulate, train, score the five policies; ``{policy: {metric: value}}``."""
+    config = config or SimConfig()
+    logger.info("simulating %d train + %d test sessions", config.n_train_sessions, config.n_test_sessions)
+    log = simulate(config)
+    models = train_mirror_model(log.tryons(), log.purchases(), log.items, log.profiles(), models_dir)
+    popularity = Counter((t.store_id, t.sku) for t in log.tryons())
+    content_rec = MirrorRecommender()
+    content_rec.load_catalog(log.items)
+    full_rec = MirrorRecommender(als=models.als, taste=models.taste)
+    full_rec.load_catalog(log.items)
+    only = {name: 0.0 for name in default_weights() if name.startswith("mirror_")}
+    policies: dict[str, Policy] = {
+        "random": _baseline(log.items, None, config.seed),
+        "popular-in-category": _baseline(log.items, popularity, config.seed),
+        "content-only": _model_policy(content_rec, {**only, "mirror_content": 1.0}),
+        "cf-only": _model_policy(full_rec, {**only, "mirror_collaborative": 1.0}),
+        "blended": _model_policy(full_rec, default_weights()),
+    }
+    category = {it.key: it.category for it in log.items}
+    table: dict[str, dict[str, float]] = {}
+    for name, policy in policies.items():
+        logger.info("scoring %s", name)
+        next_try, bought = _score(policy, log.test, category)
+        (h1, n1), (h2, n2) = next_try.row(), bought.row()
+        table[name] = {"next_hit@10": h1, "next_ndcg@10": n1, "bought_hit@10": h2, "bought_ndcg@10": n2,
+                       "n_next": len(next_try.hits), "n_bought": len(bought.hits)}
+    return table
+
+
+def to_markdown(table: dict[str, dict[str, float]]) -> str:
+    first = next(iter(table.values()))
+    lines = [
+        f"| policy | next try-on HR@10 | next try-on NDCG@10 | purchased complement HR@10 "
+        f"| purchased complement NDCG@10 |  (n = {int(first['n_next'])} / {int(first['n_bought'])})",
+        "|---|---|---|---|---|",
+    ]
+    for name, m in table.items():
+        lines.append(f"| {name} | {m['next_hit@10']:.3f} | {m['next_ndcg@10']:.3f} "
+                     f"| {m['bought_hit@10']:.3f} | {m['bought_ndcg@10']:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--items", type=int, default=SimConfig.n_items)
+    parser.add_argument("--train-sessions", type=int, default=SimConfig.n_train_sessions)
+    parser.add_argument("--test-sessions", type=int, default=SimConfig.n_test_sessions)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    config = SimConfig(n_items=args.items, n_train_sessions=args.train_sessions,
+                       n_test_sessions=args.test_sessions, seed=args.seed)
+    print(to_markdown(evaluate_mirror(config)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""One contract for every live-state backend: the in-process one and Redis (a real server)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from screens.bus import Bus, make_bus
+
+
+@pytest.fixture(params=["memory", "redis"])
+def bus(request: pytest.FixtureRequest) -> Iterator[Bus]:
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    bus = make_bus(url)
+    yield bus
+    bus.close()
+
+
+def test_published_events_reach_a_consumer_group_once(bus: Bus) -> None:
+    bus.events.publish([{"n": i} for i in range(5)])
+    first = bus.events.read("g", "c1", count=3, block_ms=100)
+    rest = bus.events.read("g", "c2", count=10, block_ms=100)
+    assert [e["n"] for _, e in first + rest] == [0, 1, 2, 3, 4]
+    bus.events.ack("g", [mid for mid, _ in first + rest])
+    assert bus.events.read("g", "c1", count=10, block_ms=50) == []
+
+
+def test_each_group_sees_every_event(bus: Bus) -> None:
+    bus.events.publish([{"n": 1}])
+    assert [e for _, e in bus.events.read("a", "x", block_ms=100)] == [{"n": 1}]
+    assert [e for _, e in bus.events.read("b", "x", block_ms=100)] == [{"n": 1}]
+
+
+def test_read_blocks_until_an_event_arrives(bus: Bus) -> None:
+    bus.events.read("g", "c", block_ms=10)  # creates the group
+    timer = threading.Timer(0.1, lambda: bus.events.publish([{"late": True}]))
+    timer.start()
+    start = time.monotonic()
+    got = []
+    while not got and time.monotonic() - start < 3:
+        got = bus.events.read("g", "c", block_ms=1000)
+    assert [e for _, e in got] == [{"late": True}]
+
+
+def test_counters_increment_and_read_back(bus: Bus) -> None:
+    bus.counters.incr([("k", "a", 1.0), ("k", "a", 2.5), ("k", "b", 1.0), ("j", "x", -1.0)])
+    assert bus.counters.get("k") == {"a": 3.5, "b": 1.0}
+    assert bus.counters.get_many(["j", "missing"]) == [{"x": -1.0}, {}]
+
+
+def test_sorted_sets_range_and_trim(bus: Bus) -> None:
+    bus.counters.zadd("z", {"a": 1.0, "b": 2.0, "c": 3.0}, ttl_s=60)
+    assert bus.counters.zrange_by_score("z", 1.5, 3.0) == [("b", 2.0), ("c", 3.0)]
+    bus.counters.ztrim_below("z", 2.0)
+    assert [m for m, _ in bus.counters.zrange_by_score("z", 0, 10)] == ["b", "c"]
+
+
+def test_config_messages_fan_out_to_subscribers(bus: Bus) -> None:
+    got: list[dict[str, object]] = []
+    bus.config.subscribe("weights", got.append)
+    bus.config.publish("weights", {"version": 7})
+    deadline = time.monotonic() + 2
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got == [{"version": 7}]
+
+
+def test_ping_reports_reachable(bus: Bus) -> None:
+    assert bus.ping() is True

@@ -1,0 +1,54 @@
+"""Operations: health, readiness, metrics, OpenAPI, logs without tokens, the CLI."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from screens.observability import JsonFormatter
+from tests.conftest import TokenFactory
+
+
+def test_health_ready_and_metrics(client: TestClient, mall: dict[str, str]) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["database"] and ready["bus"] == "memory"
+    text = client.get("/metrics").text
+    assert 'vitrine_http_requests_total{method="PUT",route="/v1/stores/{store_id}",status="200"}' in text
+
+
+def test_openapi_describes_every_route_with_a_summary(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            assert op.get("summary") or op.get("description"), f"{method.upper()} {path} is undocumented"
+    assert "text/csv" in spec["paths"]["/v1/stores/{store_id}/catalog"]["put"]["requestBody"]["content"]
+
+
+def test_tokens_never_appear_in_logs(client: TestClient, mall: dict[str, str], auth: TokenFactory,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    device = auth("device", screen_id="lead1")
+    client.post("/v1/screens/lead1/heartbeat", headers=device)
+    client.get("/v1/stores", headers={"Authorization": "Bearer vt_wrong-token-value"})
+    client.get("/v1/stores", headers=mall)
+    err = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert '"route": "/v1/screens/{screen_id}/heartbeat"' in err, "request logs are written"
+    for headers in (device, mall):
+        assert headers["Authorization"].split()[1] not in err
+    assert "vt_wrong-token-value" not in err
+
+
+def test_token_create_prints_only_the_token(sqlite_url: str) -> None:
+    env = os.environ | {"VITRINE_DATABASE_URL": sqlite_url}
+    run = subprocess.run([sys.executable, "-m", "screens.cli", "token", "create", "--role", "merchandiser",
+                          "--store", "s1", "--store", "s2"], env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.count("\n") == 1 and run.stdout.startswith("vt_")
+    bad = subprocess.run([sys.executable, "-m", "screens.cli", "token", "create", "--role", "device"],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--screen" in bad.stderr and bad.stdout == ""

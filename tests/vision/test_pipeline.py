@@ -1,0 +1,96 @@
+"""End to end: a video of people walking, through the process pipeline, yields anonymous events
+and leaves no image data behind."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from vision.config import VisionConfig
+from vision.process import run_pipeline
+from vision.publisher import ListSink
+
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"BM", b"RIFF")
+
+
+def config_for(video: Path, **extra) -> VisionConfig:
+    return VisionConfig.model_validate({
+        "cameras": [{"screen_id": "lead-1", "kind": "lead_in", "source": str(video), "fps": 10},
+                    {"screen_id": "door-1", "kind": "entrance_camera", "source": str(video), "fps": 10}],
+        "ring": {"slots": 8, "max_width": 640, "max_height": 480},
+        "batching": {"max_batch": 4, "max_latency_ms": 20},
+        "tracking": {"emit_interval_s": 1.0, "forget_after_s": 1.0},
+        **extra,
+    })
+
+
+def image_files_under(root: Path, newer_than: float, skip: set[Path]) -> list[Path]:
+    found = []
+    for dirpath, _, names in os.walk(root):
+        if ".venv" in dirpath or ".git" in dirpath:
+            continue
+        for name in names:
+            path = Path(dirpath, name)
+            try:
+                if path in skip or path.stat().st_mtime < newer_than or path.is_symlink():
+                    continue
+                head = path.open("rb").read(8)
+            except OSError:
+                continue
+            if head.startswith(IMAGE_MAGIC) or name.endswith((".jpg", ".jpeg", ".png", ".npy")):
+                found.append(path)
+    return found
+
+
+@pytest.fixture(scope="module")
+def haar_run(people_video: Path, tmp_path_factory: pytest.TempPathFactory):
+    workdir = tmp_path_factory.mktemp("run")
+    before_shm = set(os.listdir("/dev/shm"))
+    started = people_video.stat().st_mtime + 1e-3
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        sink = ListSink()
+        stats = run_pipeline(config_for(people_video), sink)
+    finally:
+        os.chdir(cwd)
+    return sink.events, stats, workdir, before_shm, started
+
+
+def test_video_of_people_walking_yields_audience_and_store_visit_events(haar_run) -> None:
+    events, stats, *_ = haar_run
+    audience = [e for e in events if e["type"] == "audience"]
+    visits = [e for e in events if e["type"] == "store_visit"]
+    assert stats.frames == 80 and stats.drops == [0, 0]
+    assert audience and all(e["screen_id"] == "lead-1" for e in audience)
+    assert max(e["group_size"] for e in audience) == 2
+    assert all(f == {"gender": "unknown", "age": None, "confidence": 0.0} for e in audience for f in e["faces"])
+    assert len(visits) == 2 and {v["screen_id"] for v in visits} == {"door-1"}
+    assert {v["group"] for v in visits} == {"pair"}
+
+
+def test_no_image_data_is_left_anywhere(haar_run, people_video: Path) -> None:
+    events, _, workdir, before_shm, started = haar_run
+    assert set(os.listdir("/dev/shm")) - before_shm == set()  # the ring was unlinked
+    for root in (workdir, people_video.parent, Path.cwd()):
+        assert image_files_under(root, started, skip={people_video}) == []
+    assert len(repr(events)) < 300 * len(events)  # events are small: no pixels or crops inside
+
+
+def test_logs_carry_no_image_data(people_video: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    run_pipeline(config_for(people_video), ListSink(), max_frames=5)
+    text = caplog.text.encode()
+    assert not any(magic in text for magic in IMAGE_MAGIC[:2]) and len(text) < 20_000
+
+
+def test_models_from_config_flow_into_events(people_video: Path, yunet_path: Path, genderage_path: Path) -> None:
+    """The probe detector sees nothing in a real photo; the run still completes cleanly with models."""
+    models = {"detector": {"type": "yunet", "path": str(yunet_path)},
+              "attributes": {"type": "genderage", "path": str(genderage_path)}}
+    sink = ListSink()
+    stats = run_pipeline(config_for(people_video, models=models), sink, max_frames=6)
+    assert stats.frames == 12 and sink.events == []

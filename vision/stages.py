@@ -1,0 +1,148 @@
+"""Entry points of the pipeline's processes: one per camera, one detector, one attribute stage.
+
+Each is a top-level function so the ``spawn`` start method can import it; each builds its own ONNX
+Runtime session after the process starts (sessions and CUDA contexts do not survive ``fork``).
+Only :class:`~vision.frames.FrameRef`, detections and anonymous results cross the queues.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+
+from vision.attributes import build_attributes
+from vision.batching import STOP, gather
+from vision.config import CameraConfig, VisionConfig
+from vision.detectors import build_detector
+from vision.frames import FrameRef, FrameRing, RingSpec
+from vision.runtime import choose_providers
+from vision.sources import fit, read_frames
+from vision.tracking import Observation
+
+log = logging.getLogger(__name__)
+READERS = 2  # the detector and the attribute stage both read every frame
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    camera: int
+    stream_ts: float
+    captured_at: float
+    observations: list[Observation]
+
+
+def _setup_logging(level: int) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
+
+
+def capture_main(ring_handle: tuple[RingSpec, Any], camera_index: int, camera: CameraConfig, detect_q: Any,
+                 drops: Any, max_frames: int | None, stop: Any, log_level: int) -> None:
+    """Read one source into the ring; when every slot is busy, drop the oldest queued frame."""
+    _setup_logging(log_level)
+    cv2.setNumThreads(1)
+    ring = FrameRing.attach(*ring_handle)
+    spec = ring.spec
+    try:
+        for stream_ts, frame in read_frames(camera, max_frames):
+            if stop.is_set():
+                break
+            captured_at = time.monotonic()
+            slot = _reserve(ring, camera_index, camera.drops_frames, detect_q, drops, stop)
+            if slot is None:
+                continue
+            ref = ring.write(slot, fit(frame, spec.max_height, spec.max_width), READERS, camera_index,
+                             stream_ts, captured_at)
+            del frame
+            detect_q.put(ref)
+    finally:
+        ring.close()
+
+
+def _reserve(ring: FrameRing, camera_index: int, may_drop: bool, detect_q: Any, drops: Any,
+             stop: Any) -> int | None:
+    """Back-pressure: live cameras evict the oldest unread frame; files wait for a slot."""
+    while not stop.is_set():
+        slot = ring.reserve()
+        if slot is not None:
+            return slot
+        if not may_drop:
+            time.sleep(0.002)
+            continue
+        try:
+            oldest: FrameRef = detect_q.get_nowait()
+        except queue.Empty:
+            with drops.get_lock():
+                drops[camera_index] += 1  # every slot is deep in the stages: drop this frame instead
+            return None
+        ring.discard(oldest.slot, oldest.seq)
+        with drops.get_lock():
+            drops[oldest.camera] += 1
+    return None
+
+
+def detector_main(ring_handle: tuple[RingSpec, Any], config: VisionConfig, detect_q: Any, attr_q: Any,
+                  ready: Any, log_level: int) -> None:
+    """Batch frames from every camera, detect faces, pass refs and boxes on."""
+    _setup_logging(log_level)
+    ring = FrameRing.attach(*ring_handle)
+    detector = build_detector(config.models.detector, choose_providers(config.providers), config.threads)
+    if hasattr(detector, "model"):
+        detector.model.warm_up(640)
+    ready.set()
+    max_latency = config.batching.max_latency_ms / 1000
+    try:
+        while True:
+            batch, stopped = gather(detect_q, config.batching.max_batch, max_latency)
+            views = [(ref, ring.view(ref)) for ref in batch]
+            live = [(ref, frame) for ref, frame in views if frame is not None]
+            found = detector.detect([frame for _, frame in live]) if live else []
+            for (ref, _), detections in zip(live, found, strict=True):
+                ring.release(ref)
+                attr_q.put((ref, detections))
+            del views, live
+            if stopped:
+                attr_q.put(STOP)
+                return
+    finally:
+        ring.close()
+
+
+def attributes_main(ring_handle: tuple[RingSpec, Any], config: VisionConfig, attr_q: Any, result_q: Any,
+                    ready: Any, log_level: int) -> None:
+    """Batch faces across frames and cameras, estimate attributes, release the frames' slots."""
+    _setup_logging(log_level)
+    ring = FrameRing.attach(*ring_handle)
+    model = build_attributes(config.models.attributes, choose_providers(config.providers), config.threads)
+    if hasattr(model, "model"):
+        model.model.warm_up(96)
+    ready.set()
+    max_latency = config.batching.max_latency_ms / 1000
+    try:
+        while True:
+            batch, stopped = gather(attr_q, config.batching.max_batch, max_latency)
+            faces, owners = [], []
+            views = [(ref, dets, ring.view(ref)) for ref, dets in batch]
+            for i, (_, dets, frame) in enumerate(views):
+                if frame is not None:
+                    faces += [(frame, d) for d in dets]
+                    owners += [i] * len(dets)
+            attrs = model.predict(faces) if faces else []
+            per_frame: list[list[Observation]] = [[] for _ in views]
+            for owner, (_, det), a in zip(owners, faces, attrs, strict=True):
+                per_frame[owner].append(Observation(det.box, a, det.facing_screen()))
+            del faces
+            for (ref, _, frame), observations in zip(views, per_frame, strict=True):
+                ring.release(ref)
+                if frame is not None:
+                    result_q.put(FrameResult(ref.camera, ref.stream_ts, ref.captured_at, observations))
+            del views, frame
+            if stopped:
+                result_q.put(STOP)
+                return
+    finally:
+        ring.close()
