@@ -119,7 +119,13 @@ class StoreAudience:
         return row
 
     def add_visit(
-        self, store_id: str, ts: float, hour: int, gender: str | None, age: float | str | None, weight: float = 1.0
+        self,
+        store_id: str,
+        ts: float,
+        hour: int,
+        gender: str | None,
+        age: float | str | None,
+        weight: float = 1.0,
     ) -> None:
         """Count one ``store_visit`` event (``hour`` is mall-local, for the daypart)."""
         dp = DAYPART_INDEX[daypart_of(hour)]
@@ -234,7 +240,8 @@ class StoreAudience:
         for store_id, row in self._index.items():
             d_idx, c_idx = np.nonzero(self._counts[row])
             stores[store_id] = {
-                f"{DAYPARTS[d]}|{CELLS[c]}": float(self._counts[row, d, c]) for d, c in zip(d_idx, c_idx, strict=True)
+                f"{DAYPARTS[d]}|{CELLS[c]}": float(self._counts[row, d, c])
+                for d, c in zip(d_idx, c_idx, strict=True)
             }
         return {"t_ref": self.t_ref, "half_life_s": self.half_life_s, "stores": stores}
 

@@ -14,7 +14,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -26,22 +26,31 @@ from recsys.models.lightfm_model import CouponFeatures, CouponImpression, Coupon
 from recsys.profile import CrowdProfile
 
 
-def build_world(n_coupons: int, n_stores: int, seed: int = 0) -> tuple[list[CouponCandidate], StoreAudience, dict[str, StoreStats], datetime]:  # fmt: skip
+def build_world(
+    n_coupons: int, n_stores: int, seed: int = 0
+) -> tuple[list[CouponCandidate], StoreAudience, dict[str, StoreStats], datetime]:
     rng = np.random.default_rng(seed)
-    now = datetime(2024, 6, 14, 15, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 6, 14, 15, 0, tzinfo=UTC)
     store_ids = [f"store-{i:03d}" for i in range(n_stores)]
     categories = ("fashion", "sports", "toys", "beauty", "electronics", "food", "home", "books")
     coupons = [
         CouponCandidate(
-            coupon_id=f"c{i}", store_id=store_ids[i % n_stores], title=f"coupon {i}",
-            store_category=categories[(i % n_stores) % len(categories)], kind="percent",
-            value=float(rng.integers(5, 50)), valid_from=now - timedelta(days=3),
+            coupon_id=f"c{i}",
+            store_id=store_ids[i % n_stores],
+            title=f"coupon {i}",
+            store_category=categories[(i % n_stores) % len(categories)],
+            kind="percent",
+            value=float(rng.integers(5, 50)),
+            valid_from=now - timedelta(days=3),
             valid_to=now + timedelta(days=float(rng.uniform(1, 30))),
-            daily_cap=int(rng.integers(10, 100)), claims_today=int(rng.integers(0, 5)),
-            total_stock=1000, claims_total=int(rng.integers(0, 50)), impressions=int(rng.integers(50, 2000)),
+            daily_cap=int(rng.integers(10, 100)),
+            claims_today=int(rng.integers(0, 5)),
+            total_stock=1000,
+            claims_total=int(rng.integers(0, 50)),
+            impressions=int(rng.integers(50, 2000)),
         )
         for i in range(n_coupons)
-    ]  # fmt: skip
+    ]
     audience = StoreAudience()
     n_visits = 200 * n_stores
     audience.add_visits(
@@ -50,8 +59,12 @@ def build_world(n_coupons: int, n_stores: int, seed: int = 0) -> tuple[list[Coup
         rng.integers(0, len(DAYPARTS), n_visits),
         rng.integers(0, len(KNOWN_CELLS), n_visits),
     )
-    stats = {s: StoreStats(float(rng.uniform(50, 5000)), float(rng.uniform(0, 100)), 1000.0,
-                           float(rng.uniform(0, 40)), 30.0) for s in store_ids}  # fmt: skip
+    stats = {
+        s: StoreStats(
+            float(rng.uniform(50, 5000)), float(rng.uniform(0, 100)), 1000.0, float(rng.uniform(0, 40)), 30.0
+        )
+        for s in store_ids
+    }
     return coupons, audience, stats, now
 
 
@@ -59,7 +72,10 @@ def _small_model(coupons: list[CouponCandidate], now: datetime, rng: np.random.G
     features: list[CouponFeatures] = coupon_features_of(CouponTable.from_candidates(coupons))
     profile = CrowdProfile.from_shares({"female:18-24": 1.0}, now)
     shown = rng.integers(0, len(features), 5000)
-    impressions = [CouponImpression(float(i), features[j], profile, bool(rng.random() < 0.1)) for i, j in enumerate(shown)]
+    impressions = [
+        CouponImpression(float(i), features[j], profile, bool(rng.random() < 0.1))
+        for i, j in enumerate(shown)
+    ]
     return CouponModel(epochs=2).fit(impressions)
 
 
@@ -86,14 +102,28 @@ def main(argv: list[str] | None = None) -> int:
     lift = audience.lift(now.timestamp(), "afternoon")
     model = _small_model(coupons, now, rng)
     reps = model.item_representations(table)
-    profile = CrowdProfile.from_explicit({"faces": [{"gender": "female", "age": 23}, {"gender": "male", "age": 26},
-                                                    {"gender": None, "age": 30}], "group": "pair"}, now)  # fmt: skip
+    profile = CrowdProfile.from_explicit(
+        {
+            "faces": [
+                {"gender": "female", "age": 23},
+                {"gender": "male", "age": 26},
+                {"gender": None, "age": 30},
+            ],
+            "group": "pair",
+        },
+        now,
+    )
     cases: dict[str, Callable[[], object]] = {
-        "rank (cached tables, no model)": lambda: rank_coupons(table, profile, lift, stores, None, 5, now, rng),
+        "rank (cached tables, no model)": lambda: rank_coupons(
+            table, profile, lift, stores, None, 5, now, rng
+        ),
         "rank + LightFM score (service path)": lambda: rank_coupons(
-            table, profile, lift, stores, None, 5, now, rng, learned_scores=model.score(profile, reps)),
-        "rank from 2,000 CouponCandidate rows": lambda: rank_coupons(coupons, profile, lift, stats, None, 5, now, rng),
-    }  # fmt: skip
+            table, profile, lift, stores, None, 5, now, rng, learned_scores=model.score(profile, reps)
+        ),
+        "rank from 2,000 CouponCandidate rows": lambda: rank_coupons(
+            coupons, profile, lift, stats, None, 5, now, rng
+        ),
+    }
     print(f"{args.coupons} coupons, {args.stores} stores, k=5, {args.repeats} repeats (ms)")
     for name, fn in cases.items():
         ms = timed(fn, args.repeats if "rows" not in name else max(args.repeats // 10, 20))

@@ -84,7 +84,9 @@ def build_slate(
     rows: list[int] = []
     penalties: list[float] = []
     explored: list[bool] = []
-    n_exploit = k - (n_explore if exploration_draws is not None else 0)
+    if exploration_draws is None:
+        exploration_draws, n_explore = base_score, 0
+    n_exploit = k - n_explore
     for slot in range(k):
         explore = slot >= n_exploit
         penalty = diversity_weight * category_slots[category_idx]

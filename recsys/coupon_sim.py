@@ -15,7 +15,7 @@ Screens observe groups imperfectly: some attributes come back unknown, some ages
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import numpy as np
@@ -27,7 +27,7 @@ from recsys.models.lightfm_model import CouponImpression, coupon_features_of
 from recsys.profile import CrowdProfile
 
 CATEGORIES: Final = ("fashion", "sports", "toys", "beauty", "electronics", "food", "home", "books")
-EVAL_DAY: Final = datetime(2024, 6, 14, tzinfo=timezone.utc)
+EVAL_DAY: Final = datetime(2024, 6, 14, tzinfo=UTC)
 N_AGES: Final = len(AGE_BUCKETS)
 
 
@@ -103,15 +103,27 @@ class Mall:
             median_price = float(rng.uniform(20, 150))
             for j in range(int(rng.integers(1, self.config.max_coupons_per_store + 1))):
                 kind = str(rng.choice(["percent", "amount", "gift"], p=[0.6, 0.3, 0.1]))
-                value = float(rng.integers(5, 45)) if kind == "percent" else float(rng.uniform(0.05, 0.4) * median_price)
-                out.append(CouponCandidate(
-                    coupon_id=f"{store_id}-c{j}", store_id=store_id, title=f"{kind} {value:.0f} at {store_id}",
-                    store_category=CATEGORIES[self.store_category[s]], kind=kind,  # type: ignore[arg-type]
-                    value=value, valid_from=start, valid_to=EVAL_DAY + timedelta(days=float(rng.uniform(0.5, 30))),
-                    daily_cap=int(rng.integers(3, 15)) if rng.random() < 0.5 else None,
-                    total_stock=int(rng.integers(100, 1000)) if rng.random() < 0.5 else None,
-                    active=bool(rng.random() < 0.95), store_median_price=median_price,
-                ))  # fmt: skip
+                value = (
+                    float(rng.integers(5, 45))
+                    if kind == "percent"
+                    else float(rng.uniform(0.05, 0.4) * median_price)
+                )
+                out.append(
+                    CouponCandidate(
+                        coupon_id=f"{store_id}-c{j}",
+                        store_id=store_id,
+                        title=f"{kind} {value:.0f} at {store_id}",
+                        store_category=CATEGORIES[self.store_category[s]],
+                        kind=kind,  # type: ignore[arg-type]
+                        value=value,
+                        valid_from=start,
+                        valid_to=EVAL_DAY + timedelta(days=float(rng.uniform(0.5, 30))),
+                        daily_cap=int(rng.integers(3, 15)) if rng.random() < 0.5 else None,
+                        total_stock=int(rng.integers(100, 1000)) if rng.random() < 0.5 else None,
+                        active=bool(rng.random() < 0.95),
+                        store_median_price=median_price,
+                    )
+                )
         return out
 
     def sample_group(self, rng: np.random.Generator, when: datetime) -> Group:
@@ -130,7 +142,9 @@ class Mall:
     def _observe(
         self, rng: np.random.Generator, genders: np.ndarray, ages: np.ndarray, group_type: str, when: datetime
     ) -> CrowdProfile:
-        seen_age = np.clip(ages + (rng.random(len(ages)) < 0.2) * rng.choice([-1, 1], len(ages)), 0, N_AGES - 1)
+        seen_age = np.clip(
+            ages + (rng.random(len(ages)) < 0.2) * rng.choice([-1, 1], len(ages)), 0, N_AGES - 1
+        )
         faces = [
             {
                 "gender": GENDERS[g] if rng.random() < 0.95 else None,
@@ -214,8 +228,13 @@ class Mall:
         store_imps = np.bincount(table.store_idx, weights=impressions, minlength=len(table.store_ids))
         vis = dict(zip(self.audience.store_ids, visits, strict=True))
         self.stats = {
-            s: StoreStats(float(vis.get(s, 0.0)), float(store_claims[i]), float(store_imps[i]),
-                          0.0, float(self.capacity[self.store_ids.index(s)]))  # fmt: skip
+            s: StoreStats(
+                float(vis.get(s, 0.0)),
+                float(store_claims[i]),
+                float(store_imps[i]),
+                0.0,
+                float(self.capacity[self.store_ids.index(s)]),
+            )
             for i, s in enumerate(table.store_ids)
         }
 
@@ -238,4 +257,3 @@ def cascade_claim(p_top: np.ndarray, uniforms: np.ndarray) -> int:
     """Position of the one coupon claimed (or -1): the shopper scans down and stops at a claim."""
     hits = uniforms[: len(p_top)] < p_top * position_bias(len(p_top))
     return int(np.argmax(hits)) if hits.any() else -1
-

@@ -112,17 +112,24 @@ def rank_coupons(
     paced = pacing_probability(table.claims_today, table.daily_cap, day_fraction(now, pacing), pacing.slack)
     eligible = valid & (rng.random(len(table)) < paced)
     weight_vec = np.array([w[name] for name in COMPONENTS])
-    weighted = component_matrix(table, profile, store_audiences, _as_stores(stats), now_ts, valid, learned_scores)
+    weighted = component_matrix(
+        table, profile, store_audiences, _as_stores(stats), now_ts, valid, learned_scores
+    )
     weighted *= weight_vec[:, None]
     base = weighted.sum(axis=0)
     n_explore = _exploration_slots(w["exploration"], k, rng)
-    draws = (
-        thompson_draws(table.claims_total, table.impressions, rng, pacing) if n_explore > 0 else None
-    )
+    draws = thompson_draws(table.claims_total, table.impressions, rng, pacing) if n_explore > 0 else None
     slate = build_slate(
-        base, eligible, table.store_idx, table.category_idx, k, max_per_store,
-        w["category_diversity"], draws, n_explore,
-    )  # fmt: skip
+        base,
+        eligible,
+        table.store_idx,
+        table.category_idx,
+        k,
+        max_per_store,
+        w["category_diversity"],
+        draws,
+        n_explore,
+    )
     out: list[RankedCoupon] = []
     for row, penalty, explored in zip(slate.rows, slate.diversity_penalty, slate.explored, strict=True):
         explain = {name: float(weighted[i, row]) for i, name in enumerate(COMPONENTS)}

@@ -34,8 +34,16 @@ from recsys.models.lightfm_model import CouponModel
 
 logger = logging.getLogger(__name__)
 POLICIES = ("random", "popularity", "match-only", "heuristic", "heuristic+lightfm")
-MATCH_ONLY_WEIGHTS = {"audience_match": 1.0, "popularity": 0.0, "efficiency": 0.0, "crowding": 0.0,
-                      "coupon_strength": 0.0, "learned": 0.0, "category_diversity": 0.0, "exploration": 0.0}  # fmt: skip
+MATCH_ONLY_WEIGHTS = {
+    "audience_match": 1.0,
+    "popularity": 0.0,
+    "efficiency": 0.0,
+    "crowding": 0.0,
+    "coupon_strength": 0.0,
+    "learned": 0.0,
+    "category_diversity": 0.0,
+    "exploration": 0.0,
+}
 HEURISTIC_WEIGHTS = {"learned": 0.0}
 
 
@@ -81,8 +89,17 @@ def _popularity(step: Step) -> list[int]:
 def _ranker(weights: dict[str, float], use_model: bool) -> Policy:
     def policy(step: Step) -> list[int]:
         learned = step.learned(step.group) if use_model and step.learned is not None else None
-        ranked = rank_coupons(step.table, step.group.profile, step.lift, step.stores, weights, step.k,
-                              step.group.when, step.rng, learned_scores=learned)  # fmt: skip
+        ranked = rank_coupons(
+            step.table,
+            step.group.profile,
+            step.lift,
+            step.stores,
+            weights,
+            step.k,
+            step.group.when,
+            step.rng,
+            learned_scores=learned,
+        )
         index = {cid: i for i, cid in enumerate(step.table.coupon_ids)}
         return [index[r.coupon_id] for r in ranked]
 
@@ -104,7 +121,9 @@ def entropy_bits(values: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def ndcg_at_k(p_true: np.ndarray, shown: Sequence[int], eligible: np.ndarray, store_idx: np.ndarray, k: int) -> float:
+def ndcg_at_k(
+    p_true: np.ndarray, shown: Sequence[int], eligible: np.ndarray, store_idx: np.ndarray, k: int
+) -> float:
     best_per_store = np.zeros(int(store_idx.max()) + 1)
     np.maximum.at(best_per_store, store_idx[eligible], p_true[eligible])
     discounts = 1.0 / np.log2(np.arange(k) + 2.0)
@@ -113,8 +132,16 @@ def ndcg_at_k(p_true: np.ndarray, shown: Sequence[int], eligible: np.ndarray, st
     return float(dcg / ideal) if ideal > 0 else 0.0
 
 
-def run_policy(name: str, policy: Policy, mall: Mall, groups: Sequence[Group], background: np.ndarray,
-               uniforms: np.ndarray, learned: Callable[[Group], np.ndarray] | None, seed: int) -> PolicyResult:  # fmt: skip
+def run_policy(
+    name: str,
+    policy: Policy,
+    mall: Mall,
+    groups: Sequence[Group],
+    background: np.ndarray,
+    uniforms: np.ndarray,
+    learned: Callable[[Group], np.ndarray] | None,
+    seed: int,
+) -> PolicyResult:
     """Serve every group with one policy, with live counters and crowds, and score the outcome."""
     base = CouponTable.from_candidates(mall.coupons)
     table = base.with_counters(np.zeros(len(base)), base.claims_total.copy(), base.impressions.copy())
@@ -145,28 +172,41 @@ def run_policy(name: str, policy: Policy, mall: Mall, groups: Sequence[Group], b
             claims_per_store[mall_rows[row]] += 1
             sends_people[mall_rows[row]] += len(group.cells)
     n = max(len(groups), 1)
-    return PolicyResult(name, claims / n, ndcg_sum / n, entropy_bits(claims_per_store), gini(claims_per_store), n)
+    return PolicyResult(
+        name, claims / n, ndcg_sum / n, entropy_bits(claims_per_store), gini(claims_per_store), n
+    )
 
 
-def evaluate(config: SimConfig, policies: Sequence[str] = POLICIES) -> tuple[list[PolicyResult], dict[str, object]]:
+def evaluate(
+    config: SimConfig, policies: Sequence[str] = POLICIES
+) -> tuple[list[PolicyResult], dict[str, object]]:
     """Build the mall, log history, train LightFM on it, then run each policy over the same day."""
     mall = Mall.generate(config).simulate_history()
-    logger.info("history: %d impressions, %d claims", len(mall.impressions), sum(i.claimed for i in mall.impressions))
+    logger.info(
+        "history: %d impressions, %d claims", len(mall.impressions), sum(i.claimed for i in mall.impressions)
+    )
     model, metrics = train_coupon_model(mall.impressions)
     rng = np.random.default_rng(config.seed + 2)
     span = timedelta(hours=11) / max(config.eval_groups, 1)
-    groups = [mall.sample_group(rng, EVAL_DAY + timedelta(hours=10) + i * span) for i in range(config.eval_groups)]
+    groups = [
+        mall.sample_group(rng, EVAL_DAY + timedelta(hours=10) + i * span) for i in range(config.eval_groups)
+    ]
     background = np.stack([mall.background_crowd(rng) for _ in groups])
     uniforms = rng.random((len(groups), config.k))
     learned = _model_scorer(model, mall)
     table: dict[str, Policy] = {
-        "random": _random, "popularity": _popularity, "match-only": _ranker(MATCH_ONLY_WEIGHTS, False),
-        "heuristic": _ranker(HEURISTIC_WEIGHTS, False), "heuristic+lightfm": _ranker({}, True),
-    }  # fmt: skip
+        "random": _random,
+        "popularity": _popularity,
+        "match-only": _ranker(MATCH_ONLY_WEIGHTS, False),
+        "heuristic": _ranker(HEURISTIC_WEIGHTS, False),
+        "heuristic+lightfm": _ranker({}, True),
+    }
     results = []
     for name in policies:
         logger.info("running policy %s over %d groups", name, len(groups))
-        results.append(run_policy(name, table[name], mall, groups, background, uniforms, learned, config.seed + 3))
+        results.append(
+            run_policy(name, table[name], mall, groups, background, uniforms, learned, config.seed + 3)
+        )
     return results, {"lightfm": metrics, "model_version": model.version}
 
 
@@ -181,24 +221,37 @@ def markdown_table(results: Sequence[PolicyResult]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for r in results:
-        lines.append(f"| {r.policy} | {r.claim_rate:.3f} | {r.ndcg_at_5:.3f} | {r.send_entropy_bits:.2f} | {r.send_gini:.3f} |")
+        cells = (
+            r.policy,
+            f"{r.claim_rate:.3f}",
+            f"{r.ndcg_at_5:.3f}",
+            f"{r.send_entropy_bits:.2f}",
+            f"{r.send_gini:.3f}",
+        )
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--groups", type=int, default=SimConfig.eval_groups, help="groups served on the eval day")
+    parser.add_argument(
+        "--groups", type=int, default=SimConfig.eval_groups, help="groups served on the eval day"
+    )
     parser.add_argument("--stores", type=int, default=SimConfig.n_stores)
     parser.add_argument("--history-days", type=int, default=SimConfig.history_days)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
-    config = SimConfig(n_stores=args.stores, eval_groups=args.groups, history_days=args.history_days, seed=args.seed)
+    config = SimConfig(
+        n_stores=args.stores, eval_groups=args.groups, history_days=args.history_days, seed=args.seed
+    )
     results, extra = evaluate(config)
     sys.stdout.write(markdown_table(results) + "\n")
     new = extra["lightfm"]["new"]  # type: ignore[index]
-    sys.stdout.write(f"\nLightFM held-out AUC {new['auc']:.3f} on {int(new['n'])} impressions "
-                     f"(model {extra['model_version']})\n")  # fmt: skip
+    sys.stdout.write(
+        f"\nLightFM held-out AUC {new['auc']:.3f} on {int(new['n'])} impressions "
+        f"(model {extra['model_version']})\n"
+    )
     return 0
 
 

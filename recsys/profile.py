@@ -19,7 +19,16 @@ from typing import Any, Final, NamedTuple
 
 import numpy as np
 
-from recsys.attributes import AGE_BUCKETS, CELL_INDEX, CELLS, GENDERS, GROUP_TYPES, UNKNOWN, age_bucket, daypart
+from recsys.attributes import (
+    AGE_BUCKETS,
+    CELL_INDEX,
+    CELLS,
+    GENDERS,
+    GROUP_TYPES,
+    UNKNOWN,
+    age_bucket,
+    daypart,
+)
 
 N_CELLS: Final = len(CELLS)
 GROUP_INDEX: Final = {g: i for i, g in enumerate(GROUP_TYPES)}
@@ -40,10 +49,7 @@ class Face(NamedTuple):
 def cell_index(gender: str | None, age: float | str | None) -> int:
     """Index into :data:`recsys.attributes.CELLS`; unrecognised values fall into unknown cells."""
     g = gender if gender in GENDERS else UNKNOWN
-    if isinstance(age, str):
-        bucket = age if age in AGE_BUCKETS else UNKNOWN
-    else:
-        bucket = age_bucket(age)
+    bucket = (age if age in AGE_BUCKETS else UNKNOWN) if isinstance(age, str) else age_bucket(age)
     return CELL_INDEX[f"{g}:{bucket}"]
 
 
@@ -94,7 +100,9 @@ class CrowdProfile:
         vec = np.zeros(N_CELLS)
         for cell, weight in shares.items():
             if cell not in CELL_INDEX:
-                raise ValueError(f"unknown attribute cell {cell!r}; expected e.g. 'female:25-34' or 'male:unknown'")
+                raise ValueError(
+                    f"unknown attribute cell {cell!r}; expected e.g. 'female:25-34' or 'male:unknown'"
+                )
             vec[CELL_INDEX[cell]] += max(float(weight), 0.0)
         total = float(vec.sum())
         if total > 0:

@@ -65,6 +65,59 @@ def token_create(role: Annotated[str, typer.Option(help="admin | ops | merchandi
     sys.stdout.write(token + "\n")
 
 
+bench_app = typer.Typer(help="Benchmarks over real HTTP on loopback (see docs/benchmarks.md).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("upload")
+def bench_upload(rows: Annotated[int, typer.Option(help="catalog rows")] = 100_000,
+                 repeats: Annotated[int, typer.Option(min=1)] = 3,
+                 redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None) -> None:
+    """Time a catalog CSV upload through the API (SQLite)."""
+    _print_bench(lambda: __import__("screens.bench", fromlist=["x"]).bench_upload(rows, repeats, redis_url))
+
+
+@bench_app.command("events")
+def bench_events(total: Annotated[int, typer.Option(help="events to send")] = 50_000,
+                 batch: Annotated[int, typer.Option(min=1, max=1000)] = 500,
+                 redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None) -> None:
+    """Events per second through POST /v1/events."""
+    _print_bench(lambda: __import__("screens.bench", fromlist=["x"]).bench_events(total, batch, redis_url))
+
+
+def _print_bench(run: "object") -> None:
+    import json
+    import logging
+
+    from screens.bench import machine
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = run()  # type: ignore[operator]
+    typer.echo(json.dumps({"machine": machine(), "result": result}, indent=2))
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+         preset: Annotated[str, typer.Option(help="small (6 stores) or full (60 stores, 21,000 SKUs)")] = "small",
+         reload_data: Annotated[bool, typer.Option("--reload-data", help="load the mall again")] = False) -> None:
+    """Migrate, load the demo mall from seeds/ (first run only) and serve it on SQLite, no Redis."""
+    import logging
+    from pathlib import Path
+
+    from screens.db.session import upgrade
+    from screens.demo import load_demo_mall
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = Settings()
+    upgrade(settings.database_url)
+    tokens = Path("var/demo/tokens.json")
+    if reload_data or not tokens.exists():
+        load_demo_mall(settings.database_url, preset, tokens)
+    base = f"http://127.0.0.1:{port}"
+    typer.echo(f"\nVitrine demo on {base}\n  API docs:  {base}/docs\n  tokens:    {tokens}\n", err=True)
+    serve(host="127.0.0.1", port=port, workers=1, log_level="warning")
+
+
 def main() -> None:
     app()
 

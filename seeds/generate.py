@@ -186,6 +186,7 @@ def generate_coupons(store: dict[str, Any], rng: np.random.Generator, now: datet
         expired = j > 0 and rng.random() < 0.1
         start = now - timedelta(days=int(rng.integers(1, 15)))
         end = now - timedelta(days=1) if expired else now + timedelta(days=int(rng.integers(3, 46)))
+        start = min(start, end - timedelta(days=2))
         coupons.append(
             {
                 "coupon_id": f"{store['id']}-c{j + 1:02d}",

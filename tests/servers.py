@@ -6,22 +6,18 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from screens.launcher import ServiceProcess, free_port
+
+__all__ = ["POSTGRES_ADMIN_URL", "RedisServer", "ServiceProcess", "free_port", "postgres_available",
+           "scratch_postgres_database"]
 
 POSTGRES_ADMIN_URL = os.environ.get("VITRINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:
@@ -82,37 +78,3 @@ def scratch_postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-class ServiceProcess:
-    """`vitrine serve` in a subprocess, for tests that need real worker processes or restarts."""
-
-    def __init__(self, env: dict[str, str], workers: int = 1, cwd: Path | None = None) -> None:
-        self.port, self.workers, self.cwd = free_port(), workers, cwd
-        self.env = os.environ | env
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "screens.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"service exited: {self.proc.stderr.read().decode()[-2000:] if self.proc.stderr else ''}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("service did not start")
-
-    def stop(self, kill: bool = False) -> None:
-        if self.proc:
-            (self.proc.kill if kill else self.proc.terminate)()
-            self.proc.wait(timeout=15)
-            self.proc = None

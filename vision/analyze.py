@@ -35,8 +35,13 @@ class FaceResult:
     attention: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"gender": self.gender, "age": self.age, "age_bucket": self.age_bucket,
-                "confidence": self.confidence, "attention": self.attention}
+        return {
+            "gender": self.gender,
+            "age": self.age,
+            "age_bucket": self.age_bucket,
+            "confidence": self.confidence,
+            "attention": self.attention,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +60,12 @@ class AnalysisResult:
         return sum(f.attention for f in self.faces) / len(self.faces) if self.faces else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"screen_kind": self.screen_kind, "faces": [f.to_dict() for f in self.faces],
-                "group_size": self.group_size, "attention": round(self.attention, 3)}
+        return {
+            "screen_kind": self.screen_kind,
+            "faces": [f.to_dict() for f in self.faces],
+            "group_size": self.group_size,
+            "attention": round(self.attention, 3),
+        }
 
     def _attributes(self) -> list[FaceAttributes]:
         return [FaceAttributes(f.gender, f.age, f.confidence) for f in self.faces]  # type: ignore[arg-type]
@@ -65,8 +74,9 @@ class AnalysisResult:
         """The ``audience`` event for this frame, or ``None`` when nobody is in it."""
         if not self.faces:
             return None
-        return audience_event(screen_id, self._attributes(), group_size=self.group_size,
-                              attention=self.attention)
+        return audience_event(
+            screen_id, self._attributes(), group_size=self.group_size, attention=self.attention
+        )
 
     def to_store_visit_events(self, screen_id: str) -> list[dict[str, Any]]:
         """One ``store_visit`` per face. A single frame cannot be tracked, so a device that posts
@@ -95,7 +105,9 @@ def decode_image(image_bytes: bytes) -> np.ndarray:
         raise UndecodableImage("the image could not be decoded; it may be truncated")
     if max(frame.shape[:2]) > MAX_SIDE:
         frame.fill(0)
-        raise UndecodableImage(f"frame is {frame.shape[1]}×{frame.shape[0]}; the limit is {MAX_SIDE} px a side")
+        raise UndecodableImage(
+            f"frame is {frame.shape[1]}×{frame.shape[0]}; the limit is {MAX_SIDE} px a side"
+        )
     return frame
 
 
@@ -106,7 +118,9 @@ class FrameAnalyzer:
     thread-compatible as ONNX Runtime sessions are, and holds no state between calls.
     """
 
-    def __init__(self, detector: FaceDetector | None = None, attributes: AttributeModel | None = None) -> None:
+    def __init__(
+        self, detector: FaceDetector | None = None, attributes: AttributeModel | None = None
+    ) -> None:
         self.detector = detector or HaarDetector()
         self.attributes = attributes or UnknownAttributes()
 
@@ -125,6 +139,8 @@ class FrameAnalyzer:
     def analyze_array(self, frame: np.ndarray, screen_kind: CameraKind = "lead_in") -> AnalysisResult:
         detections = self.detector.detect([frame])[0]
         attrs = self.attributes.predict([(frame, d) for d in detections])
-        faces = [FaceResult(a.gender, a.age, a.age_bucket, a.confidence, d.facing_screen())
-                 for a, d in zip(attrs, detections, strict=True)]
+        faces = [
+            FaceResult(a.gender, a.age, a.age_bucket, a.confidence, d.facing_screen())
+            for a, d in zip(attrs, detections, strict=True)
+        ]
         return AnalysisResult(screen_kind, faces)

@@ -142,9 +142,9 @@ class VisionConfig(StrictModel):
     @field_validator("cameras")
     @classmethod
     def _unique_cameras(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
-        sources = [str(c.source) for c in cameras]
-        if len(set(sources)) != len(sources) and len({c.screen_id for c in cameras}) != len(cameras):
-            raise ValueError("two cameras share both screen_id and source; remove the duplicate")
+        pairs = [(c.screen_id, str(c.source)) for c in cameras]
+        if len(set(pairs)) != len(pairs):
+            raise ValueError("a camera is listed twice (same screen_id and source); remove the duplicate")
         return cameras
 
 

@@ -27,11 +27,22 @@ def face_dict(attrs: FaceAttributes) -> dict[str, Any]:
     return {"gender": attrs.gender, "age": attrs.age, "confidence": round(float(attrs.confidence), 4)}
 
 
-def audience_event(screen_id: str, faces: list[FaceAttributes], *, dwell_s: float | None = None,
-                   group_size: int | None = None, attention: float | None = None) -> dict[str, Any]:
+def audience_event(
+    screen_id: str,
+    faces: list[FaceAttributes],
+    *,
+    dwell_s: float | None = None,
+    group_size: int | None = None,
+    attention: float | None = None,
+) -> dict[str, Any]:
     """An ``audience`` event; ``group_size`` and ``attention`` are the proposed optional fields."""
-    event: dict[str, Any] = {"event_id": str(uuid.uuid4()), "type": "audience", "ts": now_iso(),
-                             "screen_id": screen_id, "faces": [face_dict(f) for f in faces]}
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "type": "audience",
+        "ts": now_iso(),
+        "screen_id": screen_id,
+        "faces": [face_dict(f) for f in faces],
+    }
     if dwell_s is not None:
         event["dwell_s"] = round(float(dwell_s), 1)
     if group_size is not None:
@@ -42,8 +53,14 @@ def audience_event(screen_id: str, faces: list[FaceAttributes], *, dwell_s: floa
 
 
 def store_visit_event(screen_id: str, attrs: FaceAttributes, group: str | None = None) -> dict[str, Any]:
-    event: dict[str, Any] = {"event_id": str(uuid.uuid4()), "type": "store_visit", "ts": now_iso(),
-                             "screen_id": screen_id, "gender": attrs.gender, "age": attrs.age}
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "type": "store_visit",
+        "ts": now_iso(),
+        "screen_id": screen_id,
+        "gender": attrs.gender,
+        "age": attrs.age,
+    }
     if group is not None:
         event["group"] = group
     return event
@@ -102,8 +119,15 @@ class CameraAggregator:
             return []
         attention = sum(t.attention >= 0.5 for t in tracks) / len(tracks)
         dwell = sum(t.dwell_s for t in tracks) / len(tracks)
-        return [audience_event(self.camera.screen_id, [t.summary() for t in tracks], dwell_s=dwell,
-                               group_size=max(peak, 1), attention=attention)]
+        return [
+            audience_event(
+                self.camera.screen_id,
+                [t.summary() for t in tracks],
+                dwell_s=dwell,
+                group_size=max(peak, 1),
+                attention=attention,
+            )
+        ]
 
     def _visits(self, ended: list[Track]) -> list[dict[str, Any]]:
         """One visit per confirmed track; people whose tracks overlap mostly in time came together."""
@@ -112,7 +136,12 @@ class CameraAggregator:
         events = []
         for entry in entries:
             start, end, attrs = entry
-            companions = [a for other in self.recent_visits if other is not entry
-                          for (s, e, a) in [other] if min(e, end) - max(s, start) > 0.5 * min(e - s, end - start)]
+            companions = [
+                a
+                for other in self.recent_visits
+                if other is not entry
+                for (s, e, a) in [other]
+                if min(e, end) - max(s, start) > 0.5 * min(e - s, end - start)
+            ]
             events.append(store_visit_event(self.camera.screen_id, attrs, group_label([attrs, *companions])))
         return events

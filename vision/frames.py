@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 FREE, WRITING = 0, -1
-HEADER = np.dtype([("readers", np.int32), ("height", np.int32), ("width", np.int32), ("pad", np.int32),
-                   ("seq", np.int64)])
+HEADER = np.dtype(
+    [("readers", np.int32), ("height", np.int32), ("width", np.int32), ("pad", np.int32), ("seq", np.int64)]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +118,16 @@ class FrameRing:
                     return slot
         return None
 
-    def write(self, slot: int, frame: np.ndarray, readers: int, camera: int, stream_ts: float,
-              captured_at: float) -> FrameRef:
+    def write(
+        self, slot: int, frame: np.ndarray, readers: int, camera: int, stream_ts: float, captured_at: float
+    ) -> FrameRef:
         """Copy ``frame`` (BGR uint8, within the slot size) into a reserved slot and publish it."""
         h, w = frame.shape[:2]
         if h > self.spec.max_height or w > self.spec.max_width or frame.ndim != 3:
             self.discard(slot)
-            raise ValueError(f"frame {w}×{h} does not fit a {self.spec.max_width}×{self.spec.max_height} slot")
+            raise ValueError(
+                f"frame {w}×{h} does not fit a {self.spec.max_width}×{self.spec.max_height} slot"
+            )
         self.pixels[slot, : h * w * 3].reshape(h, w, 3)[:] = frame
         self._seq += 1
         seq = (camera << 40) | self._seq  # unique per writer without cross-process coordination

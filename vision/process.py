@@ -34,18 +34,26 @@ class RunStats:
     events: int = 0
     drops: list[int] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    segment: str = ""  # the ring's /dev/shm name, gone after the run
 
     def p(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else 0.0
 
     def summary(self) -> str:
-        return (f"{self.frames} frames, {self.faces} faces, {self.events} events, drops {self.drops}, "
-                f"latency p50 {self.p(50):.1f} ms p99 {self.p(99):.1f} ms")
+        return (
+            f"{self.frames} frames, {self.faces} faces, {self.events} events, drops {self.drops}, "
+            f"latency p50 {self.p(50):.1f} ms p99 {self.p(99):.1f} ms"
+        )
 
 
 class VisionSupervisor:
-    def __init__(self, config: VisionConfig, sink: EventSink, max_frames: int | None = None,
-                 flush_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        config: VisionConfig,
+        sink: EventSink,
+        max_frames: int | None = None,
+        flush_interval_s: float = 1.0,
+    ) -> None:
         self.config, self.sink, self.max_frames = config, sink, max_frames
         self.flush_interval_s = flush_interval_s
         self.ctx = mp.get_context("spawn")
@@ -74,10 +82,15 @@ class VisionSupervisor:
     def init_ring(self) -> None:
         r = self.config.ring
         self.ring = FrameRing.create(r.slots, r.max_height, r.max_width, self.ctx.Lock())
+        self.stats.segment = self.ring.spec.name
 
     def init_queues(self) -> None:
         depth = self.config.ring.slots
-        self.detect_q, self.attr_q, self.result_q = (self.ctx.Queue(depth), self.ctx.Queue(depth), self.ctx.Queue())
+        self.detect_q, self.attr_q, self.result_q = (
+            self.ctx.Queue(depth),
+            self.ctx.Queue(depth),
+            self.ctx.Queue(),
+        )
         self.stop_event = self.ctx.Event()
         self.drops = self.ctx.Array("q", len(self.config.cameras))
 
@@ -100,9 +113,20 @@ class VisionSupervisor:
         assert self.ring is not None
         level = logging.getLogger().getEffectiveLevel()
         for i, camera in enumerate(self.config.cameras):
-            self._spawn(f"vision.capture:{camera.screen_id}#{i}", capture_main,
-                        (self.ring.handle, i, camera, self.detect_q, self.drops, self.max_frames,
-                         self.stop_event, level))
+            self._spawn(
+                f"vision.capture:{camera.screen_id}#{i}",
+                capture_main,
+                (
+                    self.ring.handle,
+                    i,
+                    camera,
+                    self.detect_q,
+                    self.drops,
+                    self.max_frames,
+                    self.stop_event,
+                    level,
+                ),
+            )
 
     def _spawn(self, name: str, target: Any, args: tuple[Any, ...]) -> None:
         process = self.ctx.Process(target=target, name=name, args=args, daemon=True)

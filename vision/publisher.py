@@ -41,11 +41,22 @@ class HttpEventSink:
 
     RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
-    def __init__(self, base_url: str, token: str, transport: httpx.BaseTransport | None = None,
-                 timeout_s: float = 5.0, max_attempts: int = 5, backoff_s: float = 0.5,
-                 max_batch: int = 500) -> None:
-        self.client = httpx.Client(base_url=base_url.rstrip("/"), transport=transport,
-                                   headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s)
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 5.0,
+        max_attempts: int = 5,
+        backoff_s: float = 0.5,
+        max_batch: int = 500,
+    ) -> None:
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            transport=transport,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout_s,
+        )
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.max_batch = max_batch
@@ -53,7 +64,7 @@ class HttpEventSink:
 
     def send(self, events: list[dict[str, Any]]) -> None:
         for start in range(0, len(events), self.max_batch):
-            self._send_batch(events[start:start + self.max_batch])
+            self._send_batch(events[start : start + self.max_batch])
 
     def _send_batch(self, batch: list[dict[str, Any]]) -> None:
         last_error = "no attempt"
@@ -64,17 +75,22 @@ class HttpEventSink:
                 response = self.client.post("/v1/events", json={"events": batch})
             except httpx.TransportError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("event post failed (%s); attempt %d/%d", last_error, attempt + 1, self.max_attempts)
+                log.warning(
+                    "event post failed (%s); attempt %d/%d", last_error, attempt + 1, self.max_attempts
+                )
                 continue
             if response.status_code in self.RETRY_STATUS:
                 last_error = f"HTTP {response.status_code}"
                 continue
             if response.is_error:
-                raise PublishError(f"service refused {len(batch)} events: HTTP {response.status_code} "
-                                   f"{response.text[:200]}")
+                raise PublishError(
+                    f"service refused {len(batch)} events: HTTP {response.status_code} {response.text[:200]}"
+                )
             self._tally(response.json(), len(batch))
             return
-        raise PublishError(f"could not deliver {len(batch)} events after {self.max_attempts} attempts: {last_error}")
+        raise PublishError(
+            f"could not deliver {len(batch)} events after {self.max_attempts} attempts: {last_error}"
+        )
 
     def _tally(self, body: dict[str, Any], sent: int) -> None:
         for key in self.totals:

@@ -50,8 +50,10 @@ def choose_providers(preferred: Sequence[str] | None = None, device: str = "auto
         return [PROVIDER_NAMES["cpu"]]
     if device == "cuda":
         if not cuda_available():
-            raise ModelError("device=cuda asked for, but this onnxruntime has no CUDA provider; "
-                             "install onnxruntime-gpu or use --device cpu")
+            raise ModelError(
+                "device=cuda asked for, but this onnxruntime has no CUDA provider; "
+                "install onnxruntime-gpu or use --device cpu"
+            )
         return [PROVIDER_NAMES["cuda"], PROVIDER_NAMES["cpu"]]
     wanted = [PROVIDER_NAMES[p] for p in (preferred or PREFERENCE)]
     chosen = [p for p in wanted if p in available_providers()]
@@ -73,8 +75,10 @@ def sha256_of(path: Path) -> str:
 
 def verify_model_file(path: Path, sha256: str | None) -> None:
     if not path.is_file():
-        raise ModelError(f"model file {path} does not exist; run `vitrine vision models fetch` "
-                         "or remove it from the config to use the fallback")
+        raise ModelError(
+            f"model file {path} does not exist; run `vitrine vision models fetch` "
+            "or remove it from the config to use the fallback"
+        )
     if sha256 is not None and sha256_of(path).lower() != sha256.lower():
         raise ModelError(f"model file {path} does not match its configured sha256; refusing to load it")
 
@@ -86,8 +90,13 @@ class OnnxModel:
     at 1 (YuNet 2023mar); :meth:`run` hides that by splitting a batch into chunks the graph accepts.
     """
 
-    def __init__(self, path: Path | str | bytes, providers: Sequence[str] | None = None,
-                 sha256: str | None = None, threads: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path | str | bytes,
+        providers: Sequence[str] | None = None,
+        sha256: str | None = None,
+        threads: int = 0,
+    ) -> None:
         if not isinstance(path, bytes):
             verify_model_file(Path(path), sha256)
             source: str | bytes = str(path)
@@ -120,7 +129,9 @@ class OnnxModel:
         step = self.fixed_batch or len(blob)
         if step >= len(blob):
             return list(self.session.run(None, {self.input_name: blob}))
-        parts = [self.session.run(None, {self.input_name: blob[i:i + step]}) for i in range(0, len(blob), step)]
+        parts = [
+            self.session.run(None, {self.input_name: blob[i : i + step]}) for i in range(0, len(blob), step)
+        ]
         return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
     def warm_up(self, size: int) -> None:

@@ -40,8 +40,16 @@ def _setup_logging(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
 
 
-def capture_main(ring_handle: tuple[RingSpec, Any], camera_index: int, camera: CameraConfig, detect_q: Any,
-                 drops: Any, max_frames: int | None, stop: Any, log_level: int) -> None:
+def capture_main(
+    ring_handle: tuple[RingSpec, Any],
+    camera_index: int,
+    camera: CameraConfig,
+    detect_q: Any,
+    drops: Any,
+    max_frames: int | None,
+    stop: Any,
+    log_level: int,
+) -> None:
     """Read one source into the ring; when every slot is busy, drop the oldest queued frame."""
     _setup_logging(log_level)
     cv2.setNumThreads(1)
@@ -55,16 +63,23 @@ def capture_main(ring_handle: tuple[RingSpec, Any], camera_index: int, camera: C
             slot = _reserve(ring, camera_index, camera.drops_frames, detect_q, drops, stop)
             if slot is None:
                 continue
-            ref = ring.write(slot, fit(frame, spec.max_height, spec.max_width), READERS, camera_index,
-                             stream_ts, captured_at)
+            ref = ring.write(
+                slot,
+                fit(frame, spec.max_height, spec.max_width),
+                READERS,
+                camera_index,
+                stream_ts,
+                captured_at,
+            )
             del frame
             detect_q.put(ref)
     finally:
         ring.close()
 
 
-def _reserve(ring: FrameRing, camera_index: int, may_drop: bool, detect_q: Any, drops: Any,
-             stop: Any) -> int | None:
+def _reserve(
+    ring: FrameRing, camera_index: int, may_drop: bool, detect_q: Any, drops: Any, stop: Any
+) -> int | None:
     """Back-pressure: live cameras evict the oldest unread frame; files wait for a slot."""
     while not stop.is_set():
         slot = ring.reserve()
@@ -85,8 +100,14 @@ def _reserve(ring: FrameRing, camera_index: int, may_drop: bool, detect_q: Any, 
     return None
 
 
-def detector_main(ring_handle: tuple[RingSpec, Any], config: VisionConfig, detect_q: Any, attr_q: Any,
-                  ready: Any, log_level: int) -> None:
+def detector_main(
+    ring_handle: tuple[RingSpec, Any],
+    config: VisionConfig,
+    detect_q: Any,
+    attr_q: Any,
+    ready: Any,
+    log_level: int,
+) -> None:
     """Batch frames from every camera, detect faces, pass refs and boxes on."""
     _setup_logging(log_level)
     ring = FrameRing.attach(*ring_handle)
@@ -98,13 +119,8 @@ def detector_main(ring_handle: tuple[RingSpec, Any], config: VisionConfig, detec
     try:
         while True:
             batch, stopped = gather(detect_q, config.batching.max_batch, max_latency)
-            views = [(ref, ring.view(ref)) for ref in batch]
-            live = [(ref, frame) for ref, frame in views if frame is not None]
-            found = detector.detect([frame for _, frame in live]) if live else []
-            for (ref, _), detections in zip(live, found, strict=True):
-                ring.release(ref)
-                attr_q.put((ref, detections))
-            del views, live
+            for item in _detect_batch(ring, detector, batch):
+                attr_q.put(item)
             if stopped:
                 attr_q.put(STOP)
                 return
@@ -112,8 +128,23 @@ def detector_main(ring_handle: tuple[RingSpec, Any], config: VisionConfig, detec
         ring.close()
 
 
-def attributes_main(ring_handle: tuple[RingSpec, Any], config: VisionConfig, attr_q: Any, result_q: Any,
-                    ready: Any, log_level: int) -> None:
+def _detect_batch(ring: FrameRing, detector: Any, batch: list[FrameRef]) -> list[tuple[FrameRef, list[Any]]]:
+    """Views stay local so no pixel reference outlives the batch."""
+    live = [(ref, frame) for ref in batch if (frame := ring.view(ref)) is not None]
+    found = detector.detect([frame for _, frame in live]) if live else []
+    for ref, _ in live:
+        ring.release(ref)
+    return [(ref, detections) for (ref, _), detections in zip(live, found, strict=True)]
+
+
+def attributes_main(
+    ring_handle: tuple[RingSpec, Any],
+    config: VisionConfig,
+    attr_q: Any,
+    result_q: Any,
+    ready: Any,
+    log_level: int,
+) -> None:
     """Batch faces across frames and cameras, estimate attributes, release the frames' slots."""
     _setup_logging(log_level)
     ring = FrameRing.attach(*ring_handle)
@@ -125,24 +156,32 @@ def attributes_main(ring_handle: tuple[RingSpec, Any], config: VisionConfig, att
     try:
         while True:
             batch, stopped = gather(attr_q, config.batching.max_batch, max_latency)
-            faces, owners = [], []
-            views = [(ref, dets, ring.view(ref)) for ref, dets in batch]
-            for i, (_, dets, frame) in enumerate(views):
-                if frame is not None:
-                    faces += [(frame, d) for d in dets]
-                    owners += [i] * len(dets)
-            attrs = model.predict(faces) if faces else []
-            per_frame: list[list[Observation]] = [[] for _ in views]
-            for owner, (_, det), a in zip(owners, faces, attrs, strict=True):
-                per_frame[owner].append(Observation(det.box, a, det.facing_screen()))
-            del faces
-            for (ref, _, frame), observations in zip(views, per_frame, strict=True):
-                ring.release(ref)
-                if frame is not None:
-                    result_q.put(FrameResult(ref.camera, ref.stream_ts, ref.captured_at, observations))
-            del views, frame
+            for result in _attribute_batch(ring, model, batch):
+                result_q.put(result)
             if stopped:
                 result_q.put(STOP)
                 return
     finally:
         ring.close()
+
+
+def _attribute_batch(
+    ring: FrameRing, model: Any, batch: list[tuple[FrameRef, list[Any]]]
+) -> list[FrameResult]:
+    """One model call for every face of every frame in the batch; crops never leave this function."""
+    views = [(ref, dets, ring.view(ref)) for ref, dets in batch]
+    faces, owners = [], []
+    for i, (_, dets, frame) in enumerate(views):
+        if frame is not None:
+            faces += [(frame, d) for d in dets]
+            owners += [i] * len(dets)
+    attrs = model.predict(faces) if faces else []
+    per_frame: list[list[Observation]] = [[] for _ in views]
+    for owner, (_, det), a in zip(owners, faces, attrs, strict=True):
+        per_frame[owner].append(Observation(det.box, a, det.facing_screen()))
+    results = []
+    for (ref, _, frame), observations in zip(views, per_frame, strict=True):
+        ring.release(ref)
+        if frame is not None:
+            results.append(FrameResult(ref.camera, ref.stream_ts, ref.captured_at, observations))
+    return results

@@ -9,7 +9,6 @@ never leave this module's callers and are dropped ``forget_after_s`` after the f
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -39,7 +38,7 @@ class Track:
     last_ts: float
     hits: int = 0
     facing_hits: int = 0
-    gender_votes: Counter[str] = field(default_factory=Counter)
+    gender_votes: dict[str, float] = field(default_factory=dict)
     ages: list[int] = field(default_factory=list)
     confidences: list[float] = field(default_factory=list)
 
@@ -49,7 +48,7 @@ class Track:
         self.facing_hits += obs.facing
         attrs = obs.attributes
         if attrs.gender != "unknown":
-            self.gender_votes[attrs.gender] += attrs.confidence
+            self.gender_votes[attrs.gender] = self.gender_votes.get(attrs.gender, 0.0) + attrs.confidence
             self.confidences.append(attrs.confidence)
         if attrs.age is not None:
             self.ages = (self.ages + [attrs.age])[-32:]
@@ -67,7 +66,7 @@ class Track:
         gender: Gender = "unknown"
         confidence = 0.0
         if self.gender_votes:
-            top, weight = self.gender_votes.most_common(1)[0]
+            top, weight = max(self.gender_votes.items(), key=lambda vote: vote[1])
             share = weight / sum(self.gender_votes.values())
             if share >= 0.6:
                 gender = "female" if top == "female" else "male"
@@ -118,8 +117,11 @@ class Tracker:
         distance = np.linalg.norm(centre_t[:, None] - centre_o[None], axis=2)
         side = np.maximum(track_boxes[:, 2] - track_boxes[:, 0], track_boxes[:, 3] - track_boxes[:, 1])
         near = distance < side[:, None]  # moved less than one face width: same person
-        score = np.where((score < self.iou_threshold) & near, self.iou_threshold * (1 - distance / side[:, None]),
-                         np.where(score >= self.iou_threshold, score, 0.0))
+        score = np.where(
+            (score < self.iou_threshold) & near,
+            self.iou_threshold * (1 - distance / side[:, None]),
+            np.where(score >= self.iou_threshold, score, 0.0),
+        )
         pairs = []
         while score.size and score.max() > 0:
             t_idx, o_idx = np.unravel_index(int(np.argmax(score)), score.shape)

@@ -162,8 +162,13 @@ class CouponModel:
         user_alpha: float = 1e-5,
         random_state: int = 0,
     ) -> None:
-        self.params = dict(no_components=no_components, learning_rate=learning_rate, item_alpha=item_alpha,
-                           user_alpha=user_alpha, random_state=random_state)  # fmt: skip
+        self.params = dict(
+            no_components=no_components,
+            learning_rate=learning_rate,
+            item_alpha=item_alpha,
+            user_alpha=user_alpha,
+            random_state=random_state,
+        )
         self.epochs = epochs
         self.space = FeatureSpace()
         self.version: str | None = None
@@ -187,7 +192,7 @@ class CouponModel:
         labels = np.array([1.0 if i.claimed else -1.0 for i in impressions], dtype=np.float32)
         cols = np.array([item_row[i.coupon.coupon_id] for i in impressions])
         interactions = sp.coo_matrix((labels, (np.arange(n), cols)), shape=(n, len(items)))
-        model = LightFM(loss="logistic", **self.params)  # type: ignore[arg-type]
+        model = LightFM(loss="logistic", **self.params)
         model.fit(
             interactions,
             user_features=self.space.user_matrix([i.profile for i in impressions]),
@@ -208,7 +213,9 @@ class CouponModel:
             raise RuntimeError("CouponModel is not fitted; call fit() or CouponModel.load() first")
         return self._lightfm
 
-    def item_representations(self, coupons: Sequence[CouponFeatures] | CouponTable) -> tuple[np.ndarray, np.ndarray]:
+    def item_representations(
+        self, coupons: Sequence[CouponFeatures] | CouponTable
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(biases, embeddings)`` of the coupons; cache them per coupon set and model version."""
         if isinstance(coupons, CouponTable):
             coupons = coupon_features_of(coupons)
@@ -248,8 +255,14 @@ class CouponModel:
     def save(self, path: str | Path) -> Path:
         """Write atomically (temp file + rename) so a worker never loads a half-written model."""
         path = Path(path)
-        state: dict[str, Any] = {"format": FORMAT, "version": self.version, "params": self.params,
-                                 "epochs": self.epochs, "space": self.space, "lightfm": self._model()}  # fmt: skip
+        state: dict[str, Any] = {
+            "format": FORMAT,
+            "version": self.version,
+            "params": self.params,
+            "epochs": self.epochs,
+            "space": self.space,
+            "lightfm": self._model(),
+        }
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -262,7 +275,9 @@ class CouponModel:
         with open(path, "rb") as fh:
             state = pickle.load(fh)
         if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a Vitrine coupon model ({FORMAT}); retrain with `vitrine train coupons`")
+            raise ValueError(
+                f"{path} is not a Vitrine coupon model ({FORMAT}); retrain with `vitrine train coupons`"
+            )
         model = cls(epochs=state["epochs"], **state["params"])
         model.space, model._lightfm, model.version = state["space"], state["lightfm"], state["version"]
         return model

@@ -120,19 +120,20 @@ def validate_rows(adapter: TypeAdapter[Any], raw: list[dict[str, Any]], key: str
 
 def _upsert(session: Session, table: Any, values: list[dict[str, Any]], conflict: list[str],
             update_cols: list[str]) -> None:
+    """Insert-or-update as one executemany: a statement compiled once, not one per row."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=conflict, set_={c: getattr(stmt.excluded, c) for c in update_cols})
     for start in range(0, len(values), _INSERT_CHUNK):
-        stmt = dialect.insert(table).values(values[start:start + _INSERT_CHUNK])
-        stmt = stmt.on_conflict_do_update(index_elements=conflict,
-                                          set_={c: getattr(stmt.excluded, c) for c in update_cols})
-        session.execute(stmt)
+        session.execute(stmt, values[start:start + _INSERT_CHUNK])
 
 
 def store_catalog(session: Session, store_id: str, raw: list[dict[str, Any]], mode: Mode,
-                  actor: Principal) -> dict[str, int]:
+                  actor: Principal | str) -> dict[str, int]:
     rows: list[CatalogRow] = validate_rows(_CATALOG_ROWS, raw, "sku")
     now = datetime.now(UTC)
-    values = [r.model_dump() | {"store_id": store_id, "updated_at": now} for r in rows]
+    # The validated models hold plain values already; ``__dict__`` skips a serializer pass.
+    values = [r.__dict__ | {"store_id": store_id, "updated_at": now} for r in rows]
     removed = 0
     if mode == "replace":
         skus = {r.sku for r in rows}
@@ -149,7 +150,7 @@ def store_catalog(session: Session, store_id: str, raw: list[dict[str, Any]], mo
 
 
 def store_coupons(session: Session, store_id: str, raw: list[dict[str, Any]], mode: Mode,
-                  actor: Principal) -> dict[str, int]:
+                  actor: Principal | str) -> dict[str, int]:
     rows: list[CouponRow] = validate_rows(_COUPON_ROWS, raw, "coupon_id")
     ids = [r.coupon_id for r in rows]
     foreign = session.execute(select(Coupon.id, Coupon.store_id).where(col(Coupon.id).in_(ids),

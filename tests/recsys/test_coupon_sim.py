@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from recsys.coupon_sim import Mall, SimConfig, cascade_claim, first_per_store
-from recsys.evaluate_coupons import POLICIES, entropy_bits, evaluate, gini, main, markdown_table
+from recsys.evaluate_coupons import POLICIES, PolicyResult, entropy_bits, evaluate, gini, main, markdown_table
 
 SMALL = SimConfig(n_stores=40, eval_groups=800, history_days=7, seed=1)
 
 
 @pytest.fixture(scope="module")
-def results():  # type: ignore[no-untyped-def]
+def results() -> tuple[dict[str, PolicyResult], dict[str, Any]]:
     rows, extra = evaluate(SMALL)
-    return {r.policy: r for r in rows}, extra
+    return {r.policy: r for r in rows}, dict(extra)
 
 
-def test_full_ranker_beats_popularity_on_claim_rate(results) -> None:  # type: ignore[no-untyped-def]
+def test_full_ranker_beats_popularity_on_claim_rate(
+    results: tuple[dict[str, PolicyResult], dict[str, Any]],
+) -> None:
     by_policy, _ = results
     assert list(by_policy) == list(POLICIES)
     assert by_policy["heuristic+lightfm"].claim_rate > by_policy["popularity"].claim_rate + 0.03
@@ -25,13 +29,17 @@ def test_full_ranker_beats_popularity_on_claim_rate(results) -> None:  # type: i
     assert by_policy["heuristic+lightfm"].ndcg_at_5 > by_policy["popularity"].ndcg_at_5
 
 
-def test_full_ranker_spreads_store_traffic_more_than_popularity(results) -> None:  # type: ignore[no-untyped-def]
+def test_full_ranker_spreads_store_traffic_more_than_popularity(
+    results: tuple[dict[str, PolicyResult], dict[str, Any]],
+) -> None:
     by_policy, _ = results
     assert by_policy["heuristic+lightfm"].send_gini < by_policy["popularity"].send_gini
     assert by_policy["heuristic+lightfm"].send_entropy_bits > by_policy["popularity"].send_entropy_bits
 
 
-def test_every_policy_beats_random_on_claim_rate(results) -> None:  # type: ignore[no-untyped-def]
+def test_every_policy_beats_random_on_claim_rate(
+    results: tuple[dict[str, PolicyResult], dict[str, Any]],
+) -> None:
     by_policy, extra = results
     assert all(by_policy[p].claim_rate > by_policy["random"].claim_rate for p in POLICIES[1:])
     assert extra["lightfm"]["new"]["auc"] > 0.55
@@ -54,10 +62,10 @@ def test_cascade_and_slate_helpers() -> None:
     assert cascade_claim(np.array([0.0, 1.0, 1.0]), np.array([0.5, 0.5, 0.5])) == 1
     assert cascade_claim(np.array([0.0, 0.0]), np.array([0.5, 0.5])) == -1
     rows = first_per_store(np.array([3, 0, 1, 2]), np.array([0, 0, 1, 1]), k=5)
-    assert rows.tolist() == [3, 1]
+    assert rows.tolist() == [3, 0]  # rows 3 and 0 are the first seen of stores 1 and 0
 
 
-def test_markdown_table_and_command(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_table_and_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--seed", "2", "--groups", "50", "--stores", "12", "--history-days", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| policy | claim rate | NDCG@5 |") and "heuristic+lightfm" in out

@@ -3,7 +3,7 @@ through their features, evaluates on a time split and publishes only when it bea
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ from recsys.coupon_training import should_publish, time_split, train_coupon_mode
 from recsys.models.lightfm_model import CouponFeatures, CouponImpression, CouponModel
 from recsys.profile import CrowdProfile
 
-NOW = datetime(2024, 6, 14, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 14, 15, 0, tzinfo=UTC)
 YOUNG_WOMEN = CrowdProfile.from_shares({"female:18-24": 0.7, "female:25-34": 0.3}, NOW)
 OLDER_MEN = CrowdProfile.from_shares({"male:55-64": 0.6, "male:65+": 0.4}, NOW)
 FASHION = [CouponFeatures(f"f{i}", f"boutique-{i % 3}", "fashion", "percent", 0.2) for i in range(6)]

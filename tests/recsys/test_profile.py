@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from recsys.profile import CrowdProfile, CrowdWindow, Face
 
-NOW = datetime(2024, 6, 15, 14, 0, 5, tzinfo=timezone.utc)  # a Saturday afternoon
+NOW = datetime(2024, 6, 15, 14, 0, 5, tzinfo=UTC)  # a Saturday afternoon
 T = NOW.timestamp()
 
 
@@ -50,7 +50,8 @@ def test_empty_window_gives_empty_profile() -> None:
 
 def test_explicit_profile_accepts_faces_and_bucket_labels() -> None:
     profile = CrowdProfile.from_explicit(
-        {"faces": [{"gender": "female", "age": "18-24"}, {"gender": "male", "age": 8}], "group": "family"}, NOW
+        {"faces": [{"gender": "female", "age": "18-24"}, {"gender": "male", "age": 8}], "group": "family"},
+        NOW,
     )
     assert profile.as_dict() == {"female:18-24": 0.5, "male:0-12": 0.5}
     assert profile.group_shares == {"family": 1.0}

@@ -72,3 +72,18 @@ def test_reader_refuses_wrong_columns(tmp_path: Path):
     path.write_text("sku,name\nA,b\n", encoding="utf-8")
     with pytest.raises(ValueError, match="columns must be exactly"):
         read_catalog_csv(path, "s001")
+
+
+def test_generated_uploads_pass_the_service_validation(tmp_path: Path):
+    """Contract test with ``screens``: every generated CSV is accepted by the upload validator."""
+    uploads = pytest.importorskip("screens.services.uploads")
+    mall = generate_mall(60, 60, seed=7)
+    for store_id in mall.catalog:
+        write_catalog_csv(mall.catalog[store_id], tmp_path / "c.csv")
+        write_coupons_csv(mall.coupons[store_id], tmp_path / "k.csv")
+        raw = uploads.parse_body((tmp_path / "c.csv").read_bytes(), "text/csv", CATALOG_COLUMNS)
+        assert len(uploads.validate_rows(uploads._CATALOG_ROWS, raw, "sku")) == 60
+        raw = uploads.parse_body((tmp_path / "k.csv").read_bytes(), "text/csv", COUPON_COLUMNS)
+        assert len(uploads.validate_rows(uploads._COUPON_ROWS, raw, "coupon_id")) == len(
+            mall.coupons[store_id]
+        )

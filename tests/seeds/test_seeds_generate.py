@@ -134,15 +134,17 @@ def test_items_are_spread_evenly_over_stores():
     assert counts == {"a": 4, "b": 3, "c": 3}
 
 
-def test_each_store_has_a_live_coupon(small_mall):
-    for store in small_mall.stores:
-        coupons = small_mall.coupons[store["id"]]
+def test_each_store_has_a_live_coupon():
+    mall = generate_mall(60, 0, seed=7, now=NOW)
+    for store in mall.stores:
+        coupons = mall.coupons[store["id"]]
         assert 2 <= len(coupons) <= 5
         first = coupons[0]
         assert first["active"]
         assert datetime.fromisoformat(first["valid_from"]) <= NOW < datetime.fromisoformat(first["valid_to"])
         for c in coupons:
             assert c["kind"] in {"percent", "amount", "gift"}
+            assert datetime.fromisoformat(c["valid_from"]) < datetime.fromisoformat(c["valid_to"])
             assert c["value"] >= 0 and c["min_spend"] >= 0 and c["daily_cap"] > 0
 
 

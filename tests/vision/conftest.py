@@ -58,8 +58,8 @@ def _walking_frames(astronaut: np.ndarray, frames: int) -> list[np.ndarray]:
     for i in range(frames):
         hall = np.full((480, 640, 3), (90, 100, 110), np.uint8)
         x1, x2 = 10 + i * 8, 410 - i * 8
-        hall[10:230, x1:x1 + 220] = head
-        hall[250:470, x2:x2 + 220] = mirrored
+        hall[10:230, x1 : x1 + 220] = head
+        hall[250:470, x2 : x2 + 220] = mirrored
         out.append(hall)
     return out
 
@@ -72,5 +72,17 @@ def people_video(tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.nda
     assert writer.isOpened(), "OpenCV was built without a video writer"
     for frame in _walking_frames(astronaut_bgr, 40):
         writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def probe_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A "face" the probe YuNet sees (blue, raw BGR) walking across a grey hall."""
+    path = tmp_path_factory.mktemp("video") / "probe_walking.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (640, 480))
+    for i in range(30):
+        hall = np.full((480, 640, 3), (90, 100, 110), np.uint8)
+        writer.write(paint(hall, (64 + 12 * i, 192, 128 + 12 * i, 256), (255, 89, 20)))
     writer.release()
     return path

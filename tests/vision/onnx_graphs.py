@@ -33,22 +33,34 @@ def _model(nodes, inputs, outputs, inits, opset: int = 17) -> bytes:
 
 
 def _channel(nodes, inits, src: str, channel: int, out: str) -> None:
-    inits += [_const(f"{out}_s", [channel], np.int64), _const(f"{out}_e", [channel + 1], np.int64),
-              _const(f"{out}_a", [1], np.int64)]
+    inits += [
+        _const(f"{out}_s", [channel], np.int64),
+        _const(f"{out}_e", [channel + 1], np.int64),
+        _const(f"{out}_a", [1], np.int64),
+    ]
     nodes.append(helper.make_node("Slice", [src, f"{out}_s", f"{out}_e", f"{out}_a"], [out]))
 
 
-def yunet_probe(live_stride: int = 32, size: int = 640) -> bytes:
+def yunet_probe(live_stride: int = 32, size: int = 640, box_cells: float = 1.0) -> bytes:
+    """``box_cells`` > 1 makes every cell's box overlap its neighbours, so NMS merges a patch."""
     nodes, inits, outputs = [], [], []
     _channel(nodes, inits, "input", 0, "blue")
     for s in STRIDES:
         n = (size // s) ** 2
         live = 1.0 / 255 if s == live_stride else 0.0
-        inits += [_const(f"live_{s}", [live]), _const(f"shape_{s}", [1, n, 1], np.int64),
-                  _const(f"one_{s}", [1.0]), _const(f"zero_{s}", [0.0]),
-                  _const(f"bbox_c_{s}", np.array([0.5, 0.5, 0.0, 0.0], np.float32).reshape(1, 1, 4)),
-                  _const(f"kps_c_{s}", KPS_CELL.reshape(1, 1, 10)),
-                  _const(f"b4_{s}", [1, n, 4], np.int64), _const(f"k10_{s}", [1, n, 10], np.int64)]
+        inits += [
+            _const(f"live_{s}", [live]),
+            _const(f"shape_{s}", [1, n, 1], np.int64),
+            _const(f"one_{s}", [1.0]),
+            _const(f"zero_{s}", [0.0]),
+            _const(
+                f"bbox_c_{s}",
+                np.array([0.5, 0.5, np.log(box_cells), np.log(box_cells)], np.float32).reshape(1, 1, 4),
+            ),
+            _const(f"kps_c_{s}", KPS_CELL.reshape(1, 1, 10)),
+            _const(f"b4_{s}", [1, n, 4], np.int64),
+            _const(f"k10_{s}", [1, n, 10], np.int64),
+        ]
         nodes += [
             helper.make_node("AveragePool", ["blue"], [f"pool_{s}"], kernel_shape=[s, s], strides=[s, s]),
             helper.make_node("Mul", [f"pool_{s}", f"live_{s}"], [f"scaled_{s}"]),
@@ -60,8 +72,9 @@ def yunet_probe(live_stride: int = 32, size: int = 640) -> bytes:
         ]
     for kind, width in (("cls", 1), ("obj", 1), ("bbox", 4), ("kps", 10)):
         for s in STRIDES:
-            outputs.append(helper.make_tensor_value_info(f"{kind}_{s}", TensorProto.FLOAT,
-                                                         [1, (size // s) ** 2, width]))
+            outputs.append(
+                helper.make_tensor_value_info(f"{kind}_{s}", TensorProto.FLOAT, [1, (size // s) ** 2, width])
+            )
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])]
     return _model(nodes, inputs, outputs, inits)
 
@@ -70,19 +83,28 @@ def scrfd_probe(live_stride: int = 32, size: int = 640, batched: bool = False) -
     """Output names are numeric like the real exports: adapters must rely on order, not names."""
     nodes, inits = [], []
     _channel(nodes, inits, "input.1", 0, "red")
-    names = {kind: [str(400 + 10 * k + i) for i, _ in enumerate(STRIDES)]
-             for k, kind in enumerate(("score", "bbox", "kps"))}
+    names = {
+        kind: [str(400 + 10 * k + i) for i, _ in enumerate(STRIDES)]
+        for k, kind in enumerate(("score", "bbox", "kps"))
+    }
     outs = {"score": [], "bbox": [], "kps": []}
     for i, s in enumerate(STRIDES):
         n = (size // s) ** 2 * 2
         lead = [1] if batched else []
-        inits += [_const(f"target_{s}", [255 / 128 - 127.5 / 128]), _const(f"k_{s}", [-4.0]),
-                  _const(f"one_{s}", [1.0]), _const(f"live_{s}", [1.0 if s == live_stride else 0.0]),
-                  _const(f"flat_{s}", [-1, 1], np.int64), _const(f"out_{s}", lead + [n, 1], np.int64),
-                  _const(f"dist_{s}", np.array([0, 0, 1, 1], np.float32).reshape(*([1] * len(lead)), 1, 4)),
-                  _const(f"kc_{s}", (KPS_CELL - 0.0).reshape(*([1] * len(lead)), 1, 10)),
-                  _const(f"b4_{s}", lead + [n, 4], np.int64), _const(f"k10_{s}", lead + [n, 10], np.int64),
-                  _const(f"lo_{s}", 0.0), _const(f"hi_{s}", 1.0)]
+        inits += [
+            _const(f"target_{s}", [255 / 128 - 127.5 / 128]),
+            _const(f"k_{s}", [-4.0]),
+            _const(f"one_{s}", [1.0]),
+            _const(f"live_{s}", [1.0 if s == live_stride else 0.0]),
+            _const(f"flat_{s}", [-1, 1], np.int64),
+            _const(f"out_{s}", lead + [n, 1], np.int64),
+            _const(f"dist_{s}", np.array([0, 0, 1, 1], np.float32).reshape(*([1] * len(lead)), 1, 4)),
+            _const(f"kc_{s}", (KPS_CELL - 0.0).reshape(*([1] * len(lead)), 1, 10)),
+            _const(f"b4_{s}", lead + [n, 4], np.int64),
+            _const(f"k10_{s}", lead + [n, 10], np.int64),
+            _const(f"lo_{s}", 0.0),
+            _const(f"hi_{s}", 1.0),
+        ]
         nodes += [
             helper.make_node("AveragePool", ["red"], [f"pool_{s}"], kernel_shape=[s, s], strides=[s, s]),
             helper.make_node("Sub", [f"pool_{s}", f"target_{s}"], [f"d_{s}"]),
@@ -98,7 +120,9 @@ def scrfd_probe(live_stride: int = 32, size: int = 640, batched: bool = False) -
             helper.make_node("Expand", [f"kc_{s}", f"k10_{s}"], [names["kps"][i]]),
         ]
         for kind, width in (("score", 1), ("bbox", 4), ("kps", 10)):
-            outs[kind].append(helper.make_tensor_value_info(names[kind][i], TensorProto.FLOAT, lead + [n, width]))
+            outs[kind].append(
+                helper.make_tensor_value_info(names[kind][i], TensorProto.FLOAT, lead + [n, width])
+            )
     inputs = [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, size, size])]
     return _model(nodes, inputs, outs["score"] + outs["bbox"] + outs["kps"], inits)
 
@@ -109,17 +133,32 @@ def genderage_probe(raw_pixels: bool = True, batch: int | str = "N") -> bytes:
     weights = np.array([[4, -4, 0], [0, 0, 1], [-4, 4, 0]], np.float32) / 255
     inits += [_const("w", weights), _const("flat", [-1, 3], np.int64)]
     if raw_pixels:
-        inits += [_const("bn_scale", [1, 1, 1]), _const("bn_bias", [0, 0, 0]),
-                  _const("bn_mean", [0, 0, 0]), _const("bn_var", [1, 1, 1])]
-        nodes.append(helper.make_node("BatchNormalization", ["data", "bn_scale", "bn_bias", "bn_mean", "bn_var"],
-                                      ["pixels"], name="bn_data", epsilon=1e-12))
+        inits += [
+            _const("bn_scale", [1, 1, 1]),
+            _const("bn_bias", [0, 0, 0]),
+            _const("bn_mean", [0, 0, 0]),
+            _const("bn_var", [1, 1, 1]),
+        ]
+        nodes.append(
+            helper.make_node(
+                "BatchNormalization",
+                ["data", "bn_scale", "bn_bias", "bn_mean", "bn_var"],
+                ["pixels"],
+                name="bn_data",
+                epsilon=1e-12,
+            )
+        )
     else:  # normalised input: map back to 0..255 so the same weights apply
         inits += [_const("std", [128.0]), _const("mean", [127.5])]
-        nodes += [helper.make_node("Mul", ["data", "std"], ["unscaled"], name="probe_scale"),
-                  helper.make_node("Add", ["unscaled", "mean"], ["pixels"], name="probe_shift")]
-    nodes += [helper.make_node("GlobalAveragePool", ["pixels"], ["gap"]),
-              helper.make_node("Reshape", ["gap", "flat"], ["rgb"]),
-              helper.make_node("MatMul", ["rgb", "w"], ["fc1"])]
+        nodes += [
+            helper.make_node("Mul", ["data", "std"], ["unscaled"], name="probe_scale"),
+            helper.make_node("Add", ["unscaled", "mean"], ["pixels"], name="probe_shift"),
+        ]
+    nodes += [
+        helper.make_node("GlobalAveragePool", ["pixels"], ["gap"]),
+        helper.make_node("Reshape", ["gap", "flat"], ["rgb"]),
+        helper.make_node("MatMul", ["rgb", "w"], ["fc1"]),
+    ]
     inputs = [helper.make_tensor_value_info("data", TensorProto.FLOAT, [batch, 3, 96, 96])]
     outputs = [helper.make_tensor_value_info("fc1", TensorProto.FLOAT, [batch, 3])]
     return _model(nodes, inputs, outputs, inits)
@@ -127,23 +166,37 @@ def genderage_probe(raw_pixels: bool = True, batch: int | str = "N") -> bytes:
 
 def generic_probe(size: int = 112, age_classes: int = 1) -> bytes:
     """(x−127.5)/128 RGB in; ``gender`` N×2 logits (female, male); ``age`` N×1 years or N×K scores."""
-    inits = [_const("std", [128.0]), _const("mean", [127.5]), _const("flat", [-1, 3], np.int64),
-             _const("wg", np.array([[4, -4], [0, 0], [-4, 4]], np.float32) / 255)]
-    nodes = [helper.make_node("Mul", ["input", "std"], ["u"]), helper.make_node("Add", ["u", "mean"], ["px"]),
-             helper.make_node("GlobalAveragePool", ["px"], ["gap"]),
-             helper.make_node("Reshape", ["gap", "flat"], ["rgb"]),
-             helper.make_node("MatMul", ["rgb", "wg"], ["gender"])]
+    inits = [
+        _const("std", [128.0]),
+        _const("mean", [127.5]),
+        _const("flat", [-1, 3], np.int64),
+        _const("wg", np.array([[4, -4], [0, 0], [-4, 4]], np.float32) / 255),
+    ]
+    nodes = [
+        helper.make_node("Mul", ["input", "std"], ["u"]),
+        helper.make_node("Add", ["u", "mean"], ["px"]),
+        helper.make_node("GlobalAveragePool", ["px"], ["gap"]),
+        helper.make_node("Reshape", ["gap", "flat"], ["rgb"]),
+        helper.make_node("MatMul", ["rgb", "wg"], ["gender"]),
+    ]
     if age_classes == 1:
         inits.append(_const("wa", np.array([[0], [100 / 255], [0]], np.float32)))
         nodes.append(helper.make_node("MatMul", ["rgb", "wa"], ["age"]))
     else:  # a peaked score at class round(G/255·100): -(k - age)^2
-        inits += [_const("wa", np.array([[0], [100 / 255], [0]], np.float32)),
-                  _const("ks", np.arange(age_classes, dtype=np.float32).reshape(1, -1)), _const("neg", [-1.0])]
-        nodes += [helper.make_node("MatMul", ["rgb", "wa"], ["years"]),
-                  helper.make_node("Sub", ["ks", "years"], ["diff"]),
-                  helper.make_node("Mul", ["diff", "diff"], ["sq"]),
-                  helper.make_node("Mul", ["sq", "neg"], ["age"])]
+        inits += [
+            _const("wa", np.array([[0], [100 / 255], [0]], np.float32)),
+            _const("ks", np.arange(age_classes, dtype=np.float32).reshape(1, -1)),
+            _const("neg", [-1.0]),
+        ]
+        nodes += [
+            helper.make_node("MatMul", ["rgb", "wa"], ["years"]),
+            helper.make_node("Sub", ["ks", "years"], ["diff"]),
+            helper.make_node("Mul", ["diff", "diff"], ["sq"]),
+            helper.make_node("Mul", ["sq", "neg"], ["age"]),
+        ]
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])]
-    outputs = [helper.make_tensor_value_info("gender", TensorProto.FLOAT, ["N", 2]),
-               helper.make_tensor_value_info("age", TensorProto.FLOAT, ["N", age_classes])]
+    outputs = [
+        helper.make_tensor_value_info("gender", TensorProto.FLOAT, ["N", 2]),
+        helper.make_tensor_value_info("age", TensorProto.FLOAT, ["N", age_classes]),
+    ]
     return _model(nodes, inputs, outputs, inits)

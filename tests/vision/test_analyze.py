@@ -18,16 +18,19 @@ def jpeg(frame: np.ndarray) -> bytes:
 def test_posted_astronaut_jpeg_yields_one_unknown_face(astronaut_bgr: np.ndarray) -> None:
     result = FrameAnalyzer().analyze(jpeg(astronaut_bgr), "lead_in")
     assert result.group_size == 1 and result.attention == 1.0
-    assert result.to_dict()["faces"] == [{"gender": "unknown", "age": None, "age_bucket": "unknown",
-                                          "confidence": 0.0, "attention": True}]
+    assert result.to_dict()["faces"] == [
+        {"gender": "unknown", "age": None, "age_bucket": "unknown", "confidence": 0.0, "attention": True}
+    ]
     event = result.to_audience_event("screen-7")
     assert event is not None and event["faces"] == [{"gender": "unknown", "age": None, "confidence": 0.0}]
     assert set(event) == {"event_id", "type", "ts", "screen_id", "faces", "group_size", "attention"}
 
 
 def test_png_with_models_reports_gender_and_age(yunet_path, genderage_path) -> None:
-    models = ModelsConfig(detector=YuNetConfig(type="yunet", path=yunet_path),
-                          attributes=GenderAgeConfig(type="genderage", path=genderage_path))
+    models = ModelsConfig(
+        detector=YuNetConfig(type="yunet", path=yunet_path),
+        attributes=GenderAgeConfig(type="genderage", path=genderage_path),
+    )
     frame = paint(np.zeros((720, 1280, 3), np.uint8), (640, 320, 704, 384), (255, 0, 0))
     result = FrameAnalyzer.from_config(models).analyze(cv2.imencode(".png", frame)[1].tobytes())
     # the probe genderage reads a pure-blue crop as male, age 0 (no green)

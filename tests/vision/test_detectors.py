@@ -47,7 +47,11 @@ def test_yunet_reads_bgr_without_normalisation() -> None:
 
 
 def test_yunet_batch_returns_one_list_per_frame() -> None:
-    frames = [paint(hd_frame(), (0, 0, 64, 64), BLUE), hd_frame(), paint(hd_frame(), (128, 64, 192, 128), BLUE)]
+    frames = [
+        paint(hd_frame(), (0, 0, 64, 64), BLUE),
+        hd_frame(),
+        paint(hd_frame(), (128, 64, 192, 128), BLUE),
+    ]
     found = yunet().detect(frames)
     assert [len(f) for f in found] == [1, 0, 1]
     assert found[2][0].box == pytest.approx((128, 64, 192, 128))
@@ -65,7 +69,9 @@ def test_scrfd_anchor_decoding_and_nms(stride: int, batched: bool) -> None:
     frame = paint(hd_frame(), (x, y, x + 2 * stride, y + 2 * stride), RED)
     [[found]] = scrfd(stride, batched).detect([frame])  # two anchors per cell collapse into one box
     assert found.box == pytest.approx((x, y, x + 2 * stride, y + 2 * stride), abs=0.01)
-    assert found.landmarks is not None and found.landmarks[0] == pytest.approx([x + 0.6 * stride, y + 0.7 * stride])
+    assert found.landmarks is not None and found.landmarks[0] == pytest.approx(
+        [x + 0.6 * stride, y + 0.7 * stride]
+    )
 
 
 def test_scrfd_reads_rgb_and_normalises() -> None:
@@ -76,7 +82,10 @@ def test_scrfd_reads_rgb_and_normalises() -> None:
 def test_scrfd_batch_of_frames_through_a_batch_one_graph() -> None:
     frames = [paint(hd_frame(), (64, 64, 128, 128), RED), paint(hd_frame(), (640, 320, 704, 384), RED)]
     found = scrfd().detect(frames)
-    assert [f[0].box for f in found] == [pytest.approx((64, 64, 128, 128)), pytest.approx((640, 320, 704, 384))]
+    assert [f[0].box for f in found] == [
+        pytest.approx((64, 64, 128, 128)),
+        pytest.approx((640, 320, 704, 384)),
+    ]
 
 
 def test_letterbox_keeps_aspect_and_pads_bottom_right() -> None:

@@ -10,12 +10,22 @@ from vision.attributes.generic import GenericHeadModel
 from vision.config import GenderAgeConfig, GenericHeadConfig
 from vision.runtime import OnnxModel
 
-__all__ = ["UNKNOWN_ATTRIBUTES", "AttributeModel", "FaceAttributes", "GenderAgeModel", "GenericHeadModel",
-           "UnknownAttributes", "build_attributes"]
+__all__ = [
+    "UNKNOWN_ATTRIBUTES",
+    "AttributeModel",
+    "FaceAttributes",
+    "GenderAgeModel",
+    "GenericHeadModel",
+    "UnknownAttributes",
+    "build_attributes",
+]
 
 
-def build_attributes(config: GenderAgeConfig | GenericHeadConfig | None,
-                     providers: Sequence[str] | None = None, threads: int = 0) -> AttributeModel:
+def build_attributes(
+    config: GenderAgeConfig | GenericHeadConfig | None,
+    providers: Sequence[str] | None = None,
+    threads: int = 0,
+) -> AttributeModel:
     if config is None:
         return UnknownAttributes()
     model = OnnxModel(config.path, providers, config.sha256, threads)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import onnx
 
 from vision.attributes.base import FaceAttributes, age_in_years, centre_crop, gender_call
 from vision.config import GenderAgeConfig
@@ -21,6 +20,8 @@ from vision.runtime import ModelError, OnnxModel
 
 def raw_pixel_input(model_path: str) -> bool:
     """InsightFace's rule: an MXNet export (``bn_data`` or Sub+Mul up front) normalises internally."""
+    import onnx  # only needed to read node names, once at load time
+
     graph = onnx.load(model_path, load_external_data=False).graph
     names = [node.name for node in graph.node[:8]]
     has_sub = any(n.startswith(("Sub", "_minus")) for n in names)
@@ -34,7 +35,9 @@ class GenderAgeModel:
     def __init__(self, model: OnnxModel, config: GenderAgeConfig, raw_pixels: bool) -> None:
         width = model.output_shapes[0][-1]
         if isinstance(width, int) and width != 3:
-            raise ModelError(f"genderage output must be N×3 (female, male, age/100), got {model.output_shapes[0]}")
+            raise ModelError(
+                f"genderage output must be N×3 (female, male, age/100), got {model.output_shapes[0]}"
+            )
         self.model = model
         self.config = config
         self.size = model.spatial_size(96)[0]

@@ -14,8 +14,9 @@ from vision.runtime import OnnxModel
 __all__ = ["Detection", "FaceDetector", "HaarDetector", "ScrfdDetector", "YuNetDetector", "build_detector"]
 
 
-def build_detector(config: YuNetConfig | ScrfdConfig | HaarConfig, providers: Sequence[str] | None = None,
-                   threads: int = 0) -> FaceDetector:
+def build_detector(
+    config: YuNetConfig | ScrfdConfig | HaarConfig, providers: Sequence[str] | None = None, threads: int = 0
+) -> FaceDetector:
     """The detector a config names; ONNX ones are checksum-verified before loading."""
     if isinstance(config, HaarConfig):
         return HaarDetector(config)

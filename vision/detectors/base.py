@@ -77,18 +77,24 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, top_k: int = 750) -> np.ndarray:
     """Greedy non-maximum suppression; indices of the kept boxes, best first."""
-    order = np.argsort(-scores, kind="stable")[:top_k * 4]
+    order = np.argsort(-scores, kind="stable")[: top_k * 4]
     keep: list[int] = []
     while len(order) and len(keep) < top_k:
         best, order = order[0], order[1:]
         keep.append(int(best))
         if len(order):
-            order = order[iou_matrix(boxes[best:best + 1], boxes[order])[0] <= threshold]
+            order = order[iou_matrix(boxes[best : best + 1], boxes[order])[0] <= threshold]
     return np.asarray(keep, np.int64)
 
 
-def to_detections(boxes: np.ndarray, scores: np.ndarray, kps: np.ndarray | None, scale: float,
-                  nms_threshold: float, frame_shape: tuple[int, ...]) -> list[Detection]:
+def to_detections(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    kps: np.ndarray | None,
+    scale: float,
+    nms_threshold: float,
+    frame_shape: tuple[int, ...],
+) -> list[Detection]:
     """NMS in model space, then map back to the source frame and clip to it."""
     keep = nms(boxes, scores, nms_threshold)
     h, w = frame_shape[:2]

@@ -28,8 +28,10 @@ class HaarDetector:
         self.config = config or HaarConfig()
         data = getattr(getattr(cv2, "data", None), "haarcascades", None)
         if not hasattr(cv2, "CascadeClassifier") or not data or not (Path(data) / CASCADE).is_file():
-            raise ModelError(f"OpenCV {cv2.__version__} has no Haar cascades (OpenCV 5 removed them); "
-                             "install opencv-python-headless<5 or configure a YuNet/SCRFD detector")
+            raise ModelError(
+                f"OpenCV {cv2.__version__} has no Haar cascades (OpenCV 5 removed them); "
+                "install opencv-python-headless<5 or configure a YuNet/SCRFD detector"
+            )
         self.cascade = cv2.CascadeClassifier(str(Path(data) / CASCADE))
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
@@ -41,7 +43,10 @@ class HaarDetector:
         small = cv2.resize(frame, (round(w * scale), round(h * scale))) if scale < 1 else frame
         grey = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
         min_side = max(12, round(self.config.min_face_px * scale))
-        rects = self.cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=self.config.min_neighbors,
-                                              minSize=(min_side, min_side))
-        return [Detection((x / scale, y / scale, (x + fw) / scale, (y + fh) / scale), 1.0)
-                for x, y, fw, fh in (rects if len(rects) else [])]
+        rects = self.cascade.detectMultiScale(
+            grey, scaleFactor=1.1, minNeighbors=self.config.min_neighbors, minSize=(min_side, min_side)
+        )
+        return [
+            Detection((x / scale, y / scale, (x + fw) / scale, (y + fh) / scale), 1.0)
+            for x, y, fw, fh in (rects if len(rects) else [])
+        ]

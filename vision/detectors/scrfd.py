@@ -26,8 +26,10 @@ class ScrfdDetector:
 
     def __init__(self, model: OnnxModel, config: ScrfdConfig) -> None:
         if len(model.output_names) != 9:
-            raise ModelError(f"SCRFD with keypoints has 9 outputs, this graph has {len(model.output_names)}; "
-                             "det_500m/det_10g exports are expected")
+            raise ModelError(
+                f"SCRFD with keypoints has 9 outputs, this graph has {len(model.output_names)}; "
+                "det_500m/det_10g exports are expected"
+            )
         self.model = model
         self.config = config
         self.height, self.width = model.spatial_size(config.input_size)
@@ -35,7 +37,9 @@ class ScrfdDetector:
 
     def _anchor_centres(self, stride: int) -> np.ndarray:
         rows, cols = self.height // stride, self.width // stride
-        grid = np.stack(np.mgrid[:rows, :cols][::-1], axis=-1).reshape(-1, 2).astype(np.float32) * stride
+        grid = (
+            np.stack(list(np.mgrid[:rows, :cols][::-1]), axis=-1).reshape(-1, 2).astype(np.float32) * stride
+        )
         return np.repeat(grid, ANCHORS, axis=0)
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
@@ -46,11 +50,14 @@ class ScrfdDetector:
         blob = (rgb.astype(np.float32) - 127.5) / 128.0
         # Batch-1 exports with 2-D outputs come back concatenated as (B·N, k); per_frame splits them.
         outputs = self.model.run(np.ascontiguousarray(blob))
-        return [self._decode(outputs, i, scale, frame.shape, len(frames))
-                for i, ((_, scale), frame) in enumerate(zip(boxed, frames, strict=True))]
+        return [
+            self._decode(outputs, i, scale, frame.shape, len(frames))
+            for i, ((_, scale), frame) in enumerate(zip(boxed, frames, strict=True))
+        ]
 
-    def _decode(self, outputs: list[np.ndarray], i: int, scale: float, shape: tuple[int, ...],
-                batch: int) -> list[Detection]:
+    def _decode(
+        self, outputs: list[np.ndarray], i: int, scale: float, shape: tuple[int, ...], batch: int
+    ) -> list[Detection]:
         def per_frame(k: int) -> np.ndarray:
             out = outputs[k]
             if out.ndim == 3:
@@ -71,5 +78,11 @@ class ScrfdDetector:
             all_kps.append(kps.reshape(-1, 10))
         if not all_boxes:
             return []
-        return to_detections(np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps),
-                             scale, self.config.nms_threshold, shape)
+        return to_detections(
+            np.concatenate(all_boxes),
+            np.concatenate(all_scores),
+            np.concatenate(all_kps),
+            scale,
+            self.config.nms_threshold,
+            shape,
+        )

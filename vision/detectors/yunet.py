@@ -25,7 +25,9 @@ class YuNetDetector:
     def __init__(self, model: OnnxModel, config: YuNetConfig) -> None:
         expected = {f"{k}_{s}" for k in ("cls", "obj", "bbox", "kps") for s in STRIDES}
         if not expected <= set(model.output_names):
-            raise ModelError(f"not a YuNet 2023mar graph: outputs {model.output_names}, need {sorted(expected)}")
+            raise ModelError(
+                f"not a YuNet 2023mar graph: outputs {model.output_names}, need {sorted(expected)}"
+            )
         self.model = model
         self.config = config
         self.height, self.width = model.spatial_size(640)
@@ -36,11 +38,14 @@ class YuNetDetector:
         boxed = [letterbox(f, self.height, self.width) for f in frames]
         blob = np.stack([canvas for canvas, _ in boxed]).transpose(0, 3, 1, 2).astype(np.float32)
         outputs = dict(zip(self.model.output_names, self.model.run(blob), strict=True))
-        return [self._decode(outputs, i, scale, frame.shape)
-                for i, ((_, scale), frame) in enumerate(zip(boxed, frames, strict=True))]
+        return [
+            self._decode(outputs, i, scale, frame.shape)
+            for i, ((_, scale), frame) in enumerate(zip(boxed, frames, strict=True))
+        ]
 
-    def _decode(self, outputs: dict[str, np.ndarray], i: int, scale: float,
-                shape: tuple[int, ...]) -> list[Detection]:
+    def _decode(
+        self, outputs: dict[str, np.ndarray], i: int, scale: float, shape: tuple[int, ...]
+    ) -> list[Detection]:
         all_boxes, all_scores, all_kps = [], [], []
         for s in STRIDES:
             cols = self.width // s
@@ -60,5 +65,11 @@ class YuNetDetector:
             all_kps.append(((kps + cell[:, None, :]) * s).reshape(-1, 10))
         if not all_boxes:
             return []
-        return to_detections(np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_kps),
-                             scale, self.config.nms_threshold, shape)
+        return to_detections(
+            np.concatenate(all_boxes),
+            np.concatenate(all_scores),
+            np.concatenate(all_kps),
+            scale,
+            self.config.nms_threshold,
+            shape,
+        )

@@ -1,0 +1,214 @@
+"""``vitrine vision bench``: attribute faces/s by batch size, and camera streams one box sustains.
+
+Two questions decide how many GPU boxes a mall needs:
+
+1. *Attribute throughput*: faces/s of the attribute model at batch 1/16/64/256 (model call only,
+   on prepared crops), so the batching bound can be chosen.
+2. *Stream capacity*: how many 720p streams at 15 fps one machine sustains through decode →
+   detection → attributes with p99 frame latency ≤ 100 ms. Frames arrive on each stream's clock as
+   JPEG bytes (decode is real work a camera box does), are decoded by a thread pool, batched by
+   :func:`vision.batching.gather` and run through the same adapters as the pipeline.
+
+Without model files the random-weight stand-ins of :mod:`vision.bench_models` are used.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.attributes import AttributeModel, GenderAgeModel, build_attributes
+from vision.batching import STOP, gather
+from vision.config import GenderAgeConfig, ModelsConfig, YuNetConfig
+from vision.detectors import Detection, FaceDetector, YuNetDetector, build_detector
+from vision.runtime import OnnxModel, choose_providers
+
+log = logging.getLogger(__name__)
+P99_BOUND_MS = 100.0
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    streams: int
+    offered_fps: float
+    processed_fps: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def sustained(self) -> bool:
+        return self.p99_ms <= P99_BOUND_MS and self.processed_fps >= 0.95 * self.offered_fps
+
+
+def build_models(
+    models: ModelsConfig | None, providers: list[str], threads: int = 0
+) -> tuple[FaceDetector, AttributeModel, str]:
+    """The configured models, or the random-weight stand-ins with the real signatures."""
+    from vision.bench_models import genderage_like, yunet_like
+
+    if models is not None and models.attributes is not None:
+        attributes = build_attributes(models.attributes, providers, threads)
+        detector = build_detector(models.detector, providers, threads)
+        return detector, attributes, "configured models"
+    det_cfg = YuNetConfig(type="yunet", path="bench.onnx", score_threshold=1.0)
+    detector = YuNetDetector(OnnxModel(yunet_like()[0], providers, threads=threads), det_cfg)
+    ga_cfg = GenderAgeConfig(type="genderage", path="bench.onnx")
+    attributes = GenderAgeModel(OnnxModel(genderage_like()[0], providers, threads=threads), ga_cfg, True)
+    return detector, attributes, "random-weight stand-ins (YuNet-like 133 MMAC, genderage-like 52 MMAC)"
+
+
+def attribute_throughput(model: OnnxModel, batch: int, min_seconds: float = 1.0) -> tuple[float, float]:
+    """(faces/s, p99 ms per call) for one batch size."""
+    size = model.spatial_size(96)
+    blob = np.random.default_rng(0).uniform(0, 255, (batch, 3, *size)).astype(np.float32)
+    model.run(blob)
+    timings: list[float] = []
+    started = time.perf_counter()
+    while time.perf_counter() - started < min_seconds or len(timings) < 3:
+        t0 = time.perf_counter()
+        model.run(blob)
+        timings.append(time.perf_counter() - t0)
+    return batch * len(timings) / sum(timings), float(np.percentile(timings, 99) * 1000)
+
+
+def synthetic_frame(width: int = 1280, height: int = 720, seed: int = 0) -> bytes:
+    """A JPEG with camera-like texture (noise compresses to realistic sizes; flat colour would not)."""
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(rng.integers(0, 255, (height // 16, width // 16, 3), np.uint8), (width, height))
+    noisy = np.clip(base.astype(np.int16) + rng.integers(-12, 12, base.shape), 0, 255).astype(np.uint8)
+    return cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+def decode(jpeg: bytes) -> np.ndarray:
+    frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert frame is not None
+    return frame
+
+
+def stream_capacity(
+    detector: FaceDetector,
+    attributes: AttributeModel,
+    streams: int,
+    fps: float = 15.0,
+    seconds: float = 4.0,
+    faces_per_frame: int = 2,
+    max_batch: int = 16,
+    max_latency_ms: float = 20.0,
+    decode_workers: int = 4,
+) -> StreamResult:
+    """Offer ``streams × fps`` frames/s for ``seconds`` and measure what comes out, and how late."""
+    jpeg = synthetic_frame()
+    arrivals: queue.Queue = queue.Queue()
+    faces = [Detection((100.0 + 200 * i, 200.0, 196.0 + 200 * i, 296.0), 0.9) for i in range(faces_per_frame)]
+    latencies: list[float] = []
+
+    def produce() -> None:
+        start, period = time.monotonic(), 1 / (streams * fps)
+        for n in range(int(seconds * streams * fps)):
+            delay = start + n * period - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            arrivals.put(time.monotonic())
+        arrivals.put(STOP)
+
+    producer = threading.Thread(target=produce, daemon=True)
+    started = time.monotonic()
+    producer.start()
+    with ThreadPoolExecutor(decode_workers) as pool:
+        while True:
+            batch, stopped = gather(arrivals, max_batch, max_latency_ms / 1000)
+            if batch:
+                frames = list(pool.map(lambda _: decode(jpeg), batch))
+                found = detector.detect(frames)
+                pairs = [(f, d) for f, dets in zip(frames, found, strict=True) for d in (dets or faces)]
+                attributes.predict(pairs)
+                done = time.monotonic()
+                latencies += [(done - t) * 1000 for t in batch]
+            if stopped:
+                break
+    elapsed = time.monotonic() - started
+    offered = streams * fps
+    return StreamResult(
+        streams,
+        offered,
+        len(latencies) / elapsed,
+        float(np.percentile(latencies, 50)),
+        float(np.percentile(latencies, 99)),
+    )
+
+
+def max_streams(
+    detector: FaceDetector, attributes: AttributeModel, candidates: list[int], **kwargs: float
+) -> tuple[int, list[StreamResult]]:
+    """Try stream counts in increasing order; stop at the first one that is not sustained."""
+    results, best = [], 0
+    for streams in sorted(candidates):
+        result = stream_capacity(detector, attributes, streams, **kwargs)  # type: ignore[arg-type]
+        results.append(result)
+        log.info(
+            "%3d streams: %.0f/%.0f frames/s, p50 %.1f ms, p99 %.1f ms → %s",
+            streams,
+            result.processed_fps,
+            result.offered_fps,
+            result.p50_ms,
+            result.p99_ms,
+            "sustained" if result.sustained else "not sustained",
+        )
+        if not result.sustained:
+            break
+        best = streams
+    return best, results
+
+
+def run_bench(
+    device: str = "auto",
+    batches: tuple[int, ...] = (1, 16, 64, 256),
+    streams: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256),
+    seconds: float = 4.0,
+    models: ModelsConfig | None = None,
+    threads: int = 0,
+    decode_workers: int = 4,
+    faces_per_frame: int = 2,
+) -> str:
+    """Run both measurements and return a Markdown report."""
+    providers = choose_providers(device=device)
+    detector, attributes, which = build_models(models, providers, threads)
+    model: OnnxModel = attributes.model  # type: ignore[attr-defined]
+    lines = [
+        f"providers: {', '.join(model.providers)}; models: {which}",
+        "",
+        "| attribute batch | faces/s | p99 ms per call |",
+        "|---|---|---|",
+    ]
+    for batch in batches:
+        rate, p99 = attribute_throughput(model, batch, min_seconds=min(seconds, 2.0))
+        log.info("attributes batch %d: %.0f faces/s", batch, rate)
+        lines.append(f"| {batch} | {rate:,.0f} | {p99:.1f} |")
+    best, results = max_streams(
+        detector,
+        attributes,
+        list(streams),
+        seconds=seconds,
+        decode_workers=decode_workers,
+        faces_per_frame=faces_per_frame,
+    )
+    lines += [
+        "",
+        f"| 720p streams @ 15 fps ({faces_per_frame} faces/frame) | offered fps | processed fps "
+        "| p50 ms | p99 ms | sustained |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.streams} | {r.offered_fps:.0f} | {r.processed_fps:.1f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
+        f"| {'yes' if r.sustained else 'no'} |"
+        for r in results
+    ]
+    lines += ["", f"**sustained streams (p99 ≤ {P99_BOUND_MS:.0f} ms): {best}**"]
+    return "\n".join(lines)
