@@ -12,7 +12,7 @@ from screens.bus import make_bus
 from screens.db.session import make_engine
 from screens.errors import install_error_handlers
 from screens.observability import configure_logging, install_request_metrics
-from screens.routes import events, health, mall, uploads, weights
+from screens.routes import events, health, mall, uploads, vision, weights
 from screens.runtime import Runtime
 from screens.services.consumer import EventConsumer
 from screens.services.live_state import apply_events
@@ -54,6 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Vitrine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     install_request_metrics(app)
-    for module in (health, mall, uploads, weights, events):
+    for module in (health, mall, uploads, weights, events, vision):
         app.include_router(module.router)
     return app

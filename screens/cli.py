@@ -17,6 +17,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 
 
+def _mount_vision() -> None:
+    from vision.cli import app as vision_app
+
+    app.add_typer(vision_app, name="vision", help="Camera frames → anonymous attribute events.")
+
+
+_mount_vision()
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Create or migrate the schema of VITRINE_DATABASE_URL (default: SQLite under ./var)."""

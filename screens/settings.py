@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     k_anonymity: int = Field(20, ge=1, description="visits needed before a store audience is published")
     dp_epsilon: float | None = Field(None, gt=0, description="Laplace noise on published audiences")
     model_dir: Path = Path("./var/models")
+    vision_config: Path | None = Field(None, description="cameras.yaml whose `models` serve posted frames; "
+                                                         "none: Haar detection, attributes unknown")
 
     @field_validator("database_url")
     @classmethod

@@ -25,7 +25,7 @@ _BODY_DOC = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
@@ -55,7 +55,7 @@ async def put_catalog(store_id: str, request: Request, session: SessionDep, runt
     """
     who.require_store(store_id, "merchandiser")
     _store(session, store_id)
-    body = await _read_body(request, runtime.settings.upload_max_bytes)
+    body = await read_body(request, runtime.settings.upload_max_bytes)
     raw = uploads.parse_body(body, request.headers.get("content-type"), CATALOG_COLUMNS)
     result = uploads.store_catalog(session, store_id, raw, mode, who)
     session.commit()
@@ -69,7 +69,7 @@ async def put_coupons(store_id: str, request: Request, session: SessionDep, runt
     """Upload coupons as CSV or a JSON list; all rows valid or nothing written (see catalog)."""
     who.require_store(store_id, "merchandiser")
     _store(session, store_id)
-    body = await _read_body(request, runtime.settings.upload_max_bytes)
+    body = await read_body(request, runtime.settings.upload_max_bytes)
     raw = uploads.parse_body(body, request.headers.get("content-type"), COUPON_COLUMNS)
     result = uploads.store_coupons(session, store_id, raw, mode, who)
     return {"store_id": store_id, "mode": mode, **result}

@@ -23,10 +23,10 @@ def test_small_partitions_are_exact_and_large_ones_approximate(store) -> None:  
     part = build_partition("f", items, vectors, vectors.shape[1], IndexConfig(exact_threshold=2000))
     kinds = {c.category: c.kind for c in part.categories.values()}
     sizes = {c.category: len(c.rows) for c in part.categories.values()}
-    assert all(kinds[c] == ("ivf" if sizes[c] >= 2000 else "flat") for c in kinds)
-    assert "ivf" in kinds.values()
-    hnsw = build_partition("f", items, vectors, vectors.shape[1], IndexConfig(2000, approximate="hnsw"))
-    assert {c.kind for c in hnsw.categories.values()} == {"flat", "hnsw"}
+    assert all(kinds[c] == ("hnsw" if sizes[c] >= 2000 else "flat") for c in kinds)
+    assert "hnsw" in kinds.values()
+    ivf = build_partition("f", items, vectors, vectors.shape[1], IndexConfig(2000, approximate="ivf"))
+    assert {c.kind for c in ivf.categories.values()} == {"flat", "ivf"}
 
 
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])

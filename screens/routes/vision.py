@@ -1,0 +1,50 @@
+"""Camera frames posted by devices: the answer is the anonymous result; the frame is not kept."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import select
+
+from screens.db.models import Screen
+from screens.deps import PrincipalDep, RuntimeDep, SessionDep
+from screens.errors import InvalidInput, NotFound, UnsupportedMediaType, error_responses
+from screens.routes.uploads import read_body
+from screens.services.events import ScreenInfo, ingest
+from screens.services.frames import analyzer_for
+from vision.analyze import MAX_IMAGE_BYTES, UndecodableImage
+
+router = APIRouter(prefix="/v1/vision", tags=["vision"])
+IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+@router.post("/frames", responses=error_responses(401, 403, 404, 413, 415, 422), openapi_extra={
+    "requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                                  for t in IMAGE_TYPES}}})
+async def post_frame(request: Request, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
+                     screen_id: Annotated[str, Query(description="the screen whose camera took the frame")]
+                     ) -> dict[str, Any]:
+    """Analyse one JPEG/PNG frame: faces with gender, age bucket and attention, group size.
+
+    The frame is decoded in memory and discarded; only the anonymous events derived from it are
+    kept (an `audience` event for displays, `store_visit` events for entrance cameras)."""
+    who.require_screen(screen_id)
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media not in IMAGE_TYPES:
+        raise UnsupportedMediaType(f"content type {media or 'none'!r} is not accepted; send image/jpeg or image/png")
+    screen = session.exec(select(Screen).where(Screen.id == screen_id)).first()
+    if screen is None:
+        raise NotFound(f"no screen {screen_id!r}")
+    body = await read_body(request, MAX_IMAGE_BYTES)
+    analyzer = analyzer_for(runtime.settings.vision_config)
+    try:
+        result = await run_in_threadpool(analyzer.analyze, body, screen.kind)
+    except UndecodableImage as exc:
+        raise InvalidInput("the frame could not be decoded", errors=[{"field": "body", "message": str(exc)}]) from exc
+    finally:
+        del body
+    events = result.to_events(screen_id)
+    ingested = ingest(session, runtime.bus.events, events, {screen.id: ScreenInfo(screen.kind, screen.store_id)}, who)
+    return {"screen_id": screen_id, **result.to_dict(), "events": ingested.accepted}
