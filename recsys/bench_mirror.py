@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 
@@ -55,39 +56,46 @@ def percentile_ms(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples) * 1000, q))
 
 
-def recall_and_speed(exact_rec: MirrorRecommender, rec: MirrorRecommender, store: str, queries: list[str]) -> dict[str, float]:
+def recall_and_speed(
+    exact_rec: MirrorRecommender, rec: MirrorRecommender, store: str, queries: list[str], passes: int = 3
+) -> dict[str, float]:
     """Raw index comparison on the 'similar' query of each item, same selector for both indexes.
 
     Recall is tie-aware: an approximate hit counts when its score reaches the exact 10th score, since
-    items with identical vectors (same attributes, no events yet) are interchangeable.
+    items with identical vectors (same attributes, no events yet) are interchangeable. Exact and
+    approximate searches alternate query by query; of ``passes`` passes over all queries the fastest
+    total of each is kept, because the machine is shared and a preempted pass says nothing about
+    the index.
     """
     approx_part, exact_part = rec.registry.get(store), exact_rec.registry.get(store)
     assert approx_part is not None and exact_part is not None
-    hits = total = searched = 0
-    t_exact = t_approx = 0.0
+    cases = []
     for sku in queries:
         row = approx_part.row(sku)
         assert row is not None
         category = approx_part.items[row].category
-        if approx_part.categories[category].kind == "flat":
-            continue
-        query = approx_part.vectors[row]
-        mask = approx_part.allowed_mask(category, [row])
-        t0 = time.perf_counter()
-        exact_scores, _ = exact_part.categories[category].search(query, 10, mask)
-        t1 = time.perf_counter()
-        approx_scores, _ = approx_part.categories[category].search(query, 10, mask)
-        t2 = time.perf_counter()
-        t_exact += t1 - t0
-        t_approx += t2 - t1
-        searched += 1
-        hits += int(np.sum(approx_scores >= exact_scores[-1] - 1e-5)) if len(exact_scores) else 0
-        total += len(exact_scores)
+        if approx_part.categories[category].kind != "flat":
+            cases.append((category, approx_part.vectors[row], approx_part.allowed_mask(category, [row])))
+    hits = total = 0
+    best_exact = best_approx = float("inf")
+    for n in range(passes):
+        t_exact = t_approx = 0.0
+        for category, query, mask in cases:
+            t0 = time.perf_counter()
+            exact_scores, _ = exact_part.categories[category].search(query, 10, mask)
+            t1 = time.perf_counter()
+            approx_scores, _ = approx_part.categories[category].search(query, 10, mask)
+            t_approx += time.perf_counter() - t1
+            t_exact += t1 - t0
+            if n == 0 and len(exact_scores):
+                hits += int(np.sum(approx_scores >= exact_scores[-1] - 1e-5))
+                total += len(exact_scores)
+        best_exact, best_approx = min(best_exact, t_exact), min(best_approx, t_approx)
     return {
         "recall@10": hits / max(total, 1),
-        "exact_ms": 1000 * t_exact / max(searched, 1),
-        "approx_ms": 1000 * t_approx / max(searched, 1),
-        "speedup": t_exact / max(t_approx, 1e-12),
+        "exact_ms": 1000 * best_exact / max(len(cases), 1),
+        "approx_ms": 1000 * best_approx / max(len(cases), 1),
+        "speedup": best_exact / max(best_approx, 1e-12),
     }
 
 
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = generate_catalog(args.items, store_ids, args.seed, dict.fromkeys(store_ids, "fashion"))
     items = [item_from_dict(r) for r in rows]
-    report: dict[str, float | str] = {"catalog_s": time.perf_counter() - t0}
+    report: dict[str, float | str] = {"load_avg_at_start": os.getloadavg()[0], "catalog_s": time.perf_counter() - t0}
     logger.info("catalog of %d items in %.1fs", len(items), report["catalog_s"])
 
     tryons = bulk_tryons(items, args.events, args.seed)
@@ -138,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     faiss.omp_set_num_threads(1)  # one request at a time, one core: the in-process latency
     in_stock = [it for it in items if it.stock > 0]
     picks = [in_stock[i] for i in rng.choice(len(in_stock), size=args.queries, replace=False)]
-    sessions = [[in_stock[j].sku for j in rng.choice(len(in_stock), 2) if in_stock[j].store_id == it.store_id] for it in picks]
+    sessions = [
+        [in_stock[j].sku for j in rng.choice(len(in_stock), 2) if in_stock[j].store_id == it.store_id] for it in picks
+    ]
     for name, recommender in (("approx", rec), ("exact", exact)):
         latencies = []
         for it, session in zip(picks, sessions, strict=True):
@@ -147,12 +157,12 @@ def main(argv: list[str] | None = None) -> int:
             latencies.append(time.perf_counter() - t)
         report[f"{name}_p50_ms"] = percentile_ms(latencies, 50)
         report[f"{name}_p99_ms"] = percentile_ms(latencies, 99)
-    overlap = []
+    overlap = []  # tie-aware, as in recall_and_speed
     for it, session in zip(picks[:300], sessions[:300], strict=True):
         a, e = rec.recommend(it.store_id, it.sku, session), exact.recommend(it.store_id, it.sku, session)
         for got, want in ((a.similar, e.similar), (a.complementary, e.complementary)):
             if want:
-                overlap.append(len({r.sku for r in got} & {r.sku for r in want}) / len(want))
+                overlap.append(sum(r.score >= want[-1].score - 1e-4 for r in got) / len(want))
     report["end_to_end_recall@10"] = float(np.mean(overlap)) if overlap else float("nan")
     by_store: dict[str, list[str]] = {}
     for it in picks:
@@ -160,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     raw = [recall_and_speed(exact, rec, s, q) for s, q in by_store.items()]
     for key in ("recall@10", "exact_ms", "approx_ms", "speedup"):
         report[f"index_{key}"] = float(np.mean([r[key] for r in raw]))
+    report["load_avg_at_end"] = os.getloadavg()[0]
     print("| metric | value |\n|---|---|")
     for key, value in report.items():
         print(f"| {key} | {value:.3f} |" if isinstance(value, float) else f"| {key} | {value} |")

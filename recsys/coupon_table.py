@@ -19,6 +19,8 @@ CouponKind = Literal["percent", "amount", "gift"]
 KINDS: Final = ("percent", "amount", "gift")
 DEPTH_BANDS: Final = (0.10, 0.20, 0.35)
 """Upper edges of the discount-depth bands used as model features (the last band is open)."""
+MAX_CACHED_JOINS: Final = 8
+"""Joins kept per table family; older ones are dropped so periodic stats refreshes cannot leak."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ class CouponTable:
         per_store = np.asarray([where.get(s, -1) for s in self.store_ids], dtype=np.int64)
         joined = per_store[self.store_idx] if len(self.store_idx) else np.zeros(0, dtype=np.int64)
         if key is not None:
+            while len(self._joins) >= MAX_CACHED_JOINS:
+                self._joins.pop(next(iter(self._joins), None), None)  # tolerant of concurrent callers
             self._joins[key] = (cache_key, joined)
         return joined
 

@@ -116,7 +116,7 @@ class ContentEncoder:
     def _gender_into(out: np.ndarray, spec: tuple[int, int, float], genders: Sequence[str]) -> None:
         start, width, weight = spec
         table = np.zeros((len(GENDER_TARGETS) + 1, width), dtype=np.float32)
-        for g, name in enumerate(GENDER_TARGETS):
+        for g in range(len(GENDER_TARGETS)):
             table[g, g] = 1.0
         # Unisex fits women and men alike, a little less than a targeted item; last row: unknown.
         table[GENDER_TARGETS.index("unisex"), :3] = (0.5, 0.5, 0.7)

@@ -63,6 +63,14 @@ def train_mirror_model(
     return MirrorModels(als, taste)
 
 
+def load_mirror_models(models_dir: str | Path) -> MirrorModels | None:
+    """The models ``train_mirror_model`` saved, or ``None`` before the first training (content-only)."""
+    als_path, taste_path = Path(models_dir) / "mirror_als.npz", Path(models_dir) / "mirror_taste.npz"
+    if not als_path.exists() or not taste_path.exists():
+        return None
+    return MirrorModels(CoTryOnALS.load(als_path), CellTasteModel.load(taste_path))
+
+
 @dataclass
 class Scores:
     hits: list[float] = field(default_factory=list)
@@ -108,7 +116,9 @@ def _model_policy(rec: MirrorRecommender, weights: dict[str, float]) -> Policy:
     return lists
 
 
-def _score(policy: Policy, sessions: Sequence[SimSession], category: dict[tuple[str, str], str]) -> tuple[Scores, Scores]:
+def _score(
+    policy: Policy, sessions: Sequence[SimSession], category: dict[tuple[str, str], str]
+) -> tuple[Scores, Scores]:
     next_try, bought = Scores(), Scores()
     for s in sessions:
         for j in range(1, len(s.skus)):
@@ -124,7 +134,9 @@ def _score(policy: Policy, sessions: Sequence[SimSession], category: dict[tuple[
     return next_try, bought
 
 
-def evaluate_mirror(config: SimConfig | None = None, models_dir: str | Path | None = None) -> dict[str, dict[str, float]]:
+def evaluate_mirror(
+    config: SimConfig | None = None, models_dir: str | Path | None = None
+) -> dict[str, dict[str, float]]:
     """Simulate, train, score the five policies; ``{policy: {metric: value}}``."""
     config = config or SimConfig()
     logger.info("simulating %d train + %d test sessions", config.n_train_sessions, config.n_test_sessions)
@@ -142,6 +154,7 @@ def evaluate_mirror(config: SimConfig | None = None, models_dir: str | Path | No
         "content-only": _model_policy(content_rec, {**only, "mirror_content": 1.0}),
         "cf-only": _model_policy(full_rec, {**only, "mirror_collaborative": 1.0}),
         "blended": _model_policy(full_rec, default_weights()),
+        "blended, no crowd profile": _model_policy(full_rec, {**default_weights(), "mirror_profile": 0.0}),
     }
     category = {it.key: it.category for it in log.items}
     table: dict[str, dict[str, float]] = {}
@@ -149,8 +162,14 @@ def evaluate_mirror(config: SimConfig | None = None, models_dir: str | Path | No
         logger.info("scoring %s", name)
         next_try, bought = _score(policy, log.test, category)
         (h1, n1), (h2, n2) = next_try.row(), bought.row()
-        table[name] = {"next_hit@10": h1, "next_ndcg@10": n1, "bought_hit@10": h2, "bought_ndcg@10": n2,
-                       "n_next": len(next_try.hits), "n_bought": len(bought.hits)}
+        table[name] = {
+            "next_hit@10": h1,
+            "next_ndcg@10": n1,
+            "bought_hit@10": h2,
+            "bought_ndcg@10": n2,
+            "n_next": len(next_try.hits),
+            "n_bought": len(bought.hits),
+        }
     return table
 
 
@@ -162,8 +181,10 @@ def to_markdown(table: dict[str, dict[str, float]]) -> str:
         "|---|---|---|---|---|",
     ]
     for name, m in table.items():
-        lines.append(f"| {name} | {m['next_hit@10']:.3f} | {m['next_ndcg@10']:.3f} "
-                     f"| {m['bought_hit@10']:.3f} | {m['bought_ndcg@10']:.3f} |")
+        lines.append(
+            f"| {name} | {m['next_hit@10']:.3f} | {m['next_ndcg@10']:.3f} "
+            f"| {m['bought_hit@10']:.3f} | {m['bought_ndcg@10']:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -175,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-sessions", type=int, default=SimConfig.n_test_sessions)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
-    config = SimConfig(n_items=args.items, n_train_sessions=args.train_sessions,
-                       n_test_sessions=args.test_sessions, seed=args.seed)
+    config = SimConfig(
+        n_items=args.items, n_train_sessions=args.train_sessions, n_test_sessions=args.test_sessions, seed=args.seed
+    )
     print(to_markdown(evaluate_mirror(config)))
     return 0
 

@@ -10,7 +10,7 @@ passed to FAISS as an ``IDSelectorBitmap``, so the index returns k *eligible* it
 Exact inner-product search (``IndexFlatIP``) below ``exact_threshold`` items per partition, HNSW
 (Malkov & Yashunin, 2018) above it, or an inverted file (IVF, ``√n`` k-means lists) when configured.
 HNSW is the default: on the 200,000-SKU benchmark catalog (real item embeddings with ALS factors)
-it reaches recall@10 ≈ 0.98 at ~10× the speed of exact search, where IVF needs to probe so many
+it reaches recall@10 ≈ 0.97 at 5–10× the speed of exact search, where IVF needs to probe so many
 lists for 0.95 that it is barely 5× faster; its build (M=16, efConstruction=40) stays well under a
 minute on two cores (``python -m recsys.bench_mirror``).
 On a faiss GPU build the large partitions use a GPU flat index instead, which is exact and fast but
@@ -43,7 +43,7 @@ try:
 except AttributeError:  # faiss-cpu builds older than 1.7 lack the function
     NUM_GPUS = 0
 GPU_MAX_K = 2048  # faiss GPU k limit
-_PARAMS = {"hnsw": faiss.SearchParametersHNSW, "ivf": faiss.SearchParametersIVF}
+_PARAMS: dict[str, Any] = {"hnsw": faiss.SearchParametersHNSW, "ivf": faiss.SearchParametersIVF}  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class IndexConfig:
     probe_share: float = 0.125  # IVF: share of the lists scanned per query
     hnsw_m: int = 16
     ef_construction: int = 40
-    ef_search: int = 64
+    ef_search: int = 48
     use_gpu: bool = True
 
 
@@ -71,6 +71,7 @@ def make_index(vectors: np.ndarray, config: IndexConfig, kind: str | None = None
         else:
             kind = "gpu-flat" if config.use_gpu and NUM_GPUS > 0 else config.approximate
     effort = config.ef_search
+    index: Any
     if kind == "ivf":
         nlist = max(8, int(np.sqrt(n)))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -97,7 +98,8 @@ class CategoryIndex:
     rows: np.ndarray
     index: Any
     kind: str
-    effort: int = 64
+    effort: int
+    in_stock: np.ndarray  # bool per index id, fixed at build time like the rest of the partition
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ``(scores, partition rows)`` among ``allowed`` (a bool mask over ``rows``)."""
@@ -117,7 +119,7 @@ class CategoryIndex:
             params = _PARAMS.get(self.kind, faiss.SearchParameters)()
             params.sel = sel
         if self.kind == "hnsw":
-            params = params or faiss.SearchParametersHNSW()
+            params = params or _PARAMS["hnsw"]()
             params.efSearch = max(self.effort, k)
         elif self.kind == "ivf":
             params = params or faiss.SearchParametersIVF()
@@ -158,8 +160,7 @@ class StorePartition:
 
     def allowed_mask(self, category: str, exclude_rows: Sequence[int] = ()) -> np.ndarray:
         """In-stock items of ``category`` minus ``exclude_rows``, as a mask over its index ids."""
-        cat = self.categories[category]
-        mask = self.in_stock[cat.rows].copy()
+        mask = self.categories[category].in_stock.copy()
         for row in exclude_rows:
             if self.category_of_row[row] == category:
                 mask[self.local_of_row[row]] = False
@@ -189,7 +190,8 @@ def build_partition(
         rows = np.flatnonzero(category_of_row == category).astype(np.int64)
         local_of_row[rows] = np.arange(len(rows))
         index, kind, effort = make_index(vectors[rows], config)
-        categories[category] = CategoryIndex(category, rows, index, kind, effort)
+        in_stock = np.array([items[r].stock > 0 for r in rows.tolist()], dtype=bool)
+        categories[category] = CategoryIndex(category, rows, index, kind, effort, in_stock)
     partition = StorePartition(
         store_id=store_id,
         version=version or f"{store_id}@{time.time():.3f}",

@@ -177,8 +177,14 @@ class MirrorRecommender:
         )
 
     def _similar(
-        self, part: StorePartition, row: int, sig: RequestSignals, exclude: list[int],
-        w: dict[str, float], k: int, cf_weight: float,
+        self,
+        part: StorePartition,
+        row: int,
+        sig: RequestSignals,
+        exclude: list[int],
+        w: dict[str, float],
+        k: int,
+        cf_weight: float,
     ) -> list[Recommendation]:
         category = part.items[row].category
         query = blended_query(sig.content, sig, w, cf_weight)
@@ -190,8 +196,14 @@ class MirrorRecommender:
         ]
 
     def _complementary(
-        self, part: StorePartition, row: int, sig: RequestSignals, exclude: list[int],
-        w: dict[str, float], k: int, cf_weight: float,
+        self,
+        part: StorePartition,
+        row: int,
+        sig: RequestSignals,
+        exclude: list[int],
+        w: dict[str, float],
+        k: int,
+        cf_weight: float,
     ) -> list[Recommendation]:
         item = part.items[row]
         compat, declared = self._targets(part, item, exclude)

@@ -29,7 +29,11 @@ from recsys.mirror_catalog import DEFAULT_COMPATIBILITY, CatalogItem, Purchase, 
 @dataclass(frozen=True)
 class SimConfig:
     n_items: int = 2400
-    store_types: tuple[tuple[str, str], ...] = (("fashion-1", "fashion"), ("fashion-2", "fashion"), ("sports-1", "sports"))
+    store_types: tuple[tuple[str, str], ...] = (
+        ("fashion-1", "fashion"),
+        ("fashion-2", "fashion"),
+        ("sports-1", "sports"),
+    )
     n_train_sessions: int = 20_000
     n_test_sessions: int = 2_000
     seed: int = 1
@@ -98,7 +102,10 @@ class _Store:
                 if category in self.categories and rng.random() < 0.5:
                     cand = np.flatnonzero((self.cat == self.categories.index(category)) & self.in_stock)
                     if len(cand):
-                        fit = self.style_m[cand] @ self.style_m[anchor] + 0.5 * self.colour_m[cand] @ self.colour_m[anchor]
+                        fit = (
+                            self.style_m[cand] @ self.style_m[anchor]
+                            + 0.5 * self.colour_m[cand] @ self.colour_m[anchor]
+                        )
                         members.append(int(cand[np.argmax(fit + rng.gumbel(size=len(cand)))]))
             looks[anchor] = list(dict.fromkeys(m for m in members if self.cat[m] != self.cat[anchor]))
         return looks
@@ -156,7 +163,10 @@ def _session(store: _Store, rng: np.random.Generator) -> tuple[list[int], list[i
     tried = [first]
     for _ in range(int(min(1 + rng.geometric(0.35), 7))):
         cur = tried[-1]
-        closeness = 2.0 * (store.style_m @ store.style_m[cur]) * len(store.styles) / 3 + store.colour_m @ store.colour_m[cur] * 2
+        closeness = (
+            2.0 * (store.style_m @ store.style_m[cur]) * len(store.styles) / 3
+            + store.colour_m @ store.colour_m[cur] * 2
+        )
         look = [m for m in store.looks.get(cur, []) + store.looks.get(first, []) if m not in tried]
         u = rng.random()
         if u < 0.35:

@@ -13,9 +13,14 @@ from screens.db.session import make_engine
 from screens.errors import install_error_handlers
 from screens.observability import configure_logging, install_request_metrics
 from screens.routes import events, health, mall, uploads, vision, weights
+from screens.routes import analytics, console, pages, templates
+from screens.routes import audience, coupons
 from screens.runtime import Runtime
 from screens.services.consumer import EventConsumer
+from screens.services.coupon_ranking import CouponRecommender
+from screens.services.coupon_state import CouponState
 from screens.services.live_state import apply_events
+from screens.services.models import CouponModelHolder
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 
@@ -31,9 +36,18 @@ def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
     bus = make_bus(settings.redis_url, buffer_max=settings.event_buffer_max,
                    retry_interval_s=settings.bus_retry_interval_s, stream_maxlen=settings.stream_maxlen)
-    consumer = EventConsumer(bus, lambda batch: apply_events(bus.counters, batch))
-    return Runtime(settings=settings, engine=engine, bus=bus, weights=WeightsCache(engine, bus.config),
-                   consumer=consumer)
+    half_life_s = settings.audience_half_life_days * 86_400.0
+    consumer = EventConsumer(bus, lambda batch: apply_events(bus.counters, batch, half_life_s))
+    weights = WeightsCache(engine, bus.config)
+    state = CouponState(engine, bus.counters, half_life_s=half_life_s, k_anonymity=settings.k_anonymity,
+                        dp_epsilon=settings.dp_epsilon)
+    recommender = CouponRecommender(state, CouponModelHolder(settings.model_dir, bus.config), weights,
+                                    bus.counters, settings.crowd_window_s)
+    runtime = Runtime(settings=settings, engine=engine, bus=bus, weights=weights, consumer=consumer,
+                      coupons=recommender)
+    runtime.on_coupons_change.append(state.coupons_changed)
+    runtime.on_catalog_change.append(state.coupons_changed)  # typical basket prices come from catalogs
+    return runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,4 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_request_metrics(app)
     for module in (health, mall, uploads, weights, events, vision):
         app.include_router(module.router)
+    app.include_router(analytics.router)
+    app.include_router(templates.router)
+    app.include_router(console.router)
+    app.include_router(pages.router)
+    app.include_router(coupons.router)
+    app.include_router(audience.router)
     return app

@@ -1,8 +1,9 @@
-"""Service benchmarks over real HTTP on loopback: catalog upload and event ingestion.
+"""Service benchmarks over real HTTP on loopback: catalog upload, event ingestion, coupon ranking.
 
 The service runs as its own process (``vitrine serve``) and the load comes from this one, so the
 figures include parsing, validation, the database and the network stack — what a merchandiser's
-upload or a fleet of kiosks sees. Run with ``vitrine bench upload`` / ``vitrine bench events``.
+upload or a fleet of kiosks sees. Run with ``vitrine bench upload`` / ``vitrine bench events`` /
+``vitrine bench coupons`` (the latter's load comes from separate processes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,105 @@ def bench_events(total: int = 50_000, batch: int = 500, redis_url: str | None = 
             service.stop()
     return {"events": total, "batch": batch, "bus": "redis" if redis_url else "memory",
             "events_per_s": round(total / elapsed), "batch_median_ms": round(statistics.median(latencies) * 1000, 1)}
+
+
+def _coupon_world(http: httpx.Client, n_coupons: int, n_stores: int, n_screens: int) -> list[str]:
+    """Stores with entrance cameras, coupons spread over them, lead-in screens and two weeks of visits."""
+    import random
+
+    rng = random.Random(1)
+    now = datetime.now(UTC)
+    categories = ("fashion", "sports", "toys", "beauty", "electronics", "food", "home", "books")
+    for s in range(n_stores):
+        http.put(f"/v1/stores/st{s}", json={"name": f"Store {s}", "floor": 1 + s % 3, "zone": "z",
+                                            "category": categories[s % len(categories)]}).raise_for_status()
+    for s in range(n_stores):  # a second pass: stores must be committed before screens name them
+        http.put(f"/v1/screens/cam{s}", json={"kind": "entrance_camera", "store_id": f"st{s}"}).raise_for_status()
+        rows = [{"coupon_id": f"c{i}", "title": f"coupon {i}", "kind": "percent", "value": rng.randint(5, 50),
+                 "valid_from": (now - timedelta(days=3)).isoformat(),
+                 "valid_to": (now + timedelta(days=rng.uniform(1, 30))).isoformat(),
+                 "daily_cap": rng.randint(50, 500), "total_stock": 10_000}
+                for i in range(s, n_coupons, n_stores)]
+        http.put(f"/v1/stores/st{s}/coupons", json=rows).raise_for_status()
+    screens = [f"lead{i}" for i in range(n_screens)]
+    for sid in screens:
+        http.put(f"/v1/screens/{sid}", json={"kind": "lead_in"}).raise_for_status()
+    genders = ("female", "male")
+    visits = [{"event_id": str(uuid.uuid4()), "type": "store_visit", "screen_id": f"cam{rng.randrange(n_stores)}",
+               "ts": (now - timedelta(seconds=rng.uniform(0, 14 * 86_400))).isoformat(),
+               "gender": rng.choice(genders), "age": rng.randint(8, 80)} for _ in range(100 * n_stores)]
+    for start in range(0, len(visits), 1000):
+        http.post("/v1/events", json={"events": visits[start:start + 1000]}).raise_for_status()
+    return screens
+
+
+def _feed_crowds(url: str, headers: dict[str, str], screens: list[str], stop: Any) -> None:
+    """What the cameras do meanwhile: one audience event per screen per second."""
+    import random
+
+    rng = random.Random(2)
+    with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
+        while not stop.wait(1.0):
+            ts = datetime.now(UTC).isoformat()
+            events = [{"event_id": str(uuid.uuid4()), "type": "audience", "screen_id": sid, "ts": ts,
+                       "faces": [{"gender": rng.choice(("female", "male")), "age": rng.randint(10, 75),
+                                  "confidence": 0.8} for _ in range(rng.randint(1, 4))]} for sid in screens]
+            http.post("/v1/events", json={"events": events})
+
+
+def _load_process(args: tuple[str, dict[str, str], list[str], int, float, float]) -> tuple[list[float], int]:
+    """One load-generator process: ``concurrency`` keep-alive clients in a closed loop."""
+    import threading
+
+    url, headers, screens, concurrency, warmup_s, duration_s = args
+    latencies: list[float] = []
+    errors = [0]
+    start = time.perf_counter()
+
+    def loop(offset: int) -> None:
+        with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
+            i = offset
+            while (now := time.perf_counter()) < start + warmup_s + duration_s:
+                r = http.get(f"/v1/screens/{screens[i % len(screens)]}/coupons", params={"k": 5})
+                done = time.perf_counter()
+                i += 1
+                if r.status_code != 200:
+                    errors[0] += 1
+                elif now >= start + warmup_s:
+                    latencies.append(done - now)
+
+    threads = [threading.Thread(target=loop, args=(n,)) for n in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, errors[0]
+
+
+def bench_coupons_http(n_coupons: int = 2000, n_stores: int = 300, duration_s: float = 10.0, clients: int = 2,
+                       concurrency: int = 4, workers: int = 1, redis_url: str | None = None) -> dict[str, Any]:
+    """``GET /v1/screens/{id}/coupons`` under closed-loop load from ``clients`` separate processes."""
+    import multiprocessing
+    import threading
+
+    with tempfile.TemporaryDirectory() as tmp:
+        service, url, admin = _start_service(Path(tmp), redis_url, workers)
+        stop = threading.Event()
+        try:
+            with httpx.Client(base_url=url, headers=admin, timeout=120) as http:
+                screens = _coupon_world(http, n_coupons, n_stores, n_screens=10)
+            feeder = threading.Thread(target=_feed_crowds, args=(url, admin, screens, stop), daemon=True)
+            feeder.start()
+            time.sleep(2.0)  # visits applied, first crowds seen
+            with multiprocessing.get_context("spawn").Pool(clients) as pool:
+                results = pool.map(_load_process, [(url, admin, screens, concurrency, 1.0, duration_s)] * clients)
+        finally:
+            stop.set()
+            service.stop()
+    latencies = sorted(ms * 1000 for part, _ in results for ms in part)
+    errors = sum(e for _, e in results)
+    return {"coupons": n_coupons, "stores": n_stores, "bus": "redis" if redis_url else "memory",
+            "service_workers": workers, "load_processes": clients, "connections": clients * concurrency,
+            "requests": len(latencies), "errors": errors, "requests_per_s": round(len(latencies) / duration_s),
+            "median_ms": round(statistics.median(latencies), 2),
+            "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2)}

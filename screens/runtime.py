@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from screens.bus import Bus
 from screens.services.consumer import EventConsumer
+from screens.services.coupon_ranking import CouponRecommender
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 
@@ -23,12 +24,24 @@ class Runtime:
     bus: Bus
     weights: WeightsCache
     consumer: EventConsumer
+    coupons: CouponRecommender
     on_catalog_change: list[Callable[[str], None]] = field(default_factory=list)
+    on_coupons_change: list[Callable[[str], None]] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def catalog_changed(self, store_id: str) -> None:
         """Announce to every worker that a store's catalog changed (indexes rebuild off-path)."""
         self.bus.config.publish("catalog", {"store_id": store_id})
+
+    def coupons_changed(self, store_id: str) -> None:
+        """Announce to every worker that a store's coupons changed (ranking tables rebuild).
+
+        This worker's listeners are told at once as well, so its next request reads its own write
+        (pub/sub delivery is asynchronous; listeners only mark caches stale, so twice is harmless).
+        """
+        for listener in self.on_coupons_change:
+            listener(store_id)
+        self.bus.config.publish("coupons", {"store_id": store_id})
 
     def _on_catalog_message(self, message: dict[str, object]) -> None:
         store_id = message.get("store_id")
@@ -36,8 +49,16 @@ class Runtime:
             for listener in self.on_catalog_change:
                 listener(store_id)
 
+    def _on_coupons_message(self, message: dict[str, object]) -> None:
+        """Pass the store id on; after a pub/sub reconnect (messages may be lost) say ``"*"``."""
+        store_id = "*" if message.get("reconnected") else message.get("store_id")
+        if isinstance(store_id, str):
+            for listener in self.on_coupons_change:
+                listener(store_id)
+
     def start(self) -> None:
         self.bus.config.subscribe("catalog", self._on_catalog_message)
+        self.bus.config.subscribe("coupons", self._on_coupons_message)
         self.consumer.start()
 
     def stop(self) -> None:
@@ -46,3 +67,4 @@ class Runtime:
         self.consumer.stop()
         self.bus.close()
         self.engine.dispose()
+

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+DEV_SECRET_KEY = "dev-only-secret-do-not-use-in-production"
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,8 @@ class Settings(BaseSettings):
     environment: str = Field("development", description="development | production")
     log_level: str = "INFO"
     log_json: bool = True
+    secret_key: str = Field(DEV_SECRET_KEY, description="signs coupon claim codes; set a random value of "
+                                                         "at least 32 characters in production")
 
     upload_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest accepted upload body")
     events_max_batch: int = Field(1000, gt=0)
@@ -46,6 +51,13 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32):
+            raise ValueError("VITRINE_SECRET_KEY must be set to a random value of at least 32 characters in "
+                             "production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

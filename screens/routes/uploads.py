@@ -12,11 +12,12 @@ from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, PayloadTooLarge, error_responses
 from screens.schemas.catalog import CATALOG_COLUMNS, CatalogItemPublic
 from screens.schemas.coupons import COUPON_COLUMNS, CouponPublic
-from screens.services import uploads
+from screens.services import upload_check, uploads
 
 router = APIRouter(prefix="/v1/stores", tags=["merchandising"])
 ModeQuery = Annotated[Literal["upsert", "replace"], Query(description="upsert keeps rows not in the upload; "
                                                                       "replace removes them")]
+DryRunQuery = Annotated[bool, Query(description="validate and report what would change; write nothing")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 UPLOAD_ERRORS = error_responses(401, 403, 404, 413, 415, 422)
@@ -47,16 +48,22 @@ def _store(session: SessionDep, store_id: str) -> Store:
 
 @router.put("/{store_id}/catalog", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
 async def put_catalog(store_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
-                      who: PrincipalDep, mode: ModeQuery = "upsert") -> dict[str, Any]:
+                      who: PrincipalDep, mode: ModeQuery = "upsert",
+                      dry_run: DryRunQuery = False) -> dict[str, Any]:
     """Upload a catalog as CSV (columns as in the template, lists `|`-separated) or a JSON list.
 
     Every row is validated first; any invalid row rejects the whole upload with `422` and
     `errors: [{row, field, message}]` (rows counted from 1, header excluded) and nothing is written.
+    With `dry_run=true` the same validation runs and the answer counts the rows that would be
+    `new`, `updated` and `removed`; nothing is written.
     """
     who.require_store(store_id, "merchandiser")
     _store(session, store_id)
     body = await read_body(request, runtime.settings.upload_max_bytes)
     raw = uploads.parse_body(body, request.headers.get("content-type"), CATALOG_COLUMNS)
+    if dry_run:
+        return {"store_id": store_id, "mode": mode, "dry_run": True,
+                **upload_check.check_catalog(session, store_id, raw, mode)}
     result = uploads.store_catalog(session, store_id, raw, mode, who)
     session.commit()
     runtime.catalog_changed(store_id)
@@ -65,13 +72,19 @@ async def put_catalog(store_id: str, request: Request, session: SessionDep, runt
 
 @router.put("/{store_id}/coupons", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
 async def put_coupons(store_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
-                      who: PrincipalDep, mode: ModeQuery = "upsert") -> dict[str, Any]:
-    """Upload coupons as CSV or a JSON list; all rows valid or nothing written (see catalog)."""
+                      who: PrincipalDep, mode: ModeQuery = "upsert",
+                      dry_run: DryRunQuery = False) -> dict[str, Any]:
+    """Upload coupons as CSV or a JSON list; all rows valid or nothing written (see catalog, dry_run too)."""
     who.require_store(store_id, "merchandiser")
     _store(session, store_id)
     body = await read_body(request, runtime.settings.upload_max_bytes)
     raw = uploads.parse_body(body, request.headers.get("content-type"), COUPON_COLUMNS)
+    if dry_run:
+        return {"store_id": store_id, "mode": mode, "dry_run": True,
+                **upload_check.check_coupons(session, store_id, raw, mode)}
     result = uploads.store_coupons(session, store_id, raw, mode, who)
+    session.commit()
+    runtime.coupons_changed(store_id)
     return {"store_id": store_id, "mode": mode, **result}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from screens.schemas.base import StrictModel
 
@@ -18,8 +18,8 @@ Tag = Annotated[str, Field(min_length=1, max_length=64)]
 class CatalogRow(StrictModel):
     sku: Sku
     name: Annotated[str, Field(min_length=1, max_length=300)]
-    category: Annotated[str, Field(min_length=1, max_length=64)]
-    subcategory: Annotated[str, Field(max_length=64)] | None = None
+    category: Annotated[str, StringConstraints(min_length=1, max_length=64, to_lower=True)]
+    subcategory: Annotated[str, StringConstraints(max_length=64, to_lower=True)] | None = None
     gender_target: Literal["women", "men", "unisex", "kids"]
     colors: Annotated[list[Tag], Field(max_length=20)] = []
     style_tags: Annotated[list[Tag], Field(max_length=20)] = []
@@ -28,11 +28,6 @@ class CatalogRow(StrictModel):
     stock: Annotated[int, Field(ge=0)]
     image_url: Annotated[str, Field(max_length=2000)] | None = None
     complements: Annotated[list[Tag], Field(max_length=50)] = []
-
-    @field_validator("category", "subcategory")
-    @classmethod
-    def _lower(cls, v: str | None) -> str | None:
-        return v.lower() if v else v
 
     @model_validator(mode="after")
     def _sale_not_above_price(self) -> CatalogRow:

@@ -6,13 +6,35 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kiosk_server import ServerProcess
+from kiosk_server import RealService
+
+from screens.db.session import upgrade
+from screens.demo import load_demo_mall
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo mall in a SQLite file (with ``tokens.json`` beside it), loaded once per run."""
+    folder = tmp_path_factory.mktemp("demo-mall")
+    upgrade(f"sqlite:///{folder}/vitrine.db")
+    load_demo_mall(f"sqlite:///{folder}/vitrine.db", "small", folder / "tokens.json")
+    return folder / "vitrine.db"
+
+
+@pytest.fixture(scope="session")
+def shared_service(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealService]:
+    """One running service for the tests that never stop it (starting one costs seconds)."""
+    service = RealService(demo_db, tmp_path_factory.mktemp("shared-service"))
+    service.start()
+    yield service
+    service.kill()
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "service.sqlite3", tmp_path / "service.log")
+def server(demo_db: Path, tmp_path: Path) -> Iterator[RealService]:
+    """A service of this test's own, not yet started: the test may start, kill and restart it."""
+    service = RealService(demo_db, tmp_path / "service")
     try:
-        yield proc
+        yield service
     finally:
-        proc.kill()
+        service.kill()

@@ -1,36 +1,26 @@
-"""The async clients behave like the sync ones; run in-process through ``httpx.ASGITransport``."""
+"""The async clients behave like the sync ones, against the real service (bisection: a stand-in)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
-from fake_service import create_app
-from kiosk_server import TOKEN
+from kiosk_server import LEAD_IN, RealService, strict_batch_handler
 
 from kiosk_client import AsyncLeadInClient, AsyncMirrorClient, RetryPolicy, ServerUnavailable
 
-
-def _transport(tmp_path: Path, **kwargs: object) -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=create_app(str(tmp_path / "service.sqlite3"), token=TOKEN, **kwargs))  # type: ignore[arg-type]
+TOKEN = "tok"
 
 
-def _stored(tmp_path: Path) -> list[str]:
-    with sqlite3.connect(tmp_path / "service.sqlite3") as conn:
-        return sorted(row[0] for row in conn.execute("SELECT event_id FROM events"))
-
-
-def test_async_lead_in_flushes_events_and_fetches_coupons(tmp_path: Path):
+def test_async_lead_in_flushes_events_and_fetches_coupons(shared_service: RealService, tmp_path: Path):
     async def scenario() -> list[str]:
         async with AsyncLeadInClient(
-            "http://vitrine.test",
-            "lead-1",
-            TOKEN,
+            shared_service.url,
+            LEAD_IN,
+            shared_service.token(LEAD_IN),
             state_dir=tmp_path / "kiosk",
-            transport=_transport(tmp_path),
             batch_size=3,
         ) as kiosk:
             ids = [
@@ -46,7 +36,8 @@ def test_async_lead_in_flushes_events_and_fetches_coupons(tmp_path: Path):
             return ids
 
     ids = asyncio.run(scenario())
-    assert _stored(tmp_path) == sorted(ids)
+    logged = {row[0] for row in shared_service.query("SELECT event_id FROM event_log")}
+    assert set(ids) <= logged
 
 
 def test_async_whole_batch_refusal_is_bisected(tmp_path: Path):
@@ -56,7 +47,7 @@ def test_async_whole_batch_refusal_is_bisected(tmp_path: Path):
             "lead-1",
             TOKEN,
             state_dir=tmp_path / "kiosk",
-            transport=_transport(tmp_path, whole_batch_422=True),
+            transport=httpx.MockTransport(strict_batch_handler([])),
         ) as kiosk:
             for i in range(4):
                 await kiosk.record_audience(

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recsys.mirror_catalog import Purchase, TryOn
 from recsys.models import als_model
 from recsys.models.als_model import CoTryOnALS, make_als
-from recsys.mirror_catalog import Purchase, TryOn
 
 
 def looks_log(n_looks: int = 30, sessions_per_look: int = 12) -> list[TryOn]:

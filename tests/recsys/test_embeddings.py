@@ -12,8 +12,16 @@ from recsys.embeddings import ContentEncoder, item_embeddings
 from recsys.mirror_catalog import CatalogItem
 
 BASE = CatalogItem(
-    store_id="s", sku="A", name="Relaxed Linen Shirt", category="tops", subcategory="shirt",
-    gender_target="women", colors=("white",), style_tags=("casual", "minimal"), price=40.0, stock=3,
+    store_id="s",
+    sku="A",
+    name="Relaxed Linen Shirt",
+    category="tops",
+    subcategory="shirt",
+    gender_target="women",
+    colors=("white",),
+    style_tags=("casual", "minimal"),
+    price=40.0,
+    stock=3,
 )
 
 
@@ -40,11 +48,15 @@ def test_closer_in_style_colour_and_price_means_more_similar() -> None:
 
 def test_embeddings_are_identical_across_processes() -> None:
     # Python's str hash is salted per process; the trainer and the server must agree anyway.
-    code = ("from recsys.embeddings import ContentEncoder; from recsys.mirror_catalog import CatalogItem;"
-            "print(ContentEncoder().encode([CatalogItem('s','A','Linen Shirt','tops',colors=('red',),"
-            "style_tags=('boho',),price=30.0)]).tobytes().hex())")
-    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)}
+    code = (
+        "from recsys.embeddings import ContentEncoder; from recsys.mirror_catalog import CatalogItem;"
+        "print(ContentEncoder().encode([CatalogItem('s','A','Linen Shirt','tops',colors=('red',),"
+        "style_tags=('boho',),price=30.0)]).tobytes().hex())"
+    )
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert len(outs) == 1
 
 

@@ -87,8 +87,14 @@ def test_out_of_stock_and_other_stores_never_appear(catalog: list[CatalogItem]) 
 def test_declared_complement_appears(catalog: list[CatalogItem]) -> None:
     tried = next(it for it in catalog if it.store_id == "s1" and it.category == "tops")
     # The worst content match among shoes: different style, colour, gender, far price.
-    pick = next(it for it in reversed(catalog) if it.store_id == "s1" and it.category == "shoes"
-                and it.style_tags != tried.style_tags and it.colors != tried.colors)
+    pick = next(
+        it
+        for it in reversed(catalog)
+        if it.store_id == "s1"
+        and it.category == "shoes"
+        and it.style_tags != tried.style_tags
+        and it.colors != tried.colors
+    )
     items = [replace(it, complements=(pick.sku,)) if it is tried else it for it in catalog]
     rec = MirrorRecommender()
     rec.load_catalog(items)
@@ -101,8 +107,9 @@ def test_declared_category_opens_a_category_the_table_lacks(rec: MirrorRecommend
     rec.set_compatibility({"tops": {"bottoms": 1.0}})
     assert {r.sku.split("-")[1] for r in rec.recommend("s1", "S1-top-0", k=40).complementary} == {"bot"}
     item = rec.registry.get("s1").items[rec.registry.get("s1").row("S1-top-0")]  # type: ignore[union-attr]
-    rec.update_store("s1", [replace(it, complements=("shoes",)) if it is item else it
-                            for it in rec.registry.get("s1").items])  # type: ignore[union-attr]
+    rec.update_store(
+        "s1", [replace(it, complements=("shoes",)) if it is item else it for it in rec.registry.get("s1").items]
+    )  # type: ignore[union-attr]
     assert {r.sku.split("-")[1] for r in rec.recommend("s1", "S1-top-0", k=40).complementary} == {"bot", "sho"}
 
 
@@ -175,8 +182,18 @@ def test_every_item_carries_a_reason_and_the_contract_shape(rec: MirrorRecommend
 
 
 def test_item_details_show_the_discount() -> None:
-    item = item_from_dict({"store_id": "s", "sku": "A", "name": "Coat", "category": "Outerwear",
-                           "price": 200.0, "sale_price": 150.0, "stock": 2, "colors": "black, navy"})
+    item = item_from_dict(
+        {
+            "store_id": "s",
+            "sku": "A",
+            "name": "Coat",
+            "category": "Outerwear",
+            "price": 200.0,
+            "sale_price": 150.0,
+            "stock": 2,
+            "colors": "black, navy",
+        }
+    )
     rec = MirrorRecommender()
     rec.update_store("s", [item])
     details = rec.recommend("s", "A").item

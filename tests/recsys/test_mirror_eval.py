@@ -25,6 +25,17 @@ def test_blended_beats_popular_in_category(table: dict[str, dict[str, float]]) -
     assert table["popular-in-category"]["next_hit@10"] > table["random"]["next_hit@10"]
 
 
+def test_trained_models_are_saved_and_loaded(tmp_path: Path) -> None:
+    from recsys.evaluate_mirror import load_mirror_models, train_mirror_model
+
+    assert load_mirror_models(tmp_path) is None
+    log = simulate(SimConfig(n_items=300, n_train_sessions=400, n_test_sessions=0, seed=2))
+    trained = train_mirror_model(log.tryons(), log.purchases(), log.items, log.profiles(), tmp_path, iterations=3)
+    loaded = load_mirror_models(tmp_path)
+    assert loaded is not None and loaded.als.version == trained.als.version
+    assert loaded.taste.version == trained.taste.version
+
+
 def test_markdown_table_lists_the_five_policies(table: dict[str, dict[str, float]]) -> None:
     text = to_markdown(table)
     for name in ("random", "popular-in-category", "content-only", "cf-only", "blended"):
@@ -37,8 +48,9 @@ def test_crowd_profile_shifts_ranking(tmp_path: Path) -> None:
     log = simulate(SimConfig(n_items=600, n_train_sessions=2500, n_test_sessions=0, seed=5))
     taste = CellTasteModel().fit(log.tryons(), log.profiles(), log.items)
     taste.save(tmp_path / "taste.npz")
-    rec = MirrorRecommender(als=CoTryOnALS(factors=8, iterations=5).fit(log.tryons()),
-                            taste=CellTasteModel.load(tmp_path / "taste.npz"))
+    rec = MirrorRecommender(
+        als=CoTryOnALS(factors=8, iterations=5).fit(log.tryons()), taste=CellTasteModel.load(tmp_path / "taste.npz")
+    )
     rec.load_catalog(log.items)
     item = next(it for it in log.items if it.stock > 0 and it.gender_target == "unisex" and it.category == "tops")
     women = rec.recommend(item.store_id, item.sku, profile={"female:25-34": 1.0}, weights={"mirror_profile": 3.0})

@@ -42,11 +42,12 @@ def test_repeated_event_id_is_a_duplicate_never_applied_twice(client: TestClient
     assert again["accepted"] == 0 and again["duplicates"] == 7
     counters = client.app.state.runtime.bus.counters  # type: ignore[attr-defined]
     deadline = time.monotonic() + 5
-    while counters.get("coupon:c1").get("claims") != 1.0 and time.monotonic() < deadline:
+    while counters.get("coupons:claims").get("c1") != 1.0 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
-    assert counters.get("coupon:c1")["claims"] == 1.0
+    assert counters.get("coupons:claims")["c1"] == 1.0
     assert counters.get("store:s1:visits")["male:35-44"] == 1.0
+    assert sum(counters.get("store_audience:s1").values()) > 0
 
 
 def test_duplicates_are_recognised_across_a_restart(settings: Settings, mall: dict[str, str],

@@ -1,0 +1,99 @@
+"""Audience, traffic, flow, coupon and screen analytics: the JSON the console draws.
+
+Counts that describe people are k-anonymous (``VITRINE_K_ANONYMITY``): below the threshold they are
+``null`` with ``suppressed: true``. Merchandisers see their own stores only; the API enforces it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from screens.auth import Principal
+from screens.db.models import Store
+from screens.deps import PrincipalDep, RuntimeDep, SessionDep
+from screens.errors import NotFound, error_responses
+from screens.routes.mall import STALE_AFTER
+from screens.runtime import Runtime
+from screens.schemas.analytics import (
+    CouponSummary,
+    MallTraffic,
+    ScreenFlow,
+    ScreenStatus,
+    StoreAudience,
+    StoreCoupons,
+)
+from screens.services import analytics, coupon_analytics
+
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+Days = Annotated[int, Query(ge=1, le=92, description="how many days back from now")]
+TzOffset = Annotated[int, Query(ge=-720, le=840, description="mall-local time = UTC + this many minutes")]
+ERRORS = error_responses(401, 403)
+STORE_ERRORS = error_responses(401, 403, 404)
+
+
+def _window(runtime: Runtime, days: int, tz_offset_min: int) -> analytics.Window:
+    return analytics.Window.last_days(days, tz_offset_min, runtime.settings.k_anonymity)
+
+
+def _own_stores(who: Principal) -> frozenset[str] | None:
+    """The stores a merchandiser is bound to; ``None`` (all) for every other role."""
+    return who.store_ids if who.role == "merchandiser" else None
+
+
+def _store_or_404(session: SessionDep, store_id: str) -> None:
+    if session.get(Store, store_id) is None:
+        raise NotFound(f"no store {store_id!r}")
+
+
+@router.get("/stores/{store_id}/audience", response_model=StoreAudience, responses=STORE_ERRORS)
+def get_store_audience(store_id: str, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
+                       days: Days = 28, tz_offset_min: TzOffset = 0) -> StoreAudience:
+    """A store's visitors as gender × age grids per daypart; cells below k visits are suppressed."""
+    who.require_store(store_id, "ops", "merchandiser")
+    _store_or_404(session, store_id)
+    return analytics.store_audience(session, store_id, _window(runtime, days, tz_offset_min))
+
+
+@router.get("/traffic", response_model=MallTraffic, responses=ERRORS)
+def get_traffic(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7,
+                tz_offset_min: TzOffset = 0) -> MallTraffic:
+    """Mall-wide store visits per local hour of day and per day."""
+    who.require("ops")
+    return analytics.mall_traffic(session, _window(runtime, days, tz_offset_min))
+
+
+@router.get("/flow", response_model=ScreenFlow, responses=ERRORS)
+def get_flow(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7) -> ScreenFlow:
+    """Screen → store flow: coupons of each store shown and claimed at each lead-in screen."""
+    who.require("ops", "merchandiser")
+    return analytics.screen_flow(session, _window(runtime, days, 0), _own_stores(who))
+
+
+@router.get("/coupons", response_model=CouponSummary, responses=ERRORS)
+def get_coupon_summary(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
+                       days: Days = 7) -> CouponSummary:
+    """Impressions, claims and claim rate of the coupons of each store the caller may see."""
+    who.require("ops", "merchandiser")
+    return coupon_analytics.coupon_summary(session, _window(runtime, days, 0), _own_stores(who))
+
+
+@router.get("/stores/{store_id}/coupons", response_model=StoreCoupons, responses=STORE_ERRORS)
+def get_store_coupons(store_id: str, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
+                      days: Days = 14, tz_offset_min: TzOffset = 0) -> StoreCoupons:
+    """Each coupon's impressions, claims, claim rate, trend, audience cells and pacing against caps."""
+    who.require_store(store_id, "ops", "merchandiser")
+    _store_or_404(session, store_id)
+    _, weights = runtime.weights.snapshot()
+    return coupon_analytics.store_coupons(session, store_id, _window(runtime, days, tz_offset_min),
+                                          runtime.settings.crowd_window_s, weights.get("exploration", 0.0))
+
+
+@router.get("/screens", response_model=list[ScreenStatus], responses=ERRORS)
+def get_screens(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep) -> list[ScreenStatus]:
+    """Every screen's health, current crowd profile (cells, never images) and what it shows now."""
+    who.require("ops")
+    return analytics.screens_overview(session, runtime.bus.counters, datetime.now(UTC),
+                                      runtime.settings.crowd_window_s, STALE_AFTER)

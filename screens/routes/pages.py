@@ -1,0 +1,147 @@
+"""Screen pages (``/screens/{id}``), their live feed, and the coupon claim link (``/c/{code}``).
+
+How a page gets its device token: the installer opens ``/screens/{id}?token=<device token>`` once.
+The page moves the token into ``localStorage`` and strips it from the address bar with
+``history.replaceState``; from then on it sends ``Authorization: Bearer`` like any device, and the
+live feed is read with ``fetch`` (not ``EventSource``) so the token never travels in a URL again.
+The HTML itself holds no data, and the service never logs query strings.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Cookie, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from sqlmodel import Session, col, select
+
+from screens.auth import Principal
+from screens.db.models import Coupon, Screen, Store
+from screens.deps import PrincipalDep, RuntimeDep, SessionDep
+from screens.errors import NotFound, error_responses
+from screens.schemas.pages import DisplayedCoupon, LeadInDisplay
+from screens.services.claim_codes import InvalidClaimCode, claim_event_id, make_code, read_code
+from screens.services.events import ScreenInfo, ingest
+from screens.services.live_push import screen_events
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+_STATIC = {"screen.js": "text/javascript", "screen.css": "text/css"}
+_NO_CACHE = {"Cache-Control": "no-cache"}
+PHONE_COOKIE = "vitrine_phone"
+
+router = APIRouter(tags=["screen pages"])
+
+
+def _screen(session: Session, screen_id: str, *kinds: str) -> Screen:
+    screen = session.get(Screen, screen_id)
+    if screen is None or screen.kind not in kinds:
+        raise NotFound(f"no {' or '.join(kinds)} screen {screen_id!r}")
+    return screen
+
+
+@router.get("/screens/sw.js", include_in_schema=False)
+def service_worker() -> FileResponse:
+    """Served under /screens/ so its scope covers every screen page (offline start after a reboot)."""
+    return FileResponse(PAGES / "static" / "screen-sw.js", media_type="text/javascript", headers=_NO_CACHE)
+
+
+@router.get("/screens/{screen_id}", response_class=HTMLResponse, include_in_schema=False)
+def screen_page(screen_id: str, session: SessionDep) -> HTMLResponse:
+    """The page for a lead-in or mirror screen (the kind decides the layout)."""
+    screen = _screen(session, screen_id, "lead_in", "mirror")
+    page = (PAGES / "templates" / "screen.html").read_text()
+    page = page.replace("{{SCREEN_ID}}", html.escape(screen.id)).replace("{{KIND}}", screen.kind)
+    return HTMLResponse(page, headers=_NO_CACHE)
+
+
+@router.get("/screens/static/{name}", include_in_schema=False)
+def screen_static(name: str) -> FileResponse:
+    if name not in _STATIC:
+        raise NotFound(f"no screen page file {name!r}")
+    return FileResponse(PAGES / "static" / name, media_type=_STATIC[name], headers=_NO_CACHE)
+
+
+@router.get("/v1/screens/{screen_id}/display", response_model=LeadInDisplay, tags=["recommendations"],
+            responses=error_responses(401, 403, 404))
+def lead_in_display(screen_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
+                    who: PrincipalDep, k: Annotated[int, Query(ge=1, le=10)] = 5) -> LeadInDisplay:
+    """Ranked coupons as a lead-in page shows them: store, floor, discount and a signed claim QR code."""
+    who.require_screen(screen_id, "ops")
+    _screen(session, screen_id, "lead_in")
+    rec = runtime.coupons.recommend(screen_id, k)
+    ids = [c.coupon_id for c in rec.coupons]
+    coupons = {c.id: c for c in session.exec(select(Coupon).where(col(Coupon.id).in_(ids)))}
+    stores = {s.id: s for s in session.exec(select(Store).where(col(Store.id).in_({c.store_id for c in rec.coupons})))}
+    shown = []
+    for pick in rec.coupons:
+        coupon, store = coupons.get(pick.coupon_id), stores.get(pick.store_id)
+        if coupon is None or store is None:  # deleted since the ranking tables were built
+            continue
+        url = str(request.url_for("claim_coupon", code=make_code(runtime.settings.secret_key, coupon.id, screen_id)))
+        shown.append(DisplayedCoupon(
+            coupon_id=coupon.id, title=coupon.title, store_id=store.id, store_name=store.name, floor=store.floor,
+            zone=store.zone, discount=discount_text(coupon), score=pick.score, explain=pick.explain,
+            claim_url=url, qr_svg=segno.make(url, error="m").svg_data_uri(scale=4, border=2)))
+    return LeadInDisplay(screen_id=screen_id, coupons=shown, profile=rec.profile.as_dict(),
+                         model_version=rec.model_version, generated_at=datetime.now(UTC))
+
+
+def discount_text(coupon: Coupon) -> str:
+    spend = f" over ${coupon.min_spend:g}" if coupon.min_spend else ""
+    if coupon.kind == "percent":
+        return f"{coupon.value:g}% off{spend}"
+    if coupon.kind == "amount":
+        return f"${coupon.value:g} off{spend}"
+    return f"free gift{spend}"
+
+
+@router.get("/v1/screens/{screen_id}/live", tags=["recommendations"], response_class=StreamingResponse,
+            responses=error_responses(401, 403, 404))
+async def live_feed(screen_id: str, request: Request, runtime: RuntimeDep, who: PrincipalDep) -> StreamingResponse:
+    """Server-sent events: `profile` (lead-in crowd changed) or `try_on` (new item at the mirror)."""
+    who.require_screen(screen_id, "ops")
+    with Session(runtime.engine) as session:
+        kind = _screen(session, screen_id, "lead_in", "mirror").kind
+    body = screen_events(runtime, screen_id, kind, request.is_disconnected)
+    return StreamingResponse(body, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/c/{code}", response_class=HTMLResponse, include_in_schema=False, name="claim_coupon")
+def claim_coupon(code: str, session: SessionDep, runtime: RuntimeDep,
+                 phone: Annotated[str | None, Cookie(alias=PHONE_COOKIE)] = None) -> Response:
+    """Scanned from a lead-in QR code: record a `coupon_claim` and show the coupon to the cashier."""
+    try:
+        claim = read_code(runtime.settings.secret_key, code)
+    except InvalidClaimCode as exc:
+        return _claim_page("This code is not valid", f"{exc}. Scan the code on the screen again.", 404)
+    coupon, screen = session.get(Coupon, claim.coupon_id), session.get(Screen, claim.screen_id)
+    now = datetime.now(UTC)
+    if coupon is None or screen is None or not coupon.active or _utc(coupon.valid_to) < now:
+        return _claim_page("Offer ended", "Sorry, this coupon is no longer available.", 410)
+    phone = phone if phone and len(phone) <= 64 else secrets.token_urlsafe(16)
+    event = {"event_id": claim_event_id(code, phone), "type": "coupon_claim", "ts": now.isoformat(),
+             "coupon_id": coupon.id, "screen_id": screen.id}
+    screen_as_device = Principal(token_id=0, role="device", screen_id=screen.id)
+    ingest(session, runtime.bus.events, [event], {screen.id: ScreenInfo(screen.kind, screen.store_id)},
+           screen_as_device)
+    store = session.get(Store, coupon.store_id)
+    where = f"{store.name}, floor {store.floor}" if store else coupon.store_id
+    page = _claim_page(coupon.title, f"{discount_text(coupon)} at {where}. Show this page at the till.", 200)
+    page.set_cookie(PHONE_COOKIE, phone, max_age=365 * 86_400, httponly=True, samesite="lax")
+    return page
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _claim_page(title: str, message: str, status: int) -> HTMLResponse:
+    page = (PAGES / "templates" / "claim.html").read_text()
+    page = page.replace("{{TITLE}}", html.escape(title)).replace("{{MESSAGE}}", html.escape(message))
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,104 @@
+"""`vitrine train coupons`: from the event log to a published model every worker swaps to."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from screens.app import create_app
+from screens.auth import create_token
+from screens.cli import app as cli
+from tests.conftest import make_settings
+from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall, coupon, event, ids, wait_for
+
+
+@pytest.fixture
+def env(sqlite_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"VITRINE_DATABASE_URL": sqlite_url, "VITRINE_REDIS_URL": redis_url,
+            "VITRINE_MODEL_DIR": str(tmp_path / "models")}
+
+
+@pytest.fixture
+def mall(env: dict[str, str]) -> Iterator[Mall]:
+    settings = make_settings(env["VITRINE_DATABASE_URL"], redis_url=env["VITRINE_REDIS_URL"],
+                             model_dir=env["VITRINE_MODEL_DIR"])
+    with TestClient(create_app(settings)) as client:
+        with Session(client.app.state.runtime.engine) as session:  # type: ignore[attr-defined]
+            token = create_token(session, "admin")
+            session.commit()
+        yield Mall(client, {"Authorization": f"Bearer {token}"})
+
+
+def history(mall: Mall, groups: int = 240) -> None:
+    """Young women claim the young store's coupon, older men the older store's, two times in five."""
+    mall.store("young", [coupon("c-young")])
+    mall.store("older", [coupon("c-older")])
+    start = datetime.now(UTC) - timedelta(days=2)
+    events: list[dict[str, object]] = []
+    for i in range(groups):
+        at = start + timedelta(minutes=i)
+        people, fits = (YOUNG_WOMEN, "c-young") if i % 2 else (OLDER_MEN, "c-older")
+        events.append(event(type="audience", screen_id="lead1", ts=at.isoformat(),
+                            faces=[{"gender": g, "age": a, "confidence": 0.9} for g, a in people]))
+        for shown in ("c-young", "c-older"):
+            events.append(event(type="coupon_impression", screen_id="lead1", coupon_id=shown,
+                                ts=(at + timedelta(seconds=2)).isoformat()))
+        if i % 5 < 2:
+            events.append(event(type="coupon_claim", screen_id="lead1", coupon_id=fits,
+                                ts=(at + timedelta(seconds=20)).isoformat()))
+    for start_at in range(0, len(events), 500):
+        mall.send(events[start_at:start_at + 500])
+
+
+def train(env: dict[str, str]) -> dict[str, object]:
+    result = CliRunner().invoke(cli, ["train", "coupons", "--epochs", "50"], env=env)
+    assert result.exit_code == 0, result.output
+    report: dict[str, object] = json.loads(result.stdout[result.stdout.index("{"):])
+    return report
+
+
+def test_training_publishes_a_better_model_and_workers_swap_to_it(mall: Mall, env: dict[str, str]) -> None:
+    history(mall)
+    assert mall.coupons()["model_version"] is None
+    report = train(env)
+    assert report["published"] is True
+    metrics = report["metrics"]
+    assert isinstance(metrics, dict) and metrics["new"]["auc"] > 0.75 and metrics["current"] is None
+    version = report["version"]
+    wait_for(lambda: mall.coupons()["model_version"] == version, timeout=5)
+    mall.crowd(YOUNG_WOMEN)
+    learned = {c["coupon_id"]: c["explain"]["learned"] for c in mall.recommend(weights={"audience_match": 0})["coupons"]}
+    assert learned["c-young"] > learned["c-older"]
+
+    again = train(env)
+    assert again["published"] is False and again["version"] == version, "not better: the current model stays"
+
+
+def test_a_new_coupon_is_scored_through_its_features(mall: Mall, env: dict[str, str]) -> None:
+    history(mall)
+    version = train(env)["version"]
+    wait_for(lambda: mall.coupons()["model_version"] == version, timeout=5)
+    mall.put("/v1/stores/young/coupons?mode=replace", [coupon("c-young-new")])
+    body = mall.recommend(profile={"faces": [{"gender": "female", "age": 21}]}, weights={"audience_match": 0})
+    assert ids(body) == ["c-young-new", "c-older"]
+    assert body["coupons"][0]["explain"]["learned"] > body["coupons"][1]["explain"]["learned"]
+
+
+def test_training_without_claims_fails_with_a_clear_message(env: dict[str, str], mall: Mall) -> None:
+    mall.store("s1", [coupon("c1")])
+    mall.send([event(type="coupon_impression", screen_id="lead1", coupon_id="c1")])
+    result = CliRunner().invoke(cli, ["train", "coupons"], env=env)
+    assert result.exit_code == 2 and "coupon_claim" in result.output
+
+
+def test_eval_coupons_prints_the_policy_table() -> None:
+    result = CliRunner().invoke(cli, ["eval", "coupons", "--groups", "60", "--stores", "12", "--history-days", "2"])
+    assert result.exit_code == 0, result.output
+    assert "| policy | claim rate |" in result.stdout and "heuristic+lightfm" in result.stdout
