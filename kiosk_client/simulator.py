@@ -30,7 +30,7 @@ from typing import Any
 from kiosk_client._client import KioskClient, LeadInClient, MirrorClient
 from kiosk_client._exceptions import KioskError, RejectedError
 from kiosk_client._retry import RetryPolicy
-from kiosk_client._sim_mall import SimMall, Shopper, load_sim_mall
+from kiosk_client._sim_mall import Shopper, SimMall, load_sim_mall
 
 logger = logging.getLogger(__name__)
 

@@ -152,7 +152,7 @@ def bench_coupons(coupons: Annotated[int, typer.Option(help="active coupons")] =
         coupons, stores, duration, clients, concurrency, workers, redis_url))
 
 
-def _print_bench(run: "object") -> None:
+def _print_bench(run: object) -> None:
     import json
     import logging
 
@@ -222,7 +222,8 @@ def simulate(url: Annotated[str, typer.Option(help="service base URL")] = "http:
              shoppers: Annotated[int, typer.Option(min=1, help="shoppers to simulate")] = 200,
              speedup: Annotated[float, typer.Option(min=0.01, help="simulated time / wall-clock time")] = 20.0,
              duration: Annotated[float | None, typer.Option(help="stop after this many wall-clock seconds")] = None,
-             screens: Annotated[str | None, typer.Option(help="lead-in screens: comma-separated ids or a count")] = None,
+             screens: Annotated[str | None, typer.Option(
+                 help="lead-in screens: comma-separated ids or a count")] = None,
              seed: Annotated[int, typer.Option(help="seed of the shopper draws (same seed, same shoppers)")] = 0,
              state_dir: Annotated[Path, typer.Option(help="outboxes and caches of the simulated kiosks")] = Path(
                  "var/sim"),

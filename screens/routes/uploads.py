@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from sqlmodel import col, select
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, col, select
 
+from screens.auth import Principal
 from screens.db.models import CatalogItem, Coupon, Store
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, PayloadTooLarge, error_responses
+from screens.runtime import Runtime
 from screens.schemas.catalog import CATALOG_COLUMNS, CatalogItemPublic
 from screens.schemas.coupons import COUPON_COLUMNS, CouponPublic
 from screens.services import upload_check, uploads
@@ -46,6 +51,38 @@ def _store(session: SessionDep, store_id: str) -> Store:
     return store
 
 
+@dataclass(frozen=True)
+class _UploadKind:
+    columns: tuple[str, ...]
+    check: Callable[[Session, str, list[dict[str, Any]], uploads.Mode], dict[str, int]]
+    store: Callable[[Session, str, list[dict[str, Any]], uploads.Mode, Principal], dict[str, int]]
+    announce: Callable[[Runtime, str], None]
+
+
+_CATALOG = _UploadKind(CATALOG_COLUMNS, upload_check.check_catalog, uploads.store_catalog, Runtime.catalog_changed)
+_COUPONS = _UploadKind(COUPON_COLUMNS, upload_check.check_coupons, uploads.store_coupons, Runtime.coupons_changed)
+
+
+async def _upload(kind: _UploadKind, store_id: str, request: Request, session: Session, runtime: Runtime,
+                  who: Principal, mode: uploads.Mode, dry_run: bool) -> dict[str, Any]:
+    """Shared by both upload routes: parsing, validation and the write run off the event loop."""
+    who.require_store(store_id, "merchandiser")
+    _store(session, store_id)
+    body = await read_body(request, runtime.settings.upload_max_bytes)
+    content_type = request.headers.get("content-type")
+
+    def work() -> dict[str, Any]:
+        raw = uploads.parse_body(body, content_type, kind.columns)
+        if dry_run:
+            return {"dry_run": True, **kind.check(session, store_id, raw, mode)}
+        result = kind.store(session, store_id, raw, mode, who)
+        session.commit()
+        kind.announce(runtime, store_id)
+        return result
+
+    return {"store_id": store_id, "mode": mode, **await run_in_threadpool(work)}
+
+
 @router.put("/{store_id}/catalog", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
 async def put_catalog(store_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
                       who: PrincipalDep, mode: ModeQuery = "upsert",
@@ -57,17 +94,7 @@ async def put_catalog(store_id: str, request: Request, session: SessionDep, runt
     With `dry_run=true` the same validation runs and the answer counts the rows that would be
     `new`, `updated` and `removed`; nothing is written.
     """
-    who.require_store(store_id, "merchandiser")
-    _store(session, store_id)
-    body = await read_body(request, runtime.settings.upload_max_bytes)
-    raw = uploads.parse_body(body, request.headers.get("content-type"), CATALOG_COLUMNS)
-    if dry_run:
-        return {"store_id": store_id, "mode": mode, "dry_run": True,
-                **upload_check.check_catalog(session, store_id, raw, mode)}
-    result = uploads.store_catalog(session, store_id, raw, mode, who)
-    session.commit()
-    runtime.catalog_changed(store_id)
-    return {"store_id": store_id, "mode": mode, **result}
+    return await _upload(_CATALOG, store_id, request, session, runtime, who, mode, dry_run)
 
 
 @router.put("/{store_id}/coupons", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
@@ -75,17 +102,7 @@ async def put_coupons(store_id: str, request: Request, session: SessionDep, runt
                       who: PrincipalDep, mode: ModeQuery = "upsert",
                       dry_run: DryRunQuery = False) -> dict[str, Any]:
     """Upload coupons as CSV or a JSON list; all rows valid or nothing written (see catalog, dry_run too)."""
-    who.require_store(store_id, "merchandiser")
-    _store(session, store_id)
-    body = await read_body(request, runtime.settings.upload_max_bytes)
-    raw = uploads.parse_body(body, request.headers.get("content-type"), COUPON_COLUMNS)
-    if dry_run:
-        return {"store_id": store_id, "mode": mode, "dry_run": True,
-                **upload_check.check_coupons(session, store_id, raw, mode)}
-    result = uploads.store_coupons(session, store_id, raw, mode, who)
-    session.commit()
-    runtime.coupons_changed(store_id)
-    return {"store_id": store_id, "mode": mode, **result}
+    return await _upload(_COUPONS, store_id, request, session, runtime, who, mode, dry_run)
 
 
 @router.get("/{store_id}/catalog", responses=error_responses(401, 403, 404))

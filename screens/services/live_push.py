@@ -23,8 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import desc
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from screens.db.models import EventRecord
@@ -50,7 +49,7 @@ def crowd_state(runtime: Runtime, screen_id: str) -> dict[str, Any]:
 def last_try_on(runtime: Runtime, screen_id: str) -> dict[str, Any]:
     """The newest try-on logged for the mirror, or ``{"sku": None}`` before the first one."""
     query = (select(EventRecord.payload).where(EventRecord.type == "try_on", EventRecord.screen_id == screen_id)
-             .order_by(desc(EventRecord.ts)).limit(1))
+             .order_by(col(EventRecord.ts).desc()).limit(1))
     with Session(runtime.engine) as session:
         payload = session.exec(query).first()
     if payload is None:
@@ -78,6 +77,7 @@ async def screen_events(runtime: Runtime, screen_id: str, kind: str, is_disconne
     yield "retry: 2000\n\n"
     previous: dict[str, Any] | None = None
     while loop.time() - started < max_stream_s and not await is_disconnected():
+        state: dict[str, Any] | None
         try:
             state = await run_in_threadpool(read_state)
         except Exception:  # a database or Redis hiccup: keep the stream, try again next poll

@@ -33,6 +33,10 @@ _COUPON_ROWS = TypeAdapter(list[CouponRow])
 _INSERT_CHUNK = 5_000
 
 
+_OPTIONAL_CSV = {"subcategory", "sale_price", "image_url", "complements", "colors", "style_tags",
+                 "min_spend", "daily_cap", "total_stock", "active"}
+
+
 def parse_body(body: bytes, content_type: str | None, columns: Sequence[str]) -> list[dict[str, Any]]:
     """Turn an upload body into raw row dicts; CSV list columns are split on ``|``."""
     media = (content_type or "").split(";")[0].strip().lower()
@@ -71,10 +75,6 @@ def _parse_csv(body: bytes, columns: Sequence[str]) -> list[dict[str, Any]]:
             row["__extra__"] = values[len(header):]
         rows.append(row)
     return rows
-
-
-_OPTIONAL_CSV = {"subcategory", "sale_price", "image_url", "complements", "colors", "style_tags",
-                 "min_spend", "daily_cap", "total_stock", "active"}
 
 
 def _parse_json(body: bytes) -> list[dict[str, Any]]:
@@ -128,9 +128,27 @@ def _upsert(session: Session, table: Any, values: list[dict[str, Any]], conflict
         session.execute(stmt, values[start:start + _INSERT_CHUNK])
 
 
+def validate_catalog(raw: list[dict[str, Any]]) -> list[CatalogRow]:
+    rows: list[CatalogRow] = validate_rows(_CATALOG_ROWS, raw, "sku")
+    return rows
+
+
+def validate_coupons(session: Session, store_id: str, raw: list[dict[str, Any]]) -> list[CouponRow]:
+    """Row validation plus the one check that needs the database: coupon ids owned by other stores."""
+    rows: list[CouponRow] = validate_rows(_COUPON_ROWS, raw, "coupon_id")
+    ids = [r.coupon_id for r in rows]
+    foreign = session.execute(select(Coupon.id, Coupon.store_id).where(col(Coupon.id).in_(ids),
+                                                                        col(Coupon.store_id) != store_id)).all()
+    if foreign:
+        index = {cid: i for i, cid in enumerate(ids, start=1)}
+        raise InvalidInput("coupon ids already used by other stores; nothing was written", errors=[
+            {"row": index[cid], "field": "coupon_id", "message": f"belongs to store {owner!r}"} for cid, owner in foreign])
+    return rows
+
+
 def store_catalog(session: Session, store_id: str, raw: list[dict[str, Any]], mode: Mode,
                   actor: Principal | str) -> dict[str, int]:
-    rows: list[CatalogRow] = validate_rows(_CATALOG_ROWS, raw, "sku")
+    rows = validate_catalog(raw)
     now = datetime.now(UTC)
     # The validated models hold plain values already; ``__dict__`` skips a serializer pass.
     values = [r.__dict__ | {"store_id": store_id, "updated_at": now} for r in rows]
@@ -151,14 +169,8 @@ def store_catalog(session: Session, store_id: str, raw: list[dict[str, Any]], mo
 
 def store_coupons(session: Session, store_id: str, raw: list[dict[str, Any]], mode: Mode,
                   actor: Principal | str) -> dict[str, int]:
-    rows: list[CouponRow] = validate_rows(_COUPON_ROWS, raw, "coupon_id")
+    rows = validate_coupons(session, store_id, raw)
     ids = [r.coupon_id for r in rows]
-    foreign = session.execute(select(Coupon.id, Coupon.store_id).where(col(Coupon.id).in_(ids),
-                                                                        col(Coupon.store_id) != store_id)).all()
-    if foreign:
-        index = {cid: i for i, cid in enumerate(ids, start=1)}
-        raise InvalidInput("coupon ids already used by other stores; nothing was written", errors=[
-            {"row": index[cid], "field": "coupon_id", "message": f"belongs to store {owner!r}"} for cid, owner in foreign])
     now = datetime.now(UTC)
     values = [r.model_dump(exclude={"coupon_id"}) | {"id": r.coupon_id, "store_id": store_id, "updated_at": now}
               for r in rows]
