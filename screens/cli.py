@@ -197,7 +197,7 @@ def _simulate_in_background(base: str, tokens: Path, preset: str) -> subprocess.
     """`vitrine simulate` in a child process that first waits for the service to answer."""
     log = tokens.parent / "simulator.log"
     command = [sys.executable, "-m", "screens.cli", "simulate", "--url", base, "--tokens", str(tokens),
-               "--preset", preset, "--shoppers", "1000000", "--speedup", "4", "--wait", "60", "--no-progress"]
+               "--preset", preset, "--shoppers", "1000000", "--speedup", "10", "--wait", "60", "--no-progress"]
     with log.open("ab") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 

@@ -127,3 +127,16 @@ class EventRecord(SQLModel, table=True):
     store_id: str | None = None
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     received_at: datetime = _ts()
+
+
+class SettingValue(SQLModel, table=True):
+    """One small ops-edited setting kept as JSON (the mirror's compatibility table); each change bumps
+    ``version`` and is written to the audit log with its diff, so the history lives there."""
+
+    __tablename__ = "settings_kv"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    version: int
+    updated_by: str
+    updated_at: datetime = _ts()
