@@ -170,7 +170,7 @@ class CouponTable:
         joined = per_store[self.store_idx] if len(self.store_idx) else np.zeros(0, dtype=np.int64)
         if key is not None:
             while len(self._joins) >= MAX_CACHED_JOINS:
-                self._joins.pop(next(iter(self._joins), None), None)  # tolerant of concurrent callers
+                self._joins.pop(next(iter(self._joins), -1), None)  # tolerant of concurrent callers
             self._joins[key] = (cache_key, joined)
         return joined
 

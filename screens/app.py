@@ -14,12 +14,13 @@ from screens.errors import install_error_handlers
 from screens.observability import configure_logging, install_request_metrics
 from screens.routes import events, health, mall, uploads, vision, weights
 from screens.routes import analytics, console, pages, templates
-from screens.routes import audience, coupons
+from screens.routes import audience, coupons, mirrors
 from screens.runtime import Runtime
 from screens.services.consumer import EventConsumer
 from screens.services.coupon_ranking import CouponRecommender
 from screens.services.coupon_state import CouponState
 from screens.services.live_state import apply_events
+from screens.services.mirror import MirrorService
 from screens.services.models import CouponModelHolder
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
@@ -43,10 +44,15 @@ def build_runtime(settings: Settings) -> Runtime:
                         dp_epsilon=settings.dp_epsilon)
     recommender = CouponRecommender(state, CouponModelHolder(settings.model_dir, bus.config), weights,
                                     bus.counters, settings.crowd_window_s)
+    mirror = MirrorService(engine, bus.counters, bus.config, settings.model_dir, state, weights,
+                           settings.crowd_window_s)
     runtime = Runtime(settings=settings, engine=engine, bus=bus, weights=weights, consumer=consumer,
-                      coupons=recommender)
+                      coupons=recommender, mirror=mirror)
     runtime.on_coupons_change.append(state.coupons_changed)
     runtime.on_catalog_change.append(state.coupons_changed)  # typical basket prices come from catalogs
+    runtime.on_catalog_change.append(mirror.catalog_changed)
+    runtime.on_coupons_change.append(mirror.coupons_changed)
+    runtime.on_shutdown.append(mirror.stop)
     return runtime
 
 
@@ -76,4 +82,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(coupons.router)
     app.include_router(audience.router)
+    app.include_router(mirrors.router)
     return app

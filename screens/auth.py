@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -76,11 +77,37 @@ def create_token(session: Session, role: Role, *, store_ids: list[str] | None = 
     return token
 
 
-def authenticate(session: Session, authorization: str | None) -> Principal:
+def bearer_token(authorization: str | None) -> str:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    token = authorization[7:].strip()
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    return authorization[7:].strip()
+
+
+class TokenCache:
+    """Recently verified tokens (by hash) → their principal, so hot routes skip the database.
+
+    Entries live ``ttl_s`` seconds, which bounds how long a revoked token keeps working in a
+    worker; the cache is cleared whole when it reaches ``max_entries``.
+    """
+
+    def __init__(self, ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token_hash: str) -> Principal | None:
+        entry = self._entries.get(token_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[token_hash] = (time.monotonic() + self.ttl_s, principal)
+
+
+def authenticate(session: Session, token_hash: str) -> Principal:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_hash)).first()
     if row is None or row.revoked:
         raise Unauthorized("invalid or revoked token")
     assert row.id is not None

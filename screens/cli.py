@@ -119,6 +119,41 @@ def eval_coupons(ctx: typer.Context) -> None:
     raise typer.Exit(evaluate(list(ctx.args)))
 
 
+@train_app.command("mirror")
+def train_mirror(factors: Annotated[int, typer.Option(min=2, help="ALS factors")] = 32,
+                 iterations: Annotated[int, typer.Option(min=1, help="ALS iterations")] = 12) -> None:
+    """Train the mirrors' co-try-on and crowd-taste models on the event log and publish them."""
+    import json
+    import logging
+
+    from screens.bus import make_bus
+    from screens.db.session import make_engine
+    from screens.services.mirror_training import train_and_publish
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    bus = make_bus(settings.redis_url, buffer_max=10, retry_interval_s=settings.bus_retry_interval_s)
+    try:
+        report = train_and_publish(engine, settings.model_dir, bus.config, window_s=settings.crowd_window_s,
+                                   factors=factors, iterations=iterations)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        bus.close()
+        engine.dispose()
+    typer.echo(json.dumps(report, indent=2))
+
+
+@eval_app.command("mirror", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def eval_mirror(ctx: typer.Context) -> None:
+    """Compare mirror policies on simulated fitting sessions (options of `python -m recsys.evaluate_mirror -h`)."""
+    from recsys.evaluate_mirror import main as evaluate
+
+    raise typer.Exit(evaluate(list(ctx.args)))
+
+
 bench_app = typer.Typer(help="Benchmarks over real HTTP on loopback (see docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 

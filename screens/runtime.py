@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
+from screens.auth import TokenCache
 from screens.bus import Bus
 from screens.services.consumer import EventConsumer
 from screens.services.coupon_ranking import CouponRecommender
+from screens.services.mirror import MirrorService
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 
@@ -25,6 +27,8 @@ class Runtime:
     weights: WeightsCache
     consumer: EventConsumer
     coupons: CouponRecommender
+    mirror: MirrorService
+    tokens: TokenCache = field(default_factory=TokenCache)
     on_catalog_change: list[Callable[[str], None]] = field(default_factory=list)
     on_coupons_change: list[Callable[[str], None]] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)

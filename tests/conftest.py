@@ -47,7 +47,7 @@ def _truncate_postgres(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE store, screen, catalog_item, coupon, ranking_weights, api_token, "
-                             "audit_log, event_log RESTART IDENTITY CASCADE")
+                             "audit_log, event_log, settings_kv RESTART IDENTITY CASCADE")
     engine.dispose()
 
 

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 STREAM_KEY = "vitrine:events"
 PREFIX = "vitrine:"
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+LISTEN_POLL_S = 0.1
+"""How often the config listener looks for channels subscribed after it started."""
 
 
 class _Health:
@@ -229,7 +231,10 @@ class RedisConfigChannel(ConfigChannel):
         self._handlers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._subscribed = threading.Event()
+        self._listening = threading.Condition()
+        self._active: set[str] = set()
+        """Channels the listener is subscribed to now; empty while Redis is away."""
+        self._away = False
 
     def publish(self, channel: str, message: Mapping[str, Any]) -> None:
         try:
@@ -238,11 +243,22 @@ class RedisConfigChannel(ConfigChannel):
             self._health.failed(exc)
 
     def subscribe(self, channel: str, handler: Callable[[dict[str, Any]], None]) -> None:
+        """Add a handler; returns once the listener subscribed to ``channel`` (or after 2 s if Redis is away).
+
+        The listener thread subscribes to channels added after it started on its next poll: a redis-py
+        ``PubSub`` must only be used from one thread.
+        """
         self._handlers.setdefault(channel, []).append(handler)
         if self._thread is None:
             self._thread = threading.Thread(target=self._listen, name="vitrine-config", daemon=True)
             self._thread.start()
-        self._subscribed.wait(timeout=2.0)
+        with self._listening:
+            self._listening.wait_for(lambda: channel in self._active or self._away, timeout=2.0)
+
+    def _set_active(self, channels: set[str], away: bool = False) -> None:
+        with self._listening:
+            self._active, self._away = set(channels), away
+            self._listening.notify_all()
 
     def _listen(self) -> None:
         first = True
@@ -250,29 +266,34 @@ class RedisConfigChannel(ConfigChannel):
             try:
                 client = redis.Redis.from_url(self._url, socket_connect_timeout=1)
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(*[PREFIX + c for c in self._handlers])
-                self._subscribed.set()
-                if not first:
-                    self._dispatch_all({"reconnected": True})
-                first = False
+                active: set[str] = set()
+                reconnected, first = not first, False
                 while not self._stop.is_set():
-                    msg = pubsub.get_message(timeout=0.5)
+                    wanted = set(self._handlers) - active
+                    if wanted:
+                        pubsub.subscribe(*[PREFIX + c for c in sorted(wanted)])
+                        active |= wanted
+                        self._set_active(active)
+                    if reconnected and active:
+                        self._dispatch_all({"reconnected": True})  # what was published meanwhile is lost
+                        reconnected = False
+                    msg = pubsub.get_message(timeout=LISTEN_POLL_S)
                     if msg and msg["type"] == "message":
                         channel = msg["channel"].decode().removeprefix(PREFIX)
                         self._dispatch(channel, json.loads(msg["data"]))
             except _DOWN:
-                self._subscribed.set()
+                self._set_active(set(), away=True)
                 self._stop.wait(0.5)
 
     def _dispatch(self, channel: str, message: dict[str, Any]) -> None:
-        for handler in self._handlers.get(channel, []):
+        for handler in list(self._handlers.get(channel, [])):
             try:
                 handler(message)
             except Exception:
                 log.exception("config handler failed on %s", channel)
 
     def _dispatch_all(self, message: dict[str, Any]) -> None:
-        for channel in self._handlers:
+        for channel in list(self._handlers):
             self._dispatch(channel, message)
 
     def close(self) -> None:

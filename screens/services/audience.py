@@ -36,11 +36,11 @@ def load_store_audience(counters: LiveCounters, store_ids: Sequence[str], now: f
             if at is None or float(epoch) < oldest:
                 continue
             counts[row, at[0], at[1]] += value * 2.0 ** ((float(epoch) - t_ref) / half_life_s)
-    audience = StoreAudience(half_life_s, t_ref)
     stores = {}
     for row, store_id in enumerate(store_ids):
         d_idx, c_idx = np.nonzero(counts[row])
-        stores[store_id] = {f"{DAYPARTS[d]}|{CELLS[c]}": float(counts[row, d, c]) for d, c in zip(d_idx, c_idx, strict=True)}
+        stores[store_id] = {f"{DAYPARTS[d]}|{CELLS[c]}": float(counts[row, d, c])
+                            for d, c in zip(d_idx, c_idx, strict=True)}
     return StoreAudience.from_state({"t_ref": t_ref, "half_life_s": half_life_s, "stores": stores})
 
 

@@ -84,7 +84,7 @@ def load_catalog(engine: Engine, now: datetime) -> CouponCatalog:
                             .order_by(col(Coupon.id))).all()
         store_ids = tuple(session.exec(select(Store.id).order_by(col(Store.id))).all())
         priced = sorted({c.store_id for c, _ in rows if c.kind != "percent"})
-        basket = dict(session.exec(  # type: ignore[call-overload]
+        basket = dict(session.exec(
             select(CatalogItem.store_id, func.avg(func.coalesce(CatalogItem.sale_price, CatalogItem.price)))
             .where(col(CatalogItem.store_id).in_(priced)).group_by(col(CatalogItem.store_id))).all()) if priced else {}
     candidates = [CouponCandidate(

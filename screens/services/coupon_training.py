@@ -36,13 +36,16 @@ _TYPES: Final = ("audience", "coupon_impression", "coupon_claim")
 
 def coupon_features(session: Session) -> dict[str, CouponFeatures]:
     """Model features of every coupon ever uploaded (inactive ones too: they have impressions)."""
-    basket = dict(session.exec(  # type: ignore[call-overload]
+    basket = dict(session.exec(
         select(CatalogItem.store_id, func.avg(func.coalesce(CatalogItem.sale_price, CatalogItem.price)))
         .group_by(col(CatalogItem.store_id))).all())
     rows = session.exec(select(Coupon, Store.category).join(Store, col(Coupon.store_id) == col(Store.id))).all()
-    return {c.id: CouponFeatures(c.id, c.store_id, category, c.kind,
-                                 discount_depth(c.kind, c.value, c.min_spend, float(basket.get(c.store_id) or DEFAULT_BASKET)))
-            for c, category in rows}
+    features = {}
+    for c, category in rows:
+        typical = float(basket.get(c.store_id) or DEFAULT_BASKET)
+        features[c.id] = CouponFeatures(c.id, c.store_id, category, c.kind,
+                                        discount_depth(c.kind, c.value, c.min_spend, typical))
+    return features
 
 
 def _events(session: Session) -> Iterator[EventRecord]:

@@ -68,5 +68,19 @@ def test_config_messages_fan_out_to_subscribers(bus: Bus) -> None:
     assert got == [{"version": 7}]
 
 
+def test_channels_subscribed_after_the_first_receive_messages_too(bus: Bus) -> None:
+    """Regression: Redis subscribed only the channels known when its listener started (catalog,
+    coupons and models announcements never crossed workers)."""
+    got: list[tuple[str, dict[str, object]]] = []
+    for channel in ("weights", "catalog", "models"):
+        bus.config.subscribe(channel, lambda message, c=channel: got.append((c, message)))
+    bus.config.publish("models", {"kind": "mirror"})
+    bus.config.publish("catalog", {"store_id": "s1"})
+    deadline = time.monotonic() + 2
+    while len(got) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got == [("models", {"kind": "mirror"}), ("catalog", {"store_id": "s1"})]
+
+
 def test_ping_reports_reachable(bus: Bus) -> None:
     assert bus.ping() is True

@@ -74,7 +74,8 @@ def test_training_publishes_a_better_model_and_workers_swap_to_it(mall: Mall, en
     version = report["version"]
     wait_for(lambda: mall.coupons()["model_version"] == version, timeout=5)
     mall.crowd(YOUNG_WOMEN)
-    learned = {c["coupon_id"]: c["explain"]["learned"] for c in mall.recommend(weights={"audience_match": 0})["coupons"]}
+    preview = mall.recommend(weights={"audience_match": 0})
+    learned = {c["coupon_id"]: c["explain"]["learned"] for c in preview["coupons"]}
     assert learned["c-young"] > learned["c-older"]
 
     again = train(env)

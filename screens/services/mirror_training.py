@@ -1,0 +1,124 @@
+"""``vitrine train mirror``: turn the event log into mirror sessions, train, publish the models.
+
+A training session is one ``session_id`` *at one mirror* (``"{screen_id}|{session_id}"``), so sessions
+are never joined across mirrors. Its crowd profile is the mean, over its try-ons, of the mirror's
+profile at try-on time (rebuilt from that screen's ``audience`` events in the crowd window before
+it). A purchase naming a ``session_id`` joins the latest mirror session of its store with that id.
+
+Publishing follows :mod:`screens.services.models`: the two files go to a fresh folder
+``{model_dir}/mirror/{version}/``, the ``mirror/CURRENT`` pointer is swapped by an atomic rename, and
+``{"kind": "mirror", "version"}`` is announced on the ``models`` channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from recsys.evaluate_mirror import train_mirror_model
+from recsys.mirror_catalog import CatalogItem as MirrorItem
+from recsys.mirror_catalog import Purchase, TryOn
+from recsys.profile import CrowdWindow, Face
+from screens.bus import ConfigChannel
+from screens.db.models import EventRecord, Screen
+from screens.db.session import as_utc
+from screens.services.mirror import MIRROR, load_items
+from screens.services.models import CHANNEL
+
+log = logging.getLogger(__name__)
+_TYPES: Final = ("audience", "try_on", "purchase")
+
+
+class MirrorLog:
+    """Try-ons, purchases and session profiles read back from the event log, in time order."""
+
+    def __init__(self, window_s: float) -> None:
+        self.tryons: list[TryOn] = []
+        self.purchases: list[Purchase] = []
+        self._windows: dict[str, CrowdWindow] = defaultdict(lambda: CrowdWindow(window_s=window_s))
+        self._profile_sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._profile_counts: dict[str, int] = defaultdict(int)
+        self._latest: dict[tuple[str, str], str] = {}
+
+    def add(self, event: EventRecord, mirrors: set[str]) -> None:
+        when, payload = as_utc(event.ts), event.payload
+        if event.type == "audience" and payload["screen_id"] in mirrors:
+            for face in payload["faces"]:
+                self._windows[payload["screen_id"]].add(Face(when.timestamp(), face["gender"], face["age"],
+                                                             face["confidence"]))
+        elif event.type == "try_on" and payload.get("store_id"):
+            key = f"{payload['screen_id']}|{payload['session_id']}"
+            self._latest[(payload["store_id"], payload["session_id"])] = key
+            self.tryons.append(TryOn(key, payload["store_id"], payload["sku"], when.timestamp()))
+            profile = self._windows[payload["screen_id"]].profile(when)
+            if not profile.is_empty:
+                for cell, share in profile.as_dict().items():
+                    self._profile_sums[key][cell] += share
+                self._profile_counts[key] += 1
+        elif event.type == "purchase":
+            session = payload.get("session_id")
+            joined = self._latest.get((payload["store_id"], session)) if session else None
+            self.purchases.append(Purchase(joined, payload["store_id"], tuple(payload["skus"]), when.timestamp()))
+
+    def session_profiles(self) -> dict[str, dict[str, float]]:
+        return {key: {cell: total / self._profile_counts[key] for cell, total in sums.items()}
+                for key, sums in self._profile_sums.items()}
+
+
+def _events(session: Session) -> Iterator[EventRecord]:
+    query = select(EventRecord).where(col(EventRecord.type).in_(_TYPES)).order_by(col(EventRecord.ts))
+    yield from session.exec(query.execution_options(yield_per=5000))
+
+
+def load_mirror_log(engine: Engine, window_s: float) -> tuple[MirrorLog, list[MirrorItem]]:
+    """The logged mirror traffic and today's catalog (items of every store)."""
+    with Session(engine) as session:
+        mirrors = set(session.exec(select(Screen.id).where(Screen.kind == "mirror")).all())
+        mirror_log = MirrorLog(window_s)
+        for event in _events(session):
+            mirror_log.add(event, mirrors)
+        items = load_items(session)
+    return mirror_log, items
+
+
+def publish(folder: Path, version: str, model_dir: Path, config: ConfigChannel | None) -> None:
+    """Move a trained model folder into place, make it current and tell every worker."""
+    target = model_dir / MIRROR / version
+    folder.rename(target)
+    fd, tmp = tempfile.mkstemp(dir=model_dir / MIRROR, prefix=".CURRENT.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(version + "\n")
+    os.replace(tmp, model_dir / MIRROR / "CURRENT")
+    if config is not None:
+        config.publish(CHANNEL, {"kind": MIRROR, "version": version})
+    log.info("published mirror models %s", version)
+
+
+def train_and_publish(engine: Engine, model_dir: Path, config: ConfigChannel | None, *, window_s: float,
+                      factors: int = 32, iterations: int = 12) -> dict[str, Any]:
+    """Train the co-try-on ALS and the crowd-taste model on the whole log and publish them."""
+    mirror_log, items = load_mirror_log(engine, window_s)
+    profiles = mirror_log.session_profiles()
+    log.info("%d try-ons in %d sessions (%d with a crowd profile), %d purchases", len(mirror_log.tryons),
+             len({t.session_id for t in mirror_log.tryons}), len(profiles), len(mirror_log.purchases))
+    (model_dir / MIRROR).mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=model_dir / MIRROR, prefix=".training-"))
+    try:
+        models = train_mirror_model(mirror_log.tryons, mirror_log.purchases, items, profiles, folder,
+                                    factors=factors, iterations=iterations)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    version = f"{models.als.version}+{models.taste.version}"
+    publish(folder, version, model_dir, config)
+    return {"version": version, "try_ons": len(mirror_log.tryons), "purchases": len(mirror_log.purchases),
+            "sessions": len({t.session_id for t in mirror_log.tryons}), "sessions_with_profile": len(profiles)}
