@@ -190,9 +190,44 @@ def _load_process(args: tuple[str, dict[str, str], list[str], int, float, float]
     return latencies, errors[0]
 
 
+_WRK_SCRIPT = """
+local screens = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/v1/screens/" .. screens[(i %% #screens) + 1] .. "/coupons?k=5",
+                    {["Authorization"] = "%s"})
+end
+"""
+
+
+def _wrk_load(url: str, headers: dict[str, str], screens: list[str], connections: int, duration_s: float,
+              workdir: Path) -> dict[str, Any]:
+    """Load from ``wrk`` (C, one thread): the generator takes little of the 2 cores the service needs."""
+    import re
+    import subprocess
+
+    script = workdir / "coupons.lua"
+    script.write_text(_WRK_SCRIPT % (", ".join(f'"{s}"' for s in screens), headers["Authorization"]))
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{int(duration_s)}s", "--latency", "-s", str(script),
+                          url], capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)$", out, re.M).groups()  # type: ignore[union-attr]
+        return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"load": "wrk", "connections": connections, "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+            "errors": int(non_2xx.group(1)) if non_2xx else 0,
+            "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))),  # type: ignore[union-attr]
+            "median_ms": ms("50%"), "p99_ms": ms("99%")}
+
+
 def bench_coupons_http(n_coupons: int = 2000, n_stores: int = 300, duration_s: float = 10.0, clients: int = 2,
-                       concurrency: int = 4, workers: int = 1, redis_url: str | None = None) -> dict[str, Any]:
-    """``GET /v1/screens/{id}/coupons`` under closed-loop load from ``clients`` separate processes."""
+                       concurrency: int = 4, workers: int = 1, redis_url: str | None = None,
+                       load: str = "python") -> dict[str, Any]:
+    """``GET /v1/screens/{id}/coupons`` under closed-loop load from ``clients`` separate processes
+    (``load="python"``: httpx clients) or from ``wrk`` (``load="wrk"``)."""
     import multiprocessing
     import threading
 
@@ -205,15 +240,21 @@ def bench_coupons_http(n_coupons: int = 2000, n_stores: int = 300, duration_s: f
             feeder = threading.Thread(target=_feed_crowds, args=(url, admin, screens, stop), daemon=True)
             feeder.start()
             time.sleep(2.0)  # visits applied, first crowds seen
-            with multiprocessing.get_context("spawn").Pool(clients) as pool:
-                results = pool.map(_load_process, [(url, admin, screens, concurrency, 1.0, duration_s)] * clients)
+            if load == "wrk":
+                measured = _wrk_load(url, admin, screens, clients * concurrency, duration_s, Path(tmp))
+            else:
+                with multiprocessing.get_context("spawn").Pool(clients) as pool:
+                    results = pool.map(_load_process, [(url, admin, screens, concurrency, 1.0, duration_s)] * clients)
         finally:
             stop.set()
             service.stop()
+    common = {"coupons": n_coupons, "stores": n_stores, "bus": "redis" if redis_url else "memory",
+              "service_workers": workers}
+    if load == "wrk":
+        return common | measured
     latencies = sorted(ms * 1000 for part, _ in results for ms in part)
     errors = sum(e for _, e in results)
-    return {"coupons": n_coupons, "stores": n_stores, "bus": "redis" if redis_url else "memory",
-            "service_workers": workers, "load_processes": clients, "connections": clients * concurrency,
+    return common | {"load": "python", "load_processes": clients, "connections": clients * concurrency,
             "requests": len(latencies), "errors": errors, "requests_per_s": round(len(latencies) / duration_s),
             "median_ms": round(statistics.median(latencies), 2),
             "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2)}

@@ -181,10 +181,11 @@ def bench_coupons(coupons: Annotated[int, typer.Option(help="active coupons")] =
                   clients: Annotated[int, typer.Option(min=1, help="load-generator processes")] = 2,
                   concurrency: Annotated[int, typer.Option(min=1, help="connections per process")] = 4,
                   workers: Annotated[int, typer.Option(min=1, help="service workers")] = 1,
-                  redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None) -> None:
+                  redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None,
+                  load: Annotated[str, typer.Option(help="python (httpx processes) or wrk")] = "python") -> None:
     """Requests per second, median and p99 of GET /v1/screens/{id}/coupons over HTTP."""
     _print_bench(lambda: __import__("screens.bench", fromlist=["x"]).bench_coupons_http(
-        coupons, stores, duration, clients, concurrency, workers, redis_url))
+        coupons, stores, duration, clients, concurrency, workers, redis_url, load))
 
 
 def _print_bench(run: object) -> None:

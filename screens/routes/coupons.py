@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlmodel import Session
 
 from recsys.weights import validate_weights
 from screens.db.models import Screen
-from screens.deps import PrincipalDep, RuntimeDep, SessionDep
+from screens.deps import PrincipalDep, RuntimeDep
 from screens.errors import InvalidInput, NotFound, error_responses
 from screens.schemas.recommend import CouponPick, CrowdProfilePublic, RecommendRequest, RecommendResponse
 from screens.services.coupon_ranking import Recommendation
@@ -18,13 +19,15 @@ router = APIRouter(prefix="/v1", tags=["recommendations"])
 TopK = Annotated[int, Query(ge=1, le=20, description="number of coupons")]
 
 
-def _screen_or_404(session: SessionDep, runtime: RuntimeDep, screen_id: str) -> None:
-    """404 for an unknown screen; screens are never deleted, so one found is remembered per worker."""
+def _screen_or_404(runtime: RuntimeDep, screen_id: str) -> None:
+    """404 for an unknown screen; screens are never deleted, so one found is remembered per worker
+    (the hot path then opens no database session at all)."""
     known = runtime.coupons.known_screens
     if screen_id in known:
         return
-    if session.get(Screen, screen_id) is None:
-        raise NotFound(f"no screen {screen_id!r}")
+    with Session(runtime.engine) as session:
+        if session.get(Screen, screen_id) is None:
+            raise NotFound(f"no screen {screen_id!r}")
     known.add(screen_id)
 
 
@@ -37,16 +40,16 @@ def _public(rec: Recommendation) -> RecommendResponse:
 
 @router.get("/screens/{screen_id}/coupons", response_model=RecommendResponse,
             responses=error_responses(401, 403, 404))
-def get_screen_coupons(screen_id: str, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
+def get_screen_coupons(screen_id: str, runtime: RuntimeDep, who: PrincipalDep,
                        k: TopK = 5) -> RecommendResponse:
     """Top-k coupons for the crowd in front of the screen, at most one per store, each with `explain`."""
     who.require_screen(screen_id, "ops")
-    _screen_or_404(session, runtime, screen_id)
+    _screen_or_404(runtime, screen_id)
     return _public(runtime.coupons.recommend(screen_id, k))
 
 
 @router.post("/recommend/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404, 422))
-def post_recommend(body: RecommendRequest, session: SessionDep, runtime: RuntimeDep,
+def post_recommend(body: RecommendRequest, runtime: RuntimeDep,
                    who: PrincipalDep) -> RecommendResponse:
     """Rank for a screen with an optional explicit profile, time and (ops only) previewed weights."""
     who.require_screen(body.screen_id, "ops")
@@ -56,7 +59,7 @@ def post_recommend(body: RecommendRequest, session: SessionDep, runtime: Runtime
         if errors:
             raise InvalidInput("invalid ranking weights", errors=[{"field": f"weights.{f}", "message": m}
                                                                   for f, m in errors])
-    _screen_or_404(session, runtime, body.screen_id)
+    _screen_or_404(runtime, body.screen_id)
     profile = body.profile.model_dump(exclude_none=True) if body.profile is not None else None
     return _public(runtime.coupons.recommend(body.screen_id, body.k, explicit_profile=profile, at=body.at,
                                              weights=body.weights))
@@ -64,11 +67,11 @@ def post_recommend(body: RecommendRequest, session: SessionDep, runtime: Runtime
 
 @router.get("/screens/{screen_id}/profile", response_model=CrowdProfilePublic,
             responses=error_responses(401, 403, 404))
-def get_screen_profile(screen_id: str, session: SessionDep, runtime: RuntimeDep,
+def get_screen_profile(screen_id: str, runtime: RuntimeDep,
                        who: PrincipalDep) -> CrowdProfilePublic:
     """The screen's current crowd as shares of anonymous attribute cells (never images or ids)."""
     who.require_screen(screen_id, "ops")
-    _screen_or_404(session, runtime, screen_id)
+    _screen_or_404(runtime, screen_id)
     profile = runtime.coupons.crowd_profile(screen_id, datetime.now(UTC))
     return CrowdProfilePublic(screen_id=screen_id, profile=profile.as_dict(), faces=profile.n_faces,
                               window_s=runtime.coupons.crowd_window_s, group_shares=dict(profile.group_shares))

@@ -168,6 +168,15 @@ def test_the_sessions_earlier_try_ons_shift_the_ranking(mirror: Mirror) -> None:
     assert mirror.recommend("T0", session_id="sess-other", k=10)["similar"][0]["score"] == max(before.values())
 
 
+def test_a_session_ends_after_inactivity(mirror: Mirror) -> None:
+    mirror.upload("s1", [row("T5", "tops", "red", "formal")])
+    mirror.runtime.mirror.session_ttl_s = 0.3
+    assert mirror.try_on("T1", session_id="sess-idle").status_code == 200
+    assert mirror.recommend("T0", session_id="sess-idle")["similar"][0]["reason"] == "matches_your_session"
+    time.sleep(0.4)
+    assert all(p["reason"] != "matches_your_session" for p in mirror.recommend("T0", session_id="sess-idle")["similar"])
+
+
 def test_a_session_is_never_joined_across_mirrors(mirror: Mirror) -> None:
     r = mirror.client.put("/v1/screens/mirror2", json={"kind": "mirror", "store_id": "s1"}, headers=mirror.admin)
     assert r.status_code == 200
