@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,23 +22,27 @@ def free_port() -> int:
 class ServiceProcess:
     """`vitrine serve` in a subprocess, for tests that need real worker processes or restarts."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1, cwd: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 1, cwd: Path | None = None,
+                 log_path: Path | None = None) -> None:
         self.port, self.workers, self.cwd = free_port(), workers, cwd
         self.env = os.environ | env
         self.proc: subprocess.Popen[bytes] | None = None
+        # The service's logs go to a file, never to an unread pipe (a full pipe would stall it).
+        self.log_path = log_path or Path(tempfile.mkstemp(prefix="vitrine-serve-", suffix=".log")[1])
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "screens.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "screens.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"service exited: {self.proc.stderr.read().decode()[-2000:] if self.proc.stderr else ''}")
+                raise RuntimeError(f"service exited: {self.log_path.read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
                     return

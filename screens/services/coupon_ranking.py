@@ -24,6 +24,8 @@ from screens.services.live_state import recent_faces
 from screens.services.models import CouponModelHolder
 from screens.services.weights import WeightsCache
 
+PROFILE_TTL_S = 0.5
+
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -43,6 +45,7 @@ class CouponRecommender:
         self._counters, self.crowd_window_s = counters, crowd_window_s
         self._local = threading.local()
         self.known_screens: set[str] = set()
+        self._profiles: dict[str, tuple[float, CrowdProfile]] = {}
         self._reps_lock = threading.Lock()
         self._reps: tuple[CouponModel, CouponCatalog, tuple[np.ndarray, np.ndarray]] | None = None
 
@@ -54,9 +57,19 @@ class CouponRecommender:
         return rng
 
     def crowd_profile(self, screen_id: str, now: datetime) -> CrowdProfile:
-        """Confidence-weighted cells of the faces the screen saw in the last ``crowd_window_s``."""
-        faces = recent_faces(self._counters, screen_id, now.timestamp(), self.crowd_window_s)
-        return CrowdProfile.from_faces(faces, now, self.crowd_window_s)
+        """Confidence-weighted cells of the faces the screen saw in the last ``crowd_window_s``.
+
+        Reused for ``PROFILE_TTL_S`` per screen: cameras report about once a second and the window
+        is seconds long, so a kiosk polling faster than that would only re-read the same faces.
+        """
+        at = now.timestamp()
+        cached = self._profiles.get(screen_id)
+        if cached is not None and 0 <= at - cached[0] < PROFILE_TTL_S:
+            return cached[1]
+        faces = recent_faces(self._counters, screen_id, at, self.crowd_window_s)
+        profile = CrowdProfile.from_faces(faces, now, self.crowd_window_s)
+        self._profiles[screen_id] = (at, profile)
+        return profile
 
     def recommend(self, screen_id: str, k: int, *, explicit_profile: Mapping[str, Any] | None = None,
                   at: datetime | None = None, weights: Mapping[str, float] | None = None) -> Recommendation:
