@@ -38,11 +38,23 @@ demo: $(STAMP)
 	$(PY) -m screens.cli demo --port $(PORT)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check screens recsys vision kiosk_client seeds tests
-	$(VENV)/bin/mypy screens kiosk_client
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --strict screens kiosk_client
 
-bench: $(STAMP)
-	$(PY) -m screens.bench all
+# Every benchmark of docs/benchmarks.md, one after the other, with a private redis-server.
+BENCH_REDIS_PORT ?= 6399
+bench: $(STAMP) redis-server
+	redis-server --port $(BENCH_REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes >/dev/null
+	$(PY) -m screens.cli bench upload --rows 100000 --repeats 3
+	$(PY) -m screens.cli bench events --total 50000 --batch 500
+	$(PY) -m screens.cli bench events --total 50000 --batch 500 --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
+	$(PY) -m screens.cli bench coupons --load wrk --workers 2 --clients 1 --concurrency 4 --duration 15 \
+	  --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
+	$(PY) -m recsys.bench_coupons
+	$(PY) -m recsys.bench_mirror
+	$(PY) -m screens.cli vision bench --device auto --streams 1,2,4 --seconds 4
+	redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

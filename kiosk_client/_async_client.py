@@ -183,9 +183,7 @@ class AsyncLeadInClient(AsyncKioskClient):
 
     async def record_audience(self, faces: Sequence[Mapping[str, Any]], dwell_s: float | None = None) -> str:
         extra = {"dwell_s": dwell_s} if dwell_s is not None else {}
-        return await self.record(
-            "audience", screen_id=self.screen_id, faces=[dict(f) for f in faces], **extra
-        )
+        return await self.record("audience", screen_id=self.screen_id, faces=[dict(f) for f in faces], **extra)
 
     async def record_coupon_impression(self, coupon_id: str) -> str:
         return await self.record("coupon_impression", screen_id=self.screen_id, coupon_id=coupon_id)

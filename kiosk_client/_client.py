@@ -171,9 +171,7 @@ class KioskClient:
         )
         return json_body(response)
 
-    def _cached_get(
-        self, path: str, params: Mapping[str, Any], key: str
-    ) -> tuple[dict[str, Any], bool, datetime]:
+    def _cached_get(self, path: str, params: Mapping[str, Any], key: str) -> tuple[dict[str, Any], bool, datetime]:
         """GET with fall-back to the last good body: returns ``(body, stale, fetched_at)``."""
         try:
             body = json_body(self._request("GET", path, params=params))

@@ -48,9 +48,7 @@ def validate_event(event: Mapping[str, Any]) -> None:
         raise ValueError("audience event: faces must be a list of {gender, age, confidence}")
 
 
-def make_event(
-    event_type: str, *, event_id: str | None = None, ts: str | None = None, **fields: Any
-) -> dict[str, Any]:
+def make_event(event_type: str, *, event_id: str | None = None, ts: str | None = None, **fields: Any) -> dict[str, Any]:
     """A validated event dict with ``event_id`` and ``ts`` filled in when not given."""
     event = {"event_id": event_id or new_event_id(), "type": event_type, "ts": ts or utc_now_iso(), **fields}
     validate_event(event)

@@ -72,9 +72,7 @@ def coupons_from(body: dict[str, Any], k: int, *, stale: bool, fetched_at: datet
     return CouponList(coupons[:k], body.get("profile"), body.get("model_version"), stale, fetched_at)
 
 
-def recommendations_from(
-    body: dict[str, Any], k: int, *, stale: bool, fetched_at: datetime
-) -> Recommendations:
+def recommendations_from(body: dict[str, Any], k: int, *, stale: bool, fetched_at: datetime) -> Recommendations:
     similar, complementary = body.get("similar", []), body.get("complementary", [])
     if not isinstance(similar, list) or not isinstance(complementary, list):
         raise ProtocolError("recommendations response: 'similar' and 'complementary' must be lists")

@@ -90,9 +90,7 @@ class Outbox:
     def peek(self, limit: int) -> list[PendingEvent]:
         """The oldest ``limit`` pending events, left in place until :meth:`ack`."""
         with self._lock:
-            cursor = self._conn.execute(
-                "SELECT event_id, body, attempts FROM outbox ORDER BY seq LIMIT ?", (limit,)
-            )
+            cursor = self._conn.execute("SELECT event_id, body, attempts FROM outbox ORDER BY seq LIMIT ?", (limit,))
             return [PendingEvent(eid, json.loads(body), attempts) for eid, body, attempts in cursor]
 
     def ack(self, event_ids: Sequence[str]) -> int:
@@ -102,9 +100,7 @@ class Outbox:
             for start in range(0, len(event_ids), _CHUNK):
                 chunk = event_ids[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                deleted += self._conn.execute(
-                    f"DELETE FROM outbox WHERE event_id IN ({marks})", chunk
-                ).rowcount
+                deleted += self._conn.execute(f"DELETE FROM outbox WHERE event_id IN ({marks})", chunk).rowcount
         return deleted
 
     def mark_attempt(self, event_ids: Sequence[str]) -> None:
@@ -113,9 +109,7 @@ class Outbox:
             for start in range(0, len(event_ids), _CHUNK):
                 chunk = event_ids[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                self._conn.execute(
-                    f"UPDATE outbox SET attempts = attempts + 1 WHERE event_id IN ({marks})", chunk
-                )
+                self._conn.execute(f"UPDATE outbox SET attempts = attempts + 1 WHERE event_id IN ({marks})", chunk)
 
     def __len__(self) -> int:
         with self._lock:

@@ -10,8 +10,16 @@ from typing import Any
 
 from seeds.generate import PRESETS, generate_mall
 
-_AGE_RANGES = {"0-12": (4, 12), "13-17": (13, 17), "18-24": (18, 24), "25-34": (25, 34), "35-44": (35, 44),
-               "45-54": (45, 54), "55-64": (55, 64), "65+": (65, 85)}
+_AGE_RANGES = {
+    "0-12": (4, 12),
+    "13-17": (13, 17),
+    "18-24": (18, 24),
+    "25-34": (25, 34),
+    "35-44": (35, 44),
+    "45-54": (45, 54),
+    "55-64": (55, 64),
+    "65+": (65, 85),
+}
 BASE_CLAIM = 0.06
 """Claim probability of the top coupon for a shopper of average taste for its store."""
 
@@ -39,7 +47,7 @@ class Shopper:
 
     def claim_probability(self, store_id: str, rank: int) -> float:
         """Higher for stores the shopper's cell over-visits, lower further down the list."""
-        return min(0.8, BASE_CLAIM * self.taste.get(store_id, 0.0) ** 1.5 * 0.85**rank)
+        return float(min(0.8, BASE_CLAIM * float(self.taste.get(store_id, 0.0)) ** 1.5 * 0.85**rank))
 
     def stores_to_visit(self, rng: random.Random) -> list[str]:
         stores = list(self.taste)
@@ -80,7 +88,9 @@ def load_sim_mall(preset: str, seed: int) -> SimMall:
     for screen in mall.screens:
         if screen["kind"] == "mirror":
             mirrors.setdefault(screen["store_id"], []).append(screen["id"])
-    return SimMall(audience=mall.audience,
-                   lead_in_screens=[s["id"] for s in mall.screens if s["kind"] == "lead_in"],
-                   mirrors=mirrors,
-                   skus={store: [item["sku"] for item in items] for store, items in mall.catalog.items()})
+    return SimMall(
+        audience=mall.audience,
+        lead_in_screens=[s["id"] for s in mall.screens if s["kind"] == "lead_in"],
+        mirrors=mirrors,
+        skus={store: [item["sku"] for item in items] for store, items in mall.catalog.items()},
+    )

@@ -59,14 +59,17 @@ class SimulationSummary:
         return asdict(self) | {"claim_rate": round(self.claim_rate, 4)}
 
     def render(self) -> str:
-        lines = [f"shoppers {self.shoppers}  events sent {self.events_sent}  pending {self.pending}  "
-                 f"({self.wall_s:.1f} s)",
-                 f"impressions {self.impressions}  claims {self.claims}  claim rate {self.claim_rate:.1%}  "
-                 f"purchases {self.purchases}",
-                 "events: " + ", ".join(f"{t} {n}" for t, n in sorted(self.events_by_type.items())),
-                 "store traffic (visits / claims):"]
-        lines += [f"  {store:<8} {n:>5} / {self.claims_by_store[store]:<4} {'#' * min(60, n)}"
-                  for store, n in sorted(self.store_visits.items(), key=lambda kv: -kv[1])]
+        lines = [
+            f"shoppers {self.shoppers}  events sent {self.events_sent}  pending {self.pending}  ({self.wall_s:.1f} s)",
+            f"impressions {self.impressions}  claims {self.claims}  claim rate {self.claim_rate:.1%}  "
+            f"purchases {self.purchases}",
+            "events: " + ", ".join(f"{t} {n}" for t, n in sorted(self.events_by_type.items())),
+            "store traffic (visits / claims):",
+        ]
+        lines += [
+            f"  {store:<8} {n:>5} / {self.claims_by_store[store]:<4} {'#' * min(60, n)}"
+            for store, n in sorted(self.store_visits.items(), key=lambda kv: -kv[1])
+        ]
         return "\n".join(lines)
 
 
@@ -82,15 +85,26 @@ class Progress:
             return
         self._last = now
         filled = int(30 * done / max(1, self.total))
-        self._write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} shoppers · "
-                    f"{summary.events_sent} events · {summary.claims} claims ({summary.claim_rate:.1%})   ")
+        self._write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} shoppers · "
+            f"{summary.events_sent} events · {summary.claims} claims ({summary.claim_rate:.1%})   "
+        )
 
 
 class MallSimulator:
     """Drives ``base_url`` with shoppers; ``tokens`` is the demo's ``tokens.json`` content."""
 
-    def __init__(self, base_url: str, tokens: dict[str, Any], mall: SimMall, *, state_dir: Path,
-                 seed: int = 0, lead_in_screens: list[str] | None = None, claim_boost: float = 1.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: dict[str, Any],
+        mall: SimMall,
+        *,
+        state_dir: Path,
+        seed: int = 0,
+        lead_in_screens: list[str] | None = None,
+        claim_boost: float = 1.0,
+    ) -> None:
         self.base_url, self.mall, self.state_dir = base_url, mall, state_dir
         self.devices: dict[str, str] = tokens["devices"]
         self.rng = random.Random(seed)
@@ -102,13 +116,23 @@ class MallSimulator:
     def client(self, screen_id: str) -> Any:
         if screen_id not in self._clients:
             kind = MirrorClient if screen_id.startswith("mirror-") else LeadInClient
-            self._clients[screen_id] = kind(self.base_url, screen_id, self.devices[screen_id],
-                                            state_dir=self.state_dir / screen_id,
-                                            retry=RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=1.0))
+            self._clients[screen_id] = kind(
+                self.base_url,
+                screen_id,
+                self.devices[screen_id],
+                state_dir=self.state_dir / screen_id,
+                retry=RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=1.0),
+            )
         return self._clients[screen_id]
 
-    def run(self, shoppers: int, *, speedup: float = 10.0, duration_s: float | None = None,
-            progress: Callable[[str], object] | None = None) -> SimulationSummary:
+    def run(
+        self,
+        shoppers: int,
+        *,
+        speedup: float = 10.0,
+        duration_s: float | None = None,
+        progress: Callable[[str], object] | None = None,
+    ) -> SimulationSummary:
         started = time.monotonic()
         bar = Progress(shoppers, progress)
         try:
@@ -214,14 +238,25 @@ class MallSimulator:
             client.close()
 
 
-def simulate(base_url: str, tokens_path: Path, *, preset: str = "small", mall_seed: int = 7, seed: int = 0,
-             shoppers: int = 100, speedup: float = 10.0, duration_s: float | None = None,
-             screens: list[str] | None = None, state_dir: Path = Path("var/sim"),
-             progress: Callable[[str], object] | None = None) -> SimulationSummary:
+def simulate(
+    base_url: str,
+    tokens_path: Path,
+    *,
+    preset: str = "small",
+    mall_seed: int = 7,
+    seed: int = 0,
+    shoppers: int = 100,
+    speedup: float = 10.0,
+    duration_s: float | None = None,
+    screens: list[str] | None = None,
+    state_dir: Path = Path("var/sim"),
+    progress: Callable[[str], object] | None = None,
+) -> SimulationSummary:
     """Run ``shoppers`` shoppers against the service at ``base_url`` loaded with the demo mall."""
     tokens = json.loads(tokens_path.read_text())
-    sim = MallSimulator(base_url, tokens, load_sim_mall(preset, mall_seed), state_dir=state_dir, seed=seed,
-                        lead_in_screens=screens)
+    sim = MallSimulator(
+        base_url, tokens, load_sim_mall(preset, mall_seed), state_dir=state_dir, seed=seed, lead_in_screens=screens
+    )
     try:
         return sim.run(shoppers, speedup=speedup, duration_s=duration_s, progress=progress)
     finally:

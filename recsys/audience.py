@@ -133,9 +133,7 @@ class StoreAudience:
         row = self._row(store_id)
         self._counts[row, dp, cell_index(gender, age)] += inc
 
-    def add_visits(
-        self, store_ids: Sequence[str], ts: np.ndarray, dayparts: np.ndarray, cells: np.ndarray
-    ) -> None:
+    def add_visits(self, store_ids: Sequence[str], ts: np.ndarray, dayparts: np.ndarray, cells: np.ndarray) -> None:
         """Vectorised bulk load (replays, simulators): arrays of daypart and cell indices."""
         ts = np.asarray(ts, dtype=np.float64)
         if len(ts) == 0:
@@ -185,9 +183,7 @@ class StoreAudience:
             dist = (part + prior_visits * dist) / (part.sum(axis=1, keepdims=True) + prior_visits)
         return dist
 
-    def lift(
-        self, now: float, daypart: str | None = None, prior_visits: float = DEFAULT_PRIOR_VISITS
-    ) -> AudienceLift:
+    def lift(self, now: float, daypart: str | None = None, prior_visits: float = DEFAULT_PRIOR_VISITS) -> AudienceLift:
         """Snapshot for ranking; cheap enough to recompute every few seconds, not per request."""
         dist = self.smoothed_distribution(now, daypart, prior_visits)
         mall = self.mall_distribution(now)
@@ -240,8 +236,7 @@ class StoreAudience:
         for store_id, row in self._index.items():
             d_idx, c_idx = np.nonzero(self._counts[row])
             stores[store_id] = {
-                f"{DAYPARTS[d]}|{CELLS[c]}": float(self._counts[row, d, c])
-                for d, c in zip(d_idx, c_idx, strict=True)
+                f"{DAYPARTS[d]}|{CELLS[c]}": float(self._counts[row, d, c]) for d, c in zip(d_idx, c_idx, strict=True)
             }
         return {"t_ref": self.t_ref, "half_life_s": self.half_life_s, "stores": stores}
 

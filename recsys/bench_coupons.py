@@ -60,9 +60,7 @@ def build_world(
         rng.integers(0, len(KNOWN_CELLS), n_visits),
     )
     stats = {
-        s: StoreStats(
-            float(rng.uniform(50, 5000)), float(rng.uniform(0, 100)), 1000.0, float(rng.uniform(0, 40)), 30.0
-        )
+        s: StoreStats(float(rng.uniform(50, 5000)), float(rng.uniform(0, 100)), 1000.0, float(rng.uniform(0, 40)), 30.0)
         for s in store_ids
     }
     return coupons, audience, stats, now
@@ -73,8 +71,7 @@ def _small_model(coupons: list[CouponCandidate], now: datetime, rng: np.random.G
     profile = CrowdProfile.from_shares({"female:18-24": 1.0}, now)
     shown = rng.integers(0, len(features), 5000)
     impressions = [
-        CouponImpression(float(i), features[j], profile, bool(rng.random() < 0.1))
-        for i, j in enumerate(shown)
+        CouponImpression(float(i), features[j], profile, bool(rng.random() < 0.1)) for i, j in enumerate(shown)
     ]
     return CouponModel(epochs=2).fit(impressions)
 
@@ -114,15 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         now,
     )
     cases: dict[str, Callable[[], object]] = {
-        "rank (cached tables, no model)": lambda: rank_coupons(
-            table, profile, lift, stores, None, 5, now, rng
-        ),
+        "rank (cached tables, no model)": lambda: rank_coupons(table, profile, lift, stores, None, 5, now, rng),
         "rank + LightFM score (service path)": lambda: rank_coupons(
             table, profile, lift, stores, None, 5, now, rng, learned_scores=model.score(profile, reps)
         ),
-        "rank from 2,000 CouponCandidate rows": lambda: rank_coupons(
-            coupons, profile, lift, stats, None, 5, now, rng
-        ),
+        "rank from 2,000 CouponCandidate rows": lambda: rank_coupons(coupons, profile, lift, stats, None, 5, now, rng),
     }
     print(f"{args.coupons} coupons, {args.stores} stores, k=5, {args.repeats} repeats (ms)")
     for name, fn in cases.items():

@@ -104,9 +104,7 @@ class Mall:
             for j in range(int(rng.integers(1, self.config.max_coupons_per_store + 1))):
                 kind = str(rng.choice(["percent", "amount", "gift"], p=[0.6, 0.3, 0.1]))
                 value = (
-                    float(rng.integers(5, 45))
-                    if kind == "percent"
-                    else float(rng.uniform(0.05, 0.4) * median_price)
+                    float(rng.integers(5, 45)) if kind == "percent" else float(rng.uniform(0.05, 0.4) * median_price)
                 )
                 out.append(
                     CouponCandidate(
@@ -142,9 +140,7 @@ class Mall:
     def _observe(
         self, rng: np.random.Generator, genders: np.ndarray, ages: np.ndarray, group_type: str, when: datetime
     ) -> CrowdProfile:
-        seen_age = np.clip(
-            ages + (rng.random(len(ages)) < 0.2) * rng.choice([-1, 1], len(ages)), 0, N_AGES - 1
-        )
+        seen_age = np.clip(ages + (rng.random(len(ages)) < 0.2) * rng.choice([-1, 1], len(ages)), 0, N_AGES - 1)
         faces = [
             {
                 "gender": GENDERS[g] if rng.random() < 0.95 else None,

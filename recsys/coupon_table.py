@@ -130,9 +130,7 @@ class CouponTable:
             categories=tuple(cats),
             category_idx=np.asarray(cat_idx, dtype=np.int64),
             kinds=tuple(c.kind for c in candidates),
-            depth=col(
-                [discount_depth(c.kind, c.value, c.min_spend, c.store_median_price) for c in candidates]
-            ),
+            depth=col([discount_depth(c.kind, c.value, c.min_spend, c.store_median_price) for c in candidates]),
             valid_from=col([c.valid_from.timestamp() for c in candidates]),
             valid_to=col([c.valid_to.timestamp() for c in candidates]),
             daily_cap=col([inf if c.daily_cap is None else c.daily_cap for c in candidates]),
@@ -143,9 +141,7 @@ class CouponTable:
             active=np.asarray([c.active for c in candidates], dtype=bool),
         )
 
-    def with_counters(
-        self, claims_today: np.ndarray, claims_total: np.ndarray, impressions: np.ndarray
-    ) -> CouponTable:
+    def with_counters(self, claims_today: np.ndarray, claims_total: np.ndarray, impressions: np.ndarray) -> CouponTable:
         """Same coupons with fresh live counters (arrays aligned with ``coupon_ids``); joins stay cached."""
         return CouponTable(
             **{
@@ -203,6 +199,4 @@ class StoreTable:
         def col(name: str) -> np.ndarray:
             return np.asarray([getattr(r, name) for r in rows], dtype=np.float64)
 
-        return cls(
-            tuple(stats), col("visits"), col("claims"), col("impressions"), col("crowd_now"), col("capacity")
-        )
+        return cls(tuple(stats), col("visits"), col("claims"), col("impressions"), col("crowd_now"), col("capacity"))

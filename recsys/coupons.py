@@ -112,9 +112,7 @@ def rank_coupons(
     paced = pacing_probability(table.claims_today, table.daily_cap, day_fraction(now, pacing), pacing.slack)
     eligible = valid & (rng.random(len(table)) < paced)
     weight_vec = np.array([w[name] for name in COMPONENTS])
-    weighted = component_matrix(
-        table, profile, store_audiences, _as_stores(stats), now_ts, valid, learned_scores
-    )
+    weighted = component_matrix(table, profile, store_audiences, _as_stores(stats), now_ts, valid, learned_scores)
     weighted *= weight_vec[:, None]
     base = weighted.sum(axis=0)
     n_explore = _exploration_slots(w["exploration"], k, rng)

@@ -121,9 +121,7 @@ def entropy_bits(values: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def ndcg_at_k(
-    p_true: np.ndarray, shown: Sequence[int], eligible: np.ndarray, store_idx: np.ndarray, k: int
-) -> float:
+def ndcg_at_k(p_true: np.ndarray, shown: Sequence[int], eligible: np.ndarray, store_idx: np.ndarray, k: int) -> float:
     best_per_store = np.zeros(int(store_idx.max()) + 1)
     np.maximum.at(best_per_store, store_idx[eligible], p_true[eligible])
     discounts = 1.0 / np.log2(np.arange(k) + 2.0)
@@ -172,25 +170,17 @@ def run_policy(
             claims_per_store[mall_rows[row]] += 1
             sends_people[mall_rows[row]] += len(group.cells)
     n = max(len(groups), 1)
-    return PolicyResult(
-        name, claims / n, ndcg_sum / n, entropy_bits(claims_per_store), gini(claims_per_store), n
-    )
+    return PolicyResult(name, claims / n, ndcg_sum / n, entropy_bits(claims_per_store), gini(claims_per_store), n)
 
 
-def evaluate(
-    config: SimConfig, policies: Sequence[str] = POLICIES
-) -> tuple[list[PolicyResult], dict[str, object]]:
+def evaluate(config: SimConfig, policies: Sequence[str] = POLICIES) -> tuple[list[PolicyResult], dict[str, object]]:
     """Build the mall, log history, train LightFM on it, then run each policy over the same day."""
     mall = Mall.generate(config).simulate_history()
-    logger.info(
-        "history: %d impressions, %d claims", len(mall.impressions), sum(i.claimed for i in mall.impressions)
-    )
+    logger.info("history: %d impressions, %d claims", len(mall.impressions), sum(i.claimed for i in mall.impressions))
     model, metrics = train_coupon_model(mall.impressions)
     rng = np.random.default_rng(config.seed + 2)
     span = timedelta(hours=11) / max(config.eval_groups, 1)
-    groups = [
-        mall.sample_group(rng, EVAL_DAY + timedelta(hours=10) + i * span) for i in range(config.eval_groups)
-    ]
+    groups = [mall.sample_group(rng, EVAL_DAY + timedelta(hours=10) + i * span) for i in range(config.eval_groups)]
     background = np.stack([mall.background_crowd(rng) for _ in groups])
     uniforms = rng.random((len(groups), config.k))
     learned = _model_scorer(model, mall)
@@ -204,9 +194,7 @@ def evaluate(
     results = []
     for name in policies:
         logger.info("running policy %s over %d groups", name, len(groups))
-        results.append(
-            run_policy(name, table[name], mall, groups, background, uniforms, learned, config.seed + 3)
-        )
+        results.append(run_policy(name, table[name], mall, groups, background, uniforms, learned, config.seed + 3))
     return results, {"lightfm": metrics, "model_version": model.version}
 
 
@@ -235,22 +223,17 @@ def markdown_table(results: Sequence[PolicyResult]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--groups", type=int, default=SimConfig.eval_groups, help="groups served on the eval day"
-    )
+    parser.add_argument("--groups", type=int, default=SimConfig.eval_groups, help="groups served on the eval day")
     parser.add_argument("--stores", type=int, default=SimConfig.n_stores)
     parser.add_argument("--history-days", type=int, default=SimConfig.history_days)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
-    config = SimConfig(
-        n_stores=args.stores, eval_groups=args.groups, history_days=args.history_days, seed=args.seed
-    )
+    config = SimConfig(n_stores=args.stores, eval_groups=args.groups, history_days=args.history_days, seed=args.seed)
     results, extra = evaluate(config)
     sys.stdout.write(markdown_table(results) + "\n")
     new = extra["lightfm"]["new"]  # type: ignore[index]
     sys.stdout.write(
-        f"\nLightFM held-out AUC {new['auc']:.3f} on {int(new['n'])} impressions "
-        f"(model {extra['model_version']})\n"
+        f"\nLightFM held-out AUC {new['auc']:.3f} on {int(new['n'])} impressions (model {extra['model_version']})\n"
     )
     return 0
 

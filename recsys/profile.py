@@ -100,9 +100,7 @@ class CrowdProfile:
         vec = np.zeros(N_CELLS)
         for cell, weight in shares.items():
             if cell not in CELL_INDEX:
-                raise ValueError(
-                    f"unknown attribute cell {cell!r}; expected e.g. 'female:25-34' or 'male:unknown'"
-                )
+                raise ValueError(f"unknown attribute cell {cell!r}; expected e.g. 'female:25-34' or 'male:unknown'")
             vec[CELL_INDEX[cell]] += max(float(weight), 0.0)
         total = float(vec.sum())
         if total > 0:
@@ -110,9 +108,7 @@ class CrowdProfile:
         return cls(vec, TimeContext.at(now), _normalised_groups(group_shares or {}), total)
 
     @classmethod
-    def from_faces(
-        cls, faces: Iterable[Face], now: datetime, window_s: float = DEFAULT_WINDOW_S
-    ) -> CrowdProfile:
+    def from_faces(cls, faces: Iterable[Face], now: datetime, window_s: float = DEFAULT_WINDOW_S) -> CrowdProfile:
         """Confidence-weighted profile of the faces seen in ``(now - window_s, now]``."""
         window = CrowdWindow(window_s=window_s)
         for face in faces:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -12,9 +13,21 @@ from screens.bus import make_bus
 from screens.db.session import make_engine
 from screens.errors import install_error_handlers
 from screens.observability import configure_logging, install_request_metrics
-from screens.routes import events, health, mall, uploads, vision, weights
-from screens.routes import analytics, console, pages, templates
-from screens.routes import audience, coupons, mirrors
+from screens.routes import (
+    analytics,
+    audience,
+    console,
+    coupons,
+    events,
+    health,
+    mall,
+    mirrors,
+    pages,
+    templates,
+    uploads,
+    vision,
+    weights,
+)
 from screens.runtime import Runtime
 from screens.services.consumer import EventConsumer
 from screens.services.coupon_ranking import CouponRecommender
@@ -35,19 +48,38 @@ Roles: `admin`, `ops`, `merchandiser` (bound to stores), `device` (bound to one 
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
-    bus = make_bus(settings.redis_url, buffer_max=settings.event_buffer_max,
-                   retry_interval_s=settings.bus_retry_interval_s, stream_maxlen=settings.stream_maxlen)
+    bus = make_bus(
+        settings.redis_url,
+        buffer_max=settings.event_buffer_max,
+        retry_interval_s=settings.bus_retry_interval_s,
+        stream_maxlen=settings.stream_maxlen,
+    )
     half_life_s = settings.audience_half_life_days * 86_400.0
-    consumer = EventConsumer(bus, lambda batch: apply_events(bus.counters, batch, half_life_s))
     weights = WeightsCache(engine, bus.config)
-    state = CouponState(engine, bus.counters, half_life_s=half_life_s, k_anonymity=settings.k_anonymity,
-                        dp_epsilon=settings.dp_epsilon)
-    recommender = CouponRecommender(state, CouponModelHolder(settings.model_dir, bus.config), weights,
-                                    bus.counters, settings.crowd_window_s)
-    mirror = MirrorService(engine, bus.counters, bus.config, settings.model_dir, state, weights,
-                           settings.crowd_window_s)
-    runtime = Runtime(settings=settings, engine=engine, bus=bus, weights=weights, consumer=consumer,
-                      coupons=recommender, mirror=mirror)
+    state = CouponState(
+        engine, bus.counters, half_life_s=half_life_s, k_anonymity=settings.k_anonymity, dp_epsilon=settings.dp_epsilon
+    )
+    recommender = CouponRecommender(
+        state, CouponModelHolder(settings.model_dir, bus.config), weights, bus.counters, settings.crowd_window_s
+    )
+
+    def apply(batch: Sequence[dict[str, Any]]) -> None:
+        apply_events(bus.counters, batch, half_life_s)
+        recommender.forget_profiles(e["screen_id"] for e in batch if e["type"] == "audience")
+
+    consumer = EventConsumer(bus, apply)
+    mirror = MirrorService(
+        engine, bus.counters, bus.config, settings.model_dir, state, weights, settings.crowd_window_s
+    )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        bus=bus,
+        weights=weights,
+        consumer=consumer,
+        coupons=recommender,
+        mirror=mirror,
+    )
     runtime.on_coupons_change.append(state.coupons_changed)
     runtime.on_catalog_change.append(state.coupons_changed)  # typical basket prices come from catalogs
     runtime.on_catalog_change.append(mirror.catalog_changed)

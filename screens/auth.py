@@ -15,7 +15,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from sqlmodel import Session, select
 
@@ -61,8 +61,14 @@ class Principal:
             raise Forbidden(f"this device token is bound to screen {self.screen_id!r}, not {screen_id!r}")
 
 
-def create_token(session: Session, role: Role, *, store_ids: list[str] | None = None,
-                 screen_id: str | None = None, label: str | None = None) -> str:
+def create_token(
+    session: Session,
+    role: Role,
+    *,
+    store_ids: list[str] | None = None,
+    screen_id: str | None = None,
+    label: str | None = None,
+) -> str:
     """Store a new token's hash and return the token (the only time it exists in clear)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -71,8 +77,15 @@ def create_token(session: Session, role: Role, *, store_ids: list[str] | None = 
     if role == "device" and not screen_id:
         raise ValueError("a device token needs --screen")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(token_hash=hash_token(token), role=role, store_ids=sorted(store_ids or []),
-                         screen_id=screen_id if role == "device" else None, label=label))
+    session.add(
+        ApiToken(
+            token_hash=hash_token(token),
+            role=role,
+            store_ids=sorted(store_ids or []),
+            screen_id=screen_id if role == "device" else None,
+            label=label,
+        )
+    )
     session.flush()
     return token
 
@@ -111,5 +124,9 @@ def authenticate(session: Session, token_hash: str) -> Principal:
     if row is None or row.revoked:
         raise Unauthorized("invalid or revoked token")
     assert row.id is not None
-    return Principal(token_id=row.id, role=row.role, store_ids=frozenset(row.store_ids),  # type: ignore[arg-type]
-                     screen_id=row.screen_id)
+    return Principal(
+        token_id=row.id,
+        role=cast(Role, row.role),
+        store_ids=frozenset(row.store_ids),
+        screen_id=row.screen_id,
+    )

@@ -9,8 +9,8 @@ upload or a fleet of kiosks sees. Run with ``vitrine bench upload`` / ``vitrine 
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import platform
 import statistics
 import tempfile
@@ -28,8 +28,12 @@ log = logging.getLogger(__name__)
 def machine() -> dict[str, Any]:
     import os
 
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def _start_service(workdir: Path, redis_url: str | None, workers: int = 1) -> tuple[Any, str, dict[str, str]]:
@@ -80,8 +84,13 @@ def bench_upload(rows: int = 100_000, repeats: int = 3, redis_url: str | None = 
                     log.info("upload %d/%d: %d rows in %.2f s", i + 1, repeats, r.json()["rows"], times[-1])
         finally:
             service.stop()
-    return {"rows": rows, "bytes": len(body), "first_insert_s": round(times[0], 2),
-            "median_s": round(statistics.median(times), 2), "all_s": [round(t, 2) for t in times]}
+    return {
+        "rows": rows,
+        "bytes": len(body),
+        "first_insert_s": round(times[0], 2),
+        "median_s": round(statistics.median(times), 2),
+        "all_s": [round(t, 2) for t in times],
+    }
 
 
 def _events(n: int, screens: list[str]) -> list[dict[str, Any]]:
@@ -89,8 +98,15 @@ def _events(n: int, screens: list[str]) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
         screen = screens[i % len(screens)]
-        out.append({"event_id": str(uuid.uuid4()), "ts": now, "type": "audience", "screen_id": screen,
-                    "faces": [{"gender": "female", "age": 20 + i % 40, "confidence": 0.8}]})
+        out.append(
+            {
+                "event_id": str(uuid.uuid4()),
+                "ts": now,
+                "type": "audience",
+                "screen_id": screen,
+                "faces": [{"gender": "female", "age": 20 + i % 40, "confidence": 0.8}],
+            }
+        )
     return out
 
 
@@ -114,8 +130,13 @@ def bench_events(total: int = 50_000, batch: int = 500, redis_url: str | None = 
                 elapsed = time.perf_counter() - start
         finally:
             service.stop()
-    return {"events": total, "batch": batch, "bus": "redis" if redis_url else "memory",
-            "events_per_s": round(total / elapsed), "batch_median_ms": round(statistics.median(latencies) * 1000, 1)}
+    return {
+        "events": total,
+        "batch": batch,
+        "bus": "redis" if redis_url else "memory",
+        "events_per_s": round(total / elapsed),
+        "batch_median_ms": round(statistics.median(latencies) * 1000, 1),
+    }
 
 
 def _coupon_world(http: httpx.Client, n_coupons: int, n_stores: int, n_screens: int) -> list[str]:
@@ -126,25 +147,43 @@ def _coupon_world(http: httpx.Client, n_coupons: int, n_stores: int, n_screens: 
     now = datetime.now(UTC)
     categories = ("fashion", "sports", "toys", "beauty", "electronics", "food", "home", "books")
     for s in range(n_stores):
-        http.put(f"/v1/stores/st{s}", json={"name": f"Store {s}", "floor": 1 + s % 3, "zone": "z",
-                                            "category": categories[s % len(categories)]}).raise_for_status()
+        http.put(
+            f"/v1/stores/st{s}",
+            json={"name": f"Store {s}", "floor": 1 + s % 3, "zone": "z", "category": categories[s % len(categories)]},
+        ).raise_for_status()
     for s in range(n_stores):  # a second pass: stores must be committed before screens name them
         http.put(f"/v1/screens/cam{s}", json={"kind": "entrance_camera", "store_id": f"st{s}"}).raise_for_status()
-        rows = [{"coupon_id": f"c{i}", "title": f"coupon {i}", "kind": "percent", "value": rng.randint(5, 50),
-                 "valid_from": (now - timedelta(days=3)).isoformat(),
-                 "valid_to": (now + timedelta(days=rng.uniform(1, 30))).isoformat(),
-                 "daily_cap": rng.randint(50, 500), "total_stock": 10_000}
-                for i in range(s, n_coupons, n_stores)]
+        rows = [
+            {
+                "coupon_id": f"c{i}",
+                "title": f"coupon {i}",
+                "kind": "percent",
+                "value": rng.randint(5, 50),
+                "valid_from": (now - timedelta(days=3)).isoformat(),
+                "valid_to": (now + timedelta(days=rng.uniform(1, 30))).isoformat(),
+                "daily_cap": rng.randint(50, 500),
+                "total_stock": 10_000,
+            }
+            for i in range(s, n_coupons, n_stores)
+        ]
         http.put(f"/v1/stores/st{s}/coupons", json=rows).raise_for_status()
     screens = [f"lead{i}" for i in range(n_screens)]
     for sid in screens:
         http.put(f"/v1/screens/{sid}", json={"kind": "lead_in"}).raise_for_status()
     genders = ("female", "male")
-    visits = [{"event_id": str(uuid.uuid4()), "type": "store_visit", "screen_id": f"cam{rng.randrange(n_stores)}",
-               "ts": (now - timedelta(seconds=rng.uniform(0, 14 * 86_400))).isoformat(),
-               "gender": rng.choice(genders), "age": rng.randint(8, 80)} for _ in range(100 * n_stores)]
+    visits = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "store_visit",
+            "screen_id": f"cam{rng.randrange(n_stores)}",
+            "ts": (now - timedelta(seconds=rng.uniform(0, 14 * 86_400))).isoformat(),
+            "gender": rng.choice(genders),
+            "age": rng.randint(8, 80),
+        }
+        for _ in range(100 * n_stores)
+    ]
     for start in range(0, len(visits), 1000):
-        http.post("/v1/events", json={"events": visits[start:start + 1000]}).raise_for_status()
+        http.post("/v1/events", json={"events": visits[start : start + 1000]}).raise_for_status()
     return screens
 
 
@@ -156,9 +195,19 @@ def _feed_crowds(url: str, headers: dict[str, str], screens: list[str], stop: An
     with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
         while not stop.wait(1.0):
             ts = datetime.now(UTC).isoformat()
-            events = [{"event_id": str(uuid.uuid4()), "type": "audience", "screen_id": sid, "ts": ts,
-                       "faces": [{"gender": rng.choice(("female", "male")), "age": rng.randint(10, 75),
-                                  "confidence": 0.8} for _ in range(rng.randint(1, 4))]} for sid in screens]
+            events = [
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "type": "audience",
+                    "screen_id": sid,
+                    "ts": ts,
+                    "faces": [
+                        {"gender": rng.choice(("female", "male")), "age": rng.randint(10, 75), "confidence": 0.8}
+                        for _ in range(rng.randint(1, 4))
+                    ],
+                }
+                for sid in screens
+            ]
             http.post("/v1/events", json={"events": events})
 
 
@@ -202,17 +251,23 @@ end
 """
 
 
-def _wrk_load(url: str, headers: dict[str, str], screens: list[str], connections: int, duration_s: float,
-              workdir: Path) -> dict[str, Any]:
+def _wrk_load(
+    url: str, headers: dict[str, str], screens: list[str], connections: int, duration_s: float, workdir: Path
+) -> dict[str, Any]:
     """Load from ``wrk`` (C, one thread): the generator takes little of the 2 cores the service needs."""
     import re
     import subprocess
 
     script = workdir / "coupons.lua"
     script.write_text(_WRK_SCRIPT % (", ".join(f'"{s}"' for s in screens), headers["Authorization"]))
+
     def run(seconds: float) -> str:
-        return subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
-                               url], capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     run(3)  # warm-up, not measured: the first requests build each worker's coupon table
     out = run(duration_s)
@@ -222,15 +277,27 @@ def _wrk_load(url: str, headers: dict[str, str], screens: list[str], connections
         return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
 
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"load": "wrk", "connections": connections, "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
-            "errors": int(non_2xx.group(1)) if non_2xx else 0,
-            "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))),  # type: ignore[union-attr]
-            "median_ms": ms("50%"), "p99_ms": ms("99%")}
+    return {
+        "load": "wrk",
+        "connections": connections,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+        "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))),  # type: ignore[union-attr]
+        "median_ms": ms("50%"),
+        "p99_ms": ms("99%"),
+    }
 
 
-def bench_coupons_http(n_coupons: int = 2000, n_stores: int = 300, duration_s: float = 10.0, clients: int = 2,
-                       concurrency: int = 4, workers: int = 1, redis_url: str | None = None,
-                       load: str = "python") -> dict[str, Any]:
+def bench_coupons_http(
+    n_coupons: int = 2000,
+    n_stores: int = 300,
+    duration_s: float = 10.0,
+    clients: int = 2,
+    concurrency: int = 4,
+    workers: int = 1,
+    redis_url: str | None = None,
+    load: str = "python",
+) -> dict[str, Any]:
     """``GET /v1/screens/{id}/coupons`` under closed-loop load from ``clients`` separate processes
     (``load="python"``: httpx clients) or from ``wrk`` (``load="wrk"``)."""
     import multiprocessing
@@ -253,13 +320,23 @@ def bench_coupons_http(n_coupons: int = 2000, n_stores: int = 300, duration_s: f
         finally:
             stop.set()
             service.stop()
-    common = {"coupons": n_coupons, "stores": n_stores, "bus": "redis" if redis_url else "memory",
-              "service_workers": workers}
+    common = {
+        "coupons": n_coupons,
+        "stores": n_stores,
+        "bus": "redis" if redis_url else "memory",
+        "service_workers": workers,
+    }
     if load == "wrk":
         return common | measured
     latencies = sorted(ms * 1000 for part, _ in results for ms in part)
     errors = sum(e for _, e in results)
-    return common | {"load": "python", "load_processes": clients, "connections": clients * concurrency,
-            "requests": len(latencies), "errors": errors, "requests_per_s": round(len(latencies) / duration_s),
-            "median_ms": round(statistics.median(latencies), 2),
-            "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2)}
+    return common | {
+        "load": "python",
+        "load_processes": clients,
+        "connections": clients * concurrency,
+        "requests": len(latencies),
+        "errors": errors,
+        "requests_per_s": round(len(latencies) / duration_s),
+        "median_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2),
+    }

@@ -34,30 +34,46 @@ def load_demo_mall(database_url: str, preset: str, tokens_path: Path, seed: int 
         for store in mall.stores:
             session.merge(Store(**{k: store[k] for k in ("id", "name", "floor", "zone", "category")}))
         for screen in mall.screens:
-            session.merge(Screen(id=screen["id"], kind=screen["kind"], store_id=screen.get("store_id"),
-                                 zone=screen.get("zone")))
+            session.merge(
+                Screen(id=screen["id"], kind=screen["kind"], store_id=screen.get("store_id"), zone=screen.get("zone"))
+            )
         session.flush()
         for i, store in enumerate(mall.stores, start=1):
             sid = store["id"]
             rows = [{k: v for k, v in item.items() if k != "store_id"} for item in mall.catalog[sid]]
             uploads.store_catalog(session, sid, rows, "replace", "demo-loader")
             uploads.store_coupons(session, sid, mall.coupons[sid], "replace", "demo-loader")
-            log.info("loaded store %d/%d (%s): %d items, %d coupons", i, len(mall.stores), sid,
-                     len(rows), len(mall.coupons[sid]))
+            log.info(
+                "loaded store %d/%d (%s): %d items, %d coupons",
+                i,
+                len(mall.stores),
+                sid,
+                len(rows),
+                len(mall.coupons[sid]),
+            )
         tokens = {
             "admin": create_token(session, "admin", label="demo"),
             "ops": create_token(session, "ops", label="demo"),
-            "merchandiser": {"store_id": mall.stores[0]["id"], "token": create_token(
-                session, "merchandiser", store_ids=[mall.stores[0]["id"]], label="demo")},
-            "devices": {s.id: create_token(session, "device", screen_id=s.id, label="demo")
-                        for s in session.exec(select(Screen))},
+            "merchandiser": {
+                "store_id": mall.stores[0]["id"],
+                "token": create_token(session, "merchandiser", store_ids=[mall.stores[0]["id"]], label="demo"),
+            },
+            "devices": {
+                s.id: create_token(session, "device", screen_id=s.id, label="demo")
+                for s in session.exec(select(Screen))
+            },
         }
         session.commit()
     engine.dispose()
     tokens_path.parent.mkdir(parents=True, exist_ok=True)
     tokens_path.write_text(json.dumps(tokens, indent=2))
     tokens_path.chmod(0o600)
-    summary = {"stores": len(mall.stores), "screens": len(mall.screens), "items": mall.n_items,
-               "coupons": sum(len(c) for c in mall.coupons.values()), "tokens": str(tokens_path)}
+    summary = {
+        "stores": len(mall.stores),
+        "screens": len(mall.screens),
+        "items": mall.n_items,
+        "coupons": sum(len(c) for c in mall.coupons.values()),
+        "tokens": str(tokens_path),
+    }
     log.info("demo mall loaded: %s", summary)
     return summary

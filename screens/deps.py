@@ -32,13 +32,14 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-async def get_principal(runtime: RuntimeDep,
-                        authorization: Annotated[str | None, Header(description="Bearer <token>")] = None
-                        ) -> Principal:
+async def get_principal(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Header(description="Bearer <token>")] = None
+) -> Principal:
     """The caller, from the worker's token cache or, on a miss, the database."""
     token_hash = hash_token(bearer_token(authorization))
     principal = runtime.tokens.get(token_hash)
     if principal is None:
+
         def lookup() -> Principal:
             with Session(runtime.engine) as session:
                 return authenticate(session, token_hash)

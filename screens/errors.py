@@ -59,7 +59,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries for the business errors a route may return."""
-    text = {401: "missing or invalid token", 403: "token lacks the role or scope", 404: "not found",
-            409: "conflict", 413: "body too large", 415: "unsupported content type",
-            422: "invalid input"}
+    text = {
+        401: "missing or invalid token",
+        403: "token lacks the role or scope",
+        404: "not found",
+        409: "conflict",
+        413: "body too large",
+        415: "unsupported content type",
+        422: "invalid input",
+    }
     return {code: {"description": text[code]} for code in codes}

@@ -22,8 +22,9 @@ def free_port() -> int:
 class ServiceProcess:
     """`vitrine serve` in a subprocess, for tests that need real worker processes or restarts."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1, cwd: Path | None = None,
-                 log_path: Path | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], workers: int = 1, cwd: Path | None = None, log_path: Path | None = None
+    ) -> None:
         self.port, self.workers, self.cwd = free_port(), workers, cwd
         self.env = os.environ | env
         self.proc: subprocess.Popen[bytes] | None = None
@@ -37,8 +38,21 @@ class ServiceProcess:
     def start(self, timeout: float = 30) -> None:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "screens.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
-                env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=log)
+                [
+                    sys.executable,
+                    "-m",
+                    "screens.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

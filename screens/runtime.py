@@ -71,4 +71,3 @@ class Runtime:
         self.consumer.stop()
         self.bus.close()
         self.engine.dispose()
-

@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 DEV_SECRET_KEY = "dev-only-secret-do-not-use-in-production"
 
 
@@ -25,8 +24,10 @@ class Settings(BaseSettings):
     environment: str = Field("development", description="development | production")
     log_level: str = "INFO"
     log_json: bool = True
-    secret_key: str = Field(DEV_SECRET_KEY, description="signs coupon claim codes; set a random value of "
-                                                         "at least 32 characters in production")
+    secret_key: str = Field(
+        DEV_SECRET_KEY,
+        description="signs coupon claim codes; set a random value of at least 32 characters in production",
+    )
 
     upload_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest accepted upload body")
     events_max_batch: int = Field(1000, gt=0)
@@ -39,8 +40,9 @@ class Settings(BaseSettings):
     k_anonymity: int = Field(20, ge=1, description="visits needed before a store audience is published")
     dp_epsilon: float | None = Field(None, gt=0, description="Laplace noise on published audiences")
     model_dir: Path = Path("./var/models")
-    vision_config: Path | None = Field(None, description="cameras.yaml whose `models` serve posted frames; "
-                                                         "none: Haar detection, attributes unknown")
+    vision_config: Path | None = Field(
+        None, description="cameras.yaml whose `models` serve posted frames; none: Haar detection, attributes unknown"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -55,8 +57,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:
         if self.environment == "production" and (self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32):
-            raise ValueError("VITRINE_SECRET_KEY must be set to a random value of at least 32 characters in "
-                             "production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+            raise ValueError(
+                "VITRINE_SECRET_KEY must be set to a random value of at least 32 characters in "
+                "production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
         return self
 
     @property

@@ -84,9 +84,7 @@ def generate_catalog(
     complements = _draw_complements(rng, store_of, cat, n_stores)
     skus = [
         f"{store_ids[s].upper()}-{k:05d}"
-        for s, k in zip(
-            store_of.tolist(), (np.arange(n_items) - first_of_store[store_of]).tolist(), strict=True
-        )
+        for s, k in zip(store_of.tolist(), (np.arange(n_items) - first_of_store[store_of]).tolist(), strict=True)
     ]
     return _assemble(store_ids, store_of, item_type, cat, attrs, complements, skus)
 
@@ -213,9 +211,7 @@ def _assemble(
                 "price": cols["price"][i],
                 "sale_price": None if sale != sale else sale,
                 "stock": cols["stock"][i],
-                "image_url": None
-                if cols["no_image"][i]
-                else f"{IMAGE_BASE_URL}/{store_ids[s]}/{skus[i]}.jpg",
+                "image_url": None if cols["no_image"][i] else f"{IMAGE_BASE_URL}/{store_ids[s]}/{skus[i]}.jpg",
                 "complements": list(dict.fromkeys(comp)),
             }
         )

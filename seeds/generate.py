@@ -85,9 +85,7 @@ class Mall:
         return sum(len(items) for items in self.catalog.values())
 
 
-def generate_mall(
-    n_stores: int = 60, items_per_store: int = 350, seed: int = 7, now: datetime | None = None
-) -> Mall:
+def generate_mall(n_stores: int = 60, items_per_store: int = 350, seed: int = 7, now: datetime | None = None) -> Mall:
     """A whole mall; ``now`` (default :data:`REFERENCE_NOW`) anchors coupon validity windows."""
     if n_stores < 1 or items_per_store < 0:
         raise ValueError(f"need n_stores >= 1 and items_per_store >= 0, got {n_stores}, {items_per_store}")
@@ -103,10 +101,7 @@ def generate_mall(
         stores=stores,
         screens=_generate_screens(stores),
         catalog=catalog,
-        coupons={
-            s["id"]: generate_coupons(s, np.random.default_rng([seed, 1, i]), ref)
-            for i, s in enumerate(stores)
-        },
+        coupons={s["id"]: generate_coupons(s, np.random.default_rng([seed, 1, i]), ref) for i, s in enumerate(stores)},
         audience={s["id"]: _generate_audience(rng, s["category"]) for s in stores},
         seed=seed,
         reference_time=ref,
@@ -154,9 +149,7 @@ def _generate_screens(stores: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for spot in _LEAD_IN_SPOTS[:n_lead]
     ]
     for s in stores:
-        screens.append(
-            {"id": f"cam-{s['id']}", "kind": "entrance_camera", "store_id": s["id"], "zone": s["zone"]}
-        )
+        screens.append({"id": f"cam-{s['id']}", "kind": "entrance_camera", "store_id": s["id"], "zone": s["zone"]})
         for m in range(STORE_TYPE_BY_NAME[s["category"]].mirrors):
             screens.append(
                 {"id": f"mirror-{s['id']}-{m + 1}", "kind": "mirror", "store_id": s["id"], "zone": s["zone"]}
@@ -170,9 +163,7 @@ def generate_coupons(store: dict[str, Any], rng: np.random.Generator, now: datet
     coupons = []
     for j in range(int(rng.integers(2, 6))):
         kind = ("percent", "amount", "gift")[int(rng.choice(3, p=[0.5, 0.35, 0.15]))]
-        min_spend = (
-            float(rng.choice([0, 30, 50, 80, 100, 150])) if kind != "gift" else float(rng.choice([50, 100]))
-        )
+        min_spend = float(rng.choice([0, 30, 50, 80, 100, 150])) if kind != "gift" else float(rng.choice([50, 100]))
         if kind == "percent":
             value = float(rng.choice([10, 15, 20, 25, 30]))
             title = f"{value:.0f}% off at {store['name']}"

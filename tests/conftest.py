@@ -46,8 +46,10 @@ def postgres_server_url() -> Iterator[str]:
 def _truncate_postgres(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE store, screen, catalog_item, coupon, ranking_weights, api_token, "
-                             "audit_log, event_log, settings_kv RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql(
+            "TRUNCATE store, screen, catalog_item, coupon, ranking_weights, api_token, "
+            "audit_log, event_log, settings_kv RESTART IDENTITY CASCADE"
+        )
     engine.dispose()
 
 

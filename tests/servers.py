@@ -14,8 +14,14 @@ from pathlib import Path
 
 from screens.launcher import ServiceProcess, free_port
 
-__all__ = ["POSTGRES_ADMIN_URL", "RedisServer", "ServiceProcess", "free_port", "postgres_available",
-           "scratch_postgres_database"]
+__all__ = [
+    "POSTGRES_ADMIN_URL",
+    "RedisServer",
+    "ServiceProcess",
+    "free_port",
+    "postgres_available",
+    "scratch_postgres_database",
+]
 
 POSTGRES_ADMIN_URL = os.environ.get("VITRINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -36,8 +42,22 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -74,9 +74,7 @@ class AnalysisResult:
         """The ``audience`` event for this frame, or ``None`` when nobody is in it."""
         if not self.faces:
             return None
-        return audience_event(
-            screen_id, self._attributes(), group_size=self.group_size, attention=self.attention
-        )
+        return audience_event(screen_id, self._attributes(), group_size=self.group_size, attention=self.attention)
 
     def to_store_visit_events(self, screen_id: str) -> list[dict[str, Any]]:
         """One ``store_visit`` per face. A single frame cannot be tracked, so a device that posts
@@ -105,9 +103,7 @@ def decode_image(image_bytes: bytes) -> np.ndarray:
         raise UndecodableImage("the image could not be decoded; it may be truncated")
     if max(frame.shape[:2]) > MAX_SIDE:
         frame.fill(0)
-        raise UndecodableImage(
-            f"frame is {frame.shape[1]}×{frame.shape[0]}; the limit is {MAX_SIDE} px a side"
-        )
+        raise UndecodableImage(f"frame is {frame.shape[1]}×{frame.shape[0]}; the limit is {MAX_SIDE} px a side")
     return frame
 
 
@@ -118,9 +114,7 @@ class FrameAnalyzer:
     thread-compatible as ONNX Runtime sessions are, and holds no state between calls.
     """
 
-    def __init__(
-        self, detector: FaceDetector | None = None, attributes: AttributeModel | None = None
-    ) -> None:
+    def __init__(self, detector: FaceDetector | None = None, attributes: AttributeModel | None = None) -> None:
         self.detector = detector or HaarDetector()
         self.attributes = attributes or UnknownAttributes()
 

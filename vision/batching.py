@@ -19,9 +19,7 @@ class _Queue(Protocol):
     def get(self, block: bool = True, timeout: float | None = None) -> Any: ...
 
 
-def gather(
-    source: _Queue, max_batch: int, max_latency_s: float, idle_timeout_s: float = 0.2
-) -> tuple[list[Any], bool]:
+def gather(source: _Queue, max_batch: int, max_latency_s: float, idle_timeout_s: float = 0.2) -> tuple[list[Any], bool]:
     """(batch, stopped). An empty batch means nothing arrived within ``idle_timeout_s``."""
     try:
         first = source.get(timeout=idle_timeout_s)

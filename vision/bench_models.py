@@ -29,9 +29,7 @@ class _Builder:
         self.inits.append(numpy_helper.from_array(value, name))
         return name
 
-    def conv(
-        self, x: str, cin: int, cout: int, k: int, stride: int, hw: int, group: int = 1, relu: bool = True
-    ) -> str:
+    def conv(self, x: str, cin: int, cout: int, k: int, stride: int, hw: int, group: int = 1, relu: bool = True) -> str:
         w = self.rng.standard_normal((cout, cin // group, k, k)) * np.sqrt(2 / (cin // group * k * k))
         out = self.name("conv")
         self.nodes.append(
@@ -116,9 +114,7 @@ def yunet_like(seed: int = 0, size: int = 640) -> tuple[bytes, int]:
             head = b.conv(feat, 64, width, 1, 1, size // s, relu=False)
             if kind in ("cls", "obj"):
                 biased = b.name("bias")
-                b.nodes.append(
-                    helper.make_node("Add", [head, b.const(np.array([-30.0], np.float32))], [biased])
-                )
+                b.nodes.append(helper.make_node("Add", [head, b.const(np.array([-30.0], np.float32))], [biased]))
                 head = b.name("sig")
                 b.nodes.append(helper.make_node("Sigmoid", [biased], [head]))
             moved, out = b.name("t"), f"{kind}_{s}"
@@ -126,8 +122,6 @@ def yunet_like(seed: int = 0, size: int = 640) -> tuple[bytes, int]:
                 helper.make_node("Transpose", [head], [moved], perm=[0, 2, 3, 1]),
                 helper.make_node("Reshape", [moved, b.const(np.array([1, -1, width], np.int64))], [out]),
             ]
-            outputs.append(
-                helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, (size // s) ** 2, width])
-            )
+            outputs.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, (size // s) ** 2, width]))
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])]
     return b.model(inputs, outputs), b.macs

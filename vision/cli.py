@@ -72,9 +72,7 @@ def run(
 @app.command()
 def bench(
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda")] = "auto",
-    streams: Annotated[
-        str, typer.Option(help="stream counts to try, comma-separated")
-    ] = "1,2,4,8,16,32,64,128,256",
+    streams: Annotated[str, typer.Option(help="stream counts to try, comma-separated")] = "1,2,4,8,16,32,64,128,256",
     batches: Annotated[str, typer.Option(help="attribute batch sizes")] = "1,16,64,256",
     seconds: Annotated[float, typer.Option(help="seconds per stream count")] = 4.0,
     config: Annotated[
@@ -106,9 +104,7 @@ def bench(
 
 
 @models_app.command("fetch")
-def fetch(
-    config: ConfigOption, timeout: Annotated[float, typer.Option(help="seconds per download")] = 120.0
-) -> None:
+def fetch(config: ConfigOption, timeout: Annotated[float, typer.Option(help="seconds per download")] = 120.0) -> None:
     """Download every model that has a url and is missing, verifying its sha256 before keeping it."""
     from vision.runtime import sha256_of
 

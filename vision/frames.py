@@ -125,9 +125,7 @@ class FrameRing:
         h, w = frame.shape[:2]
         if h > self.spec.max_height or w > self.spec.max_width or frame.ndim != 3:
             self.discard(slot)
-            raise ValueError(
-                f"frame {w}×{h} does not fit a {self.spec.max_width}×{self.spec.max_height} slot"
-            )
+            raise ValueError(f"frame {w}×{h} does not fit a {self.spec.max_width}×{self.spec.max_height} slot")
         self.pixels[slot, : h * w * 3].reshape(h, w, 3)[:] = frame
         self._seq += 1
         seq = (camera << 40) | self._seq  # unique per writer without cross-process coordination

@@ -75,9 +75,7 @@ class HttpEventSink:
                 response = self.client.post("/v1/events", json={"events": batch})
             except httpx.TransportError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "event post failed (%s); attempt %d/%d", last_error, attempt + 1, self.max_attempts
-                )
+                log.warning("event post failed (%s); attempt %d/%d", last_error, attempt + 1, self.max_attempts)
                 continue
             if response.status_code in self.RETRY_STATUS:
                 last_error = f"HTTP {response.status_code}"
@@ -88,9 +86,7 @@ class HttpEventSink:
                 )
             self._tally(response.json(), len(batch))
             return
-        raise PublishError(
-            f"could not deliver {len(batch)} events after {self.max_attempts} attempts: {last_error}"
-        )
+        raise PublishError(f"could not deliver {len(batch)} events after {self.max_attempts} attempts: {last_error}")
 
     def _tally(self, body: dict[str, Any], sent: int) -> None:
         for key in self.totals:

@@ -129,9 +129,7 @@ class OnnxModel:
         step = self.fixed_batch or len(blob)
         if step >= len(blob):
             return list(self.session.run(None, {self.input_name: blob}))
-        parts = [
-            self.session.run(None, {self.input_name: blob[i : i + step]}) for i in range(0, len(blob), step)
-        ]
+        parts = [self.session.run(None, {self.input_name: blob[i : i + step]}) for i in range(0, len(blob), step)]
         return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
     def warm_up(self, size: int) -> None:

@@ -77,9 +77,7 @@ def capture_main(
         ring.close()
 
 
-def _reserve(
-    ring: FrameRing, camera_index: int, may_drop: bool, detect_q: Any, drops: Any, stop: Any
-) -> int | None:
+def _reserve(ring: FrameRing, camera_index: int, may_drop: bool, detect_q: Any, drops: Any, stop: Any) -> int | None:
     """Back-pressure: live cameras evict the oldest unread frame; files wait for a slot."""
     while not stop.is_set():
         slot = ring.reserve()
@@ -165,9 +163,7 @@ def attributes_main(
         ring.close()
 
 
-def _attribute_batch(
-    ring: FrameRing, model: Any, batch: list[tuple[FrameRef, list[Any]]]
-) -> list[FrameResult]:
+def _attribute_batch(ring: FrameRing, model: Any, batch: list[tuple[FrameRef, list[Any]]]) -> list[FrameResult]:
     """One model call for every face of every frame in the batch; crops never leave this function."""
     views = [(ref, dets, ring.view(ref)) for ref, dets in batch]
     faces, owners = [], []

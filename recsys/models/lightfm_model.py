@@ -213,9 +213,7 @@ class CouponModel:
             raise RuntimeError("CouponModel is not fitted; call fit() or CouponModel.load() first")
         return self._lightfm
 
-    def item_representations(
-        self, coupons: Sequence[CouponFeatures] | CouponTable
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def item_representations(self, coupons: Sequence[CouponFeatures] | CouponTable) -> tuple[np.ndarray, np.ndarray]:
         """``(biases, embeddings)`` of the coupons; cache them per coupon set and model version."""
         if isinstance(coupons, CouponTable):
             coupons = coupon_features_of(coupons)
@@ -275,9 +273,7 @@ class CouponModel:
         with open(path, "rb") as fh:
             state = pickle.load(fh)
         if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise ValueError(
-                f"{path} is not a Vitrine coupon model ({FORMAT}); retrain with `vitrine train coupons`"
-            )
+            raise ValueError(f"{path} is not a Vitrine coupon model ({FORMAT}); retrain with `vitrine train coupons`")
         model = cls(epochs=state["epochs"], **state["params"])
         model.space, model._lightfm, model.version = state["space"], state["lightfm"], state["version"]
         return model

@@ -33,6 +33,7 @@ class EventStream(ABC):
     def ack(self, group: str, ids: Sequence[str]) -> None:
         """Mark events as processed by ``group``."""
 
+    @abstractmethod
     def retry_unacked(self, group: str, consumer: str) -> None:
         """Ask for this consumer's unacknowledged events again on its next read."""
 

@@ -12,9 +12,15 @@ from screens.bus.base import Bus, ConfigChannel, Event, EventStream, LiveCounter
 
 
 class MemoryEventStream(EventStream):
+    """A list with one cursor per group; events every group has acknowledged are dropped."""
+
+    TRIM_AT = 1_000
+
     def __init__(self) -> None:
         self._log: list[Event] = []
-        self._cursor: dict[str, int] = defaultdict(int)
+        self._offset = 0  # absolute position of _log[0]
+        self._cursor: dict[str, int] = {}
+        self._inflight: dict[tuple[str, str], int] = {}  # first position of a read not yet acknowledged
         self._cond = threading.Condition()
 
     def publish(self, events: Sequence[Event]) -> None:
@@ -24,15 +30,35 @@ class MemoryEventStream(EventStream):
 
     def read(self, group: str, consumer: str, count: int = 500, block_ms: int = 200) -> list[tuple[str, Event]]:
         with self._cond:
-            start = self._cursor[group]
-            if start >= len(self._log) and block_ms > 0:
+            start = self._cursor.setdefault(group, self._offset)
+            if start >= self._offset + len(self._log) and block_ms > 0:
                 self._cond.wait(block_ms / 1000)
-            end = min(len(self._log), start + count)
+            end = min(self._offset + len(self._log), start + count)
             self._cursor[group] = end
-            return [(str(i), self._log[i]) for i in range(start, end)]
+            if end > start:
+                self._inflight.setdefault((group, consumer), start)
+            return [(str(i), self._log[i - self._offset]) for i in range(start, end)]
 
     def ack(self, group: str, ids: Sequence[str]) -> None:
-        """Delivery already moved the group's cursor; one process cannot lose an in-flight read."""
+        if not ids:
+            return
+        last = max(int(i) for i in ids)
+        with self._cond:
+            for key in [k for k, first in self._inflight.items() if k[0] == group and first <= last]:
+                del self._inflight[key]
+            self._trim()
+
+    def retry_unacked(self, group: str, consumer: str) -> None:
+        with self._cond:
+            start = self._inflight.pop((group, consumer), None)
+            if start is not None:
+                self._cursor[group] = min(self._cursor[group], start)
+
+    def _trim(self) -> None:
+        low = min([*self._cursor.values(), *self._inflight.values()], default=self._offset)
+        if low - self._offset >= self.TRIM_AT:
+            del self._log[: low - self._offset]
+            self._offset = low
 
     def pending(self) -> int:
         return 0

@@ -55,8 +55,9 @@ class _Health:
 
 
 class RedisEventStream(EventStream):
-    def __init__(self, client: redis.Redis, reader: redis.Redis, health: _Health,
-                 buffer_max: int, stream_maxlen: int) -> None:
+    def __init__(
+        self, client: redis.Redis, reader: redis.Redis, health: _Health, buffer_max: int, stream_maxlen: int
+    ) -> None:
         self._r, self._reader, self._health = client, reader, health
         self._buffer: deque[Event] = deque(maxlen=buffer_max)
         self._buffer_lock = threading.Lock()
@@ -113,11 +114,12 @@ class RedisEventStream(EventStream):
             self._ensure_group(group)
             # After a failure, first re-deliver what this consumer read but never acknowledged.
             start = "0" if (group, consumer) in self._recover else ">"
-            reply = self._reader.xreadgroup(group, consumer, {STREAM_KEY: start}, count=count,
-                                            block=None if start == "0" else block_ms)
+            reply: Any = self._reader.xreadgroup(
+                group, consumer, {STREAM_KEY: start}, count=count, block=None if start == "0" else block_ms
+            )
             if start == "0" and not any(msgs for _, msgs in reply or []):
-                self._recover.discard((group, consumer))
-                return []
+                self._recover.discard((group, consumer))  # nothing left to redeliver: read new events
+                reply = self._reader.xreadgroup(group, consumer, {STREAM_KEY: ">"}, count=count, block=block_ms)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -209,7 +211,7 @@ class RedisCounters(LiveCounters):
 
     def zrange_by_score(self, key: str, low: float, high: float) -> list[tuple[str, float]]:
         def run() -> list[tuple[str, float]]:
-            rows = self._r.zrangebyscore(PREFIX + key, low, high, withscores=True)
+            rows: Any = self._r.zrangebyscore(PREFIX + key, low, high, withscores=True)
             return [(m.decode(), float(s)) for m, s in rows]
 
         rows: list[tuple[str, float]] = self._guard("z:" + key, run, [])
@@ -265,7 +267,7 @@ class RedisConfigChannel(ConfigChannel):
         while not self._stop.is_set():
             try:
                 client = redis.Redis.from_url(self._url, socket_connect_timeout=1)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 active: set[str] = set()
                 reconnected, first = not first, False
                 while not self._stop.is_set():
@@ -331,5 +333,6 @@ def make_redis_bus(url: str, *, buffer_max: int, retry_interval_s: float, stream
         client.close()
         reader.close()
 
-    return Bus(kind="redis", events=stream, counters=RedisCounters(client, health), config=config,
-               ping=ping, close=close)
+    return Bus(
+        kind="redis", events=stream, counters=RedisCounters(client, health), config=config, ping=ping, close=close
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -140,3 +140,9 @@ class SettingValue(SQLModel, table=True):
     version: int
     updated_by: str
     updated_at: datetime = _ts()
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model (for bulk statements); SQLModel's stubs do not declare it."""
+    result: Table = model.__table__  # type: ignore[attr-defined]
+    return result

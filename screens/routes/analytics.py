@@ -49,8 +49,14 @@ def _store_or_404(session: SessionDep, store_id: str) -> None:
 
 
 @router.get("/stores/{store_id}/audience", response_model=StoreAudience, responses=STORE_ERRORS)
-def get_store_audience(store_id: str, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
-                       days: Days = 28, tz_offset_min: TzOffset = 0) -> StoreAudience:
+def get_store_audience(
+    store_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: PrincipalDep,
+    days: Days = 28,
+    tz_offset_min: TzOffset = 0,
+) -> StoreAudience:
     """A store's visitors as gender × age grids per daypart; cells below k visits are suppressed."""
     who.require_store(store_id, "ops", "merchandiser")
     _store_or_404(session, store_id)
@@ -58,8 +64,9 @@ def get_store_audience(store_id: str, session: SessionDep, runtime: RuntimeDep, 
 
 
 @router.get("/traffic", response_model=MallTraffic, responses=ERRORS)
-def get_traffic(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7,
-                tz_offset_min: TzOffset = 0) -> MallTraffic:
+def get_traffic(
+    session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7, tz_offset_min: TzOffset = 0
+) -> MallTraffic:
     """Mall-wide store visits per local hour of day and per day."""
     who.require("ops")
     return analytics.mall_traffic(session, _window(runtime, days, tz_offset_min))
@@ -73,27 +80,38 @@ def get_flow(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: 
 
 
 @router.get("/coupons", response_model=CouponSummary, responses=ERRORS)
-def get_coupon_summary(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
-                       days: Days = 7) -> CouponSummary:
+def get_coupon_summary(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7) -> CouponSummary:
     """Impressions, claims and claim rate of the coupons of each store the caller may see."""
     who.require("ops", "merchandiser")
     return coupon_analytics.coupon_summary(session, _window(runtime, days, 0), _own_stores(who))
 
 
 @router.get("/stores/{store_id}/coupons", response_model=StoreCoupons, responses=STORE_ERRORS)
-def get_store_coupons(store_id: str, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
-                      days: Days = 14, tz_offset_min: TzOffset = 0) -> StoreCoupons:
+def get_store_coupons(
+    store_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: PrincipalDep,
+    days: Days = 14,
+    tz_offset_min: TzOffset = 0,
+) -> StoreCoupons:
     """Each coupon's impressions, claims, claim rate, trend, audience cells and pacing against caps."""
     who.require_store(store_id, "ops", "merchandiser")
     _store_or_404(session, store_id)
     _, weights = runtime.weights.snapshot()
-    return coupon_analytics.store_coupons(session, store_id, _window(runtime, days, tz_offset_min),
-                                          runtime.settings.crowd_window_s, weights.get("exploration", 0.0))
+    return coupon_analytics.store_coupons(
+        session,
+        store_id,
+        _window(runtime, days, tz_offset_min),
+        runtime.settings.crowd_window_s,
+        weights.get("exploration", 0.0),
+    )
 
 
 @router.get("/screens", response_model=list[ScreenStatus], responses=ERRORS)
 def get_screens(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep) -> list[ScreenStatus]:
     """Every screen's health, current crowd profile (cells, never images) and what it shows now."""
     who.require("ops")
-    return analytics.screens_overview(session, runtime.bus.counters, datetime.now(UTC),
-                                      runtime.settings.crowd_window_s, STALE_AFTER)
+    return analytics.screens_overview(
+        session, runtime.bus.counters, datetime.now(UTC), runtime.settings.crowd_window_s, STALE_AFTER
+    )

@@ -32,16 +32,27 @@ def _screen_or_404(runtime: RuntimeDep, screen_id: str) -> None:
 
 
 def _public(rec: Recommendation) -> RecommendResponse:
-    picks = [CouponPick(coupon_id=c.coupon_id, store_id=c.store_id, title=c.title, score=c.score,
-                        explain=c.explain, explored=c.explored) for c in rec.coupons]
-    return RecommendResponse(coupons=picks, profile=rec.profile.as_dict(), model_version=rec.model_version,
-                             weights_version=rec.weights_version)
+    picks = [
+        CouponPick(
+            coupon_id=c.coupon_id,
+            store_id=c.store_id,
+            title=c.title,
+            score=c.score,
+            explain=c.explain,
+            explored=c.explored,
+        )
+        for c in rec.coupons
+    ]
+    return RecommendResponse(
+        coupons=picks,
+        profile=rec.profile.as_dict(),
+        model_version=rec.model_version,
+        weights_version=rec.weights_version,
+    )
 
 
-@router.get("/screens/{screen_id}/coupons", response_model=RecommendResponse,
-            responses=error_responses(401, 403, 404))
-def get_screen_coupons(screen_id: str, runtime: RuntimeDep, who: PrincipalDep,
-                       k: TopK = 5) -> RecommendResponse:
+@router.get("/screens/{screen_id}/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404))
+def get_screen_coupons(screen_id: str, runtime: RuntimeDep, who: PrincipalDep, k: TopK = 5) -> RecommendResponse:
     """Top-k coupons for the crowd in front of the screen, at most one per store, each with `explain`."""
     who.require_screen(screen_id, "ops")
     _screen_or_404(runtime, screen_id)
@@ -49,29 +60,33 @@ def get_screen_coupons(screen_id: str, runtime: RuntimeDep, who: PrincipalDep,
 
 
 @router.post("/recommend/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404, 422))
-def post_recommend(body: RecommendRequest, runtime: RuntimeDep,
-                   who: PrincipalDep) -> RecommendResponse:
+def post_recommend(body: RecommendRequest, runtime: RuntimeDep, who: PrincipalDep) -> RecommendResponse:
     """Rank for a screen with an optional explicit profile, time and (ops only) previewed weights."""
     who.require_screen(body.screen_id, "ops")
     if body.weights is not None:
         who.require("ops")
         errors = validate_weights(body.weights)
         if errors:
-            raise InvalidInput("invalid ranking weights", errors=[{"field": f"weights.{f}", "message": m}
-                                                                  for f, m in errors])
+            raise InvalidInput(
+                "invalid ranking weights", errors=[{"field": f"weights.{f}", "message": m} for f, m in errors]
+            )
     _screen_or_404(runtime, body.screen_id)
     profile = body.profile.model_dump(exclude_none=True) if body.profile is not None else None
-    return _public(runtime.coupons.recommend(body.screen_id, body.k, explicit_profile=profile, at=body.at,
-                                             weights=body.weights))
+    return _public(
+        runtime.coupons.recommend(body.screen_id, body.k, explicit_profile=profile, at=body.at, weights=body.weights)
+    )
 
 
-@router.get("/screens/{screen_id}/profile", response_model=CrowdProfilePublic,
-            responses=error_responses(401, 403, 404))
-def get_screen_profile(screen_id: str, runtime: RuntimeDep,
-                       who: PrincipalDep) -> CrowdProfilePublic:
+@router.get("/screens/{screen_id}/profile", response_model=CrowdProfilePublic, responses=error_responses(401, 403, 404))
+def get_screen_profile(screen_id: str, runtime: RuntimeDep, who: PrincipalDep) -> CrowdProfilePublic:
     """The screen's current crowd as shares of anonymous attribute cells (never images or ids)."""
     who.require_screen(screen_id, "ops")
     _screen_or_404(runtime, screen_id)
     profile = runtime.coupons.crowd_profile(screen_id, datetime.now(UTC))
-    return CrowdProfilePublic(screen_id=screen_id, profile=profile.as_dict(), faces=profile.n_faces,
-                              window_s=runtime.coupons.crowd_window_s, group_shares=dict(profile.group_shares))
+    return CrowdProfilePublic(
+        screen_id=screen_id,
+        profile=profile.as_dict(),
+        faces=profile.n_faces,
+        window_s=runtime.coupons.crowd_window_s,
+        group_shares=dict(profile.group_shares),
+    )

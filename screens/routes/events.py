@@ -22,12 +22,14 @@ def post_events(body: EventBatch, session: SessionDep, runtime: RuntimeDep, who:
     who.require("device", "ops")
     limit = runtime.settings.events_max_batch
     if len(body.events) > limit:
-        raise InvalidInput(f"at most {limit} events per batch",
-                           errors=[{"field": "events", "message": f"got {len(body.events)}, limit {limit}"}])
+        raise InvalidInput(
+            f"at most {limit} events per batch",
+            errors=[{"field": "events", "message": f"got {len(body.events)}, limit {limit}"}],
+        )
     screen_ids = {e.get("screen_id") for e in body.events if isinstance(e.get("screen_id"), str)}
     if who.screen_id:
         screen_ids.add(who.screen_id)
-    rows = session.exec(select(Screen).where(col(Screen.id).in_(screen_ids))) if screen_ids else []
+    rows = list(session.exec(select(Screen).where(col(Screen.id).in_(screen_ids)))) if screen_ids else []
     screens = {s.id: ScreenInfo(kind=s.kind, store_id=s.store_id) for s in rows}
     result = ingest(session, runtime.bus.events, body.events, screens, who)
     EVENTS.labels("accepted").inc(result.accepted)

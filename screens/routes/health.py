@@ -18,8 +18,11 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database and live state reachable",
-            responses={503: {"description": "the database is unreachable"}})
+@router.get(
+    "/readyz",
+    summary="Readiness: database and live state reachable",
+    responses={503: {"description": "the database is unreachable"}},
+)
 def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
     """``ready``, ``degraded`` (Redis away: answers come from the last known state, events are
     buffered in process) or ``unavailable`` (no database: 503)."""
@@ -33,9 +36,15 @@ def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
     status = "ready" if database and live_state else "degraded" if database else "unavailable"
     if not database:
         response.status_code = 503
-    return {"status": status, "database": database, "live_state": live_state, "bus": runtime.bus.kind,
-            "buffered_events": runtime.bus.events.pending(), "worker_pid": os.getpid(),
-            "weights_version": runtime.weights.version}
+    return {
+        "status": status,
+        "database": database,
+        "live_state": live_state,
+        "bus": runtime.bus.kind,
+        "buffered_events": runtime.bus.events.pending(),
+        "worker_pid": os.getpid(),
+        "weights_version": runtime.weights.version,
+    }
 
 
 @router.get("/metrics", summary="Prometheus metrics of this worker", response_class=Response)

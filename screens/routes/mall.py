@@ -56,8 +56,14 @@ def _store_or_404(session: SessionDep, store_id: str) -> Store:
 
 def _public(screen: Screen, now: datetime) -> ScreenPublic:
     last = as_utc(screen.last_seen) if screen.last_seen else None
-    return ScreenPublic(id=screen.id, kind=screen.kind, store_id=screen.store_id,  # type: ignore[arg-type]
-                        zone=screen.zone, last_seen=last, stale=last is None or now - last > STALE_AFTER)
+    return ScreenPublic(
+        id=screen.id,
+        kind=screen.kind,
+        store_id=screen.store_id,
+        zone=screen.zone,
+        last_seen=last,
+        stale=last is None or now - last > STALE_AFTER,
+    )
 
 
 @router.put("/screens/{screen_id}", response_model=ScreenPublic, responses=error_responses(401, 403, 422))
@@ -74,9 +80,11 @@ def put_screen(screen_id: str, body: ScreenIn, session: SessionDep, who: Princip
 
 
 @router.get("/screens", response_model=list[ScreenPublic], responses=error_responses(401, 403))
-def list_screens(session: SessionDep, who: PrincipalDep,
-                 kind: Annotated[str | None, Query(description="lead_in | mirror | entrance_camera")] = None
-                 ) -> list[ScreenPublic]:
+def list_screens(
+    session: SessionDep,
+    who: PrincipalDep,
+    kind: Annotated[str | None, Query(description="lead_in | mirror | entrance_camera")] = None,
+) -> list[ScreenPublic]:
     """All screens with their last heartbeat and whether they are stale."""
     who.require("ops")
     query = select(Screen).order_by(Screen.id)

@@ -20,24 +20,34 @@ from screens.services.mirror import MirrorScreen
 router = APIRouter(prefix="/v1", tags=["mirrors"])
 TopK = Annotated[int, Query(ge=1, le=50, description="items per list")]
 MIRROR_ERRORS: dict[int | str, dict[str, Any]] = {
-    **error_responses(401, 403, 404, 422), 503: {"description": "the index is still loading after a restart"}}
+    **error_responses(401, 403, 404, 422),
+    503: {"description": "the index is still loading after a restart"},
+}
 
 
-def _answer(runtime: RuntimeDep, mirror: MirrorScreen, sku: str, session_id: str | None,
-            k: int) -> MirrorRecommendations:
+def _answer(
+    runtime: RuntimeDep, mirror: MirrorScreen, sku: str, session_id: str | None, k: int
+) -> MirrorRecommendations:
     result = runtime.mirror.recommend(mirror, sku, session_id, k)
     return MirrorRecommendations.model_validate(result.to_dict())
 
 
 @router.post("/mirrors/{screen_id}/try-ons", response_model=MirrorRecommendations, responses=MIRROR_ERRORS)
-def post_try_on(screen_id: str, body: TryOnRequest, session: SessionDep, runtime: RuntimeDep,
-                who: PrincipalDep, k: TopK = 10) -> MirrorRecommendations:
+def post_try_on(
+    screen_id: str, body: TryOnRequest, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, k: TopK = 10
+) -> MirrorRecommendations:
     """Record a try-on (once per `event_id`) and answer the item's details, similar and complementary items."""
     who.require_screen(screen_id, "ops")
     mirror = runtime.mirror.screen(session, screen_id)
     runtime.mirror.check_item(mirror, body.sku)
-    event = {"event_id": str(body.event_id), "ts": (body.ts or datetime.now(UTC)).isoformat(), "type": "try_on",
-             "screen_id": screen_id, "sku": body.sku, "session_id": body.session_id}
+    event = {
+        "event_id": str(body.event_id),
+        "ts": (body.ts or datetime.now(UTC)).isoformat(),
+        "type": "try_on",
+        "screen_id": screen_id,
+        "sku": body.sku,
+        "session_id": body.session_id,
+    }
     result = ingest(session, runtime.bus.events, [event], {screen_id: ScreenInfo("mirror", mirror.store_id)}, who)
     if result.rejected:
         raise InvalidInput("try-on rejected", errors=[{"field": "body", "message": e.message} for e in result.errors])
@@ -48,17 +58,24 @@ def post_try_on(screen_id: str, body: TryOnRequest, session: SessionDep, runtime
 
 
 @router.get("/mirrors/{screen_id}/recommendations", response_model=MirrorRecommendations, responses=MIRROR_ERRORS)
-def get_recommendations(screen_id: str, sku: Annotated[Id, Query()], session: SessionDep, runtime: RuntimeDep,
-                        who: PrincipalDep, session_id: Annotated[Id | None, Query()] = None,
-                        k: TopK = 10) -> MirrorRecommendations:
+def get_recommendations(
+    screen_id: str,
+    sku: Annotated[Id, Query()],
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: PrincipalDep,
+    session_id: Annotated[Id | None, Query()] = None,
+    k: TopK = 10,
+) -> MirrorRecommendations:
     """The same answer as a try-on, without recording one."""
     who.require_screen(screen_id, "ops")
     return _answer(runtime, runtime.mirror.screen(session, screen_id), sku, session_id, k)
 
 
 def _public(row: SettingValue) -> CompatibilityVersion:
-    return CompatibilityVersion(version=row.version, table=row.value, updated_by=row.updated_by,
-                                updated_at=row.updated_at)
+    return CompatibilityVersion(
+        version=row.version, table=row.value, updated_by=row.updated_by, updated_at=row.updated_at
+    )
 
 
 @router.get("/mirror/compatibility", response_model=CompatibilityVersion, responses=error_responses(401, 403))
@@ -69,8 +86,9 @@ def get_compatibility(session: SessionDep, who: PrincipalDep) -> CompatibilityVe
 
 
 @router.put("/mirror/compatibility", response_model=CompatibilityVersion, responses=error_responses(401, 403, 422))
-def put_compatibility(body: CompatibilityUpdate, session: SessionDep, runtime: RuntimeDep,
-                      who: PrincipalDep) -> CompatibilityVersion:
+def put_compatibility(
+    body: CompatibilityUpdate, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep
+) -> CompatibilityVersion:
     """Replace the table (a new version, audited with its diff); every worker adopts it within a second."""
     who.require("ops")
     row = mirror_compat.update(session, body.table, who, body.comment)

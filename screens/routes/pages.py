@@ -66,10 +66,20 @@ def screen_static(name: str) -> FileResponse:
     return FileResponse(PAGES / "static" / name, media_type=_STATIC[name], headers=_NO_CACHE)
 
 
-@router.get("/v1/screens/{screen_id}/display", response_model=LeadInDisplay, tags=["recommendations"],
-            responses=error_responses(401, 403, 404))
-def lead_in_display(screen_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
-                    who: PrincipalDep, k: Annotated[int, Query(ge=1, le=10)] = 5) -> LeadInDisplay:
+@router.get(
+    "/v1/screens/{screen_id}/display",
+    response_model=LeadInDisplay,
+    tags=["recommendations"],
+    responses=error_responses(401, 403, 404),
+)
+def lead_in_display(
+    screen_id: str,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: PrincipalDep,
+    k: Annotated[int, Query(ge=1, le=10)] = 5,
+) -> LeadInDisplay:
     """Ranked coupons as a lead-in page shows them: store, floor, discount and a signed claim QR code."""
     who.require_screen(screen_id, "ops")
     _screen(session, screen_id, "lead_in")
@@ -83,12 +93,28 @@ def lead_in_display(screen_id: str, request: Request, session: SessionDep, runti
         if coupon is None or store is None:  # deleted since the ranking tables were built
             continue
         url = str(request.url_for("claim_coupon", code=make_code(runtime.settings.secret_key, coupon.id, screen_id)))
-        shown.append(DisplayedCoupon(
-            coupon_id=coupon.id, title=coupon.title, store_id=store.id, store_name=store.name, floor=store.floor,
-            zone=store.zone, discount=discount_text(coupon), score=pick.score, explain=pick.explain,
-            claim_url=url, qr_svg=segno.make(url, error="m").svg_data_uri(scale=4, border=2)))
-    return LeadInDisplay(screen_id=screen_id, coupons=shown, profile=rec.profile.as_dict(),
-                         model_version=rec.model_version, generated_at=datetime.now(UTC))
+        shown.append(
+            DisplayedCoupon(
+                coupon_id=coupon.id,
+                title=coupon.title,
+                store_id=store.id,
+                store_name=store.name,
+                floor=store.floor,
+                zone=store.zone,
+                discount=discount_text(coupon),
+                score=pick.score,
+                explain=pick.explain,
+                claim_url=url,
+                qr_svg=segno.make(url, error="m").svg_data_uri(scale=4, border=2),
+            )
+        )
+    return LeadInDisplay(
+        screen_id=screen_id,
+        coupons=shown,
+        profile=rec.profile.as_dict(),
+        model_version=rec.model_version,
+        generated_at=datetime.now(UTC),
+    )
 
 
 def discount_text(coupon: Coupon) -> str:
@@ -100,21 +126,27 @@ def discount_text(coupon: Coupon) -> str:
     return f"free gift{spend}"
 
 
-@router.get("/v1/screens/{screen_id}/live", tags=["recommendations"], response_class=StreamingResponse,
-            responses=error_responses(401, 403, 404))
+@router.get(
+    "/v1/screens/{screen_id}/live",
+    tags=["recommendations"],
+    response_class=StreamingResponse,
+    responses=error_responses(401, 403, 404),
+)
 async def live_feed(screen_id: str, request: Request, runtime: RuntimeDep, who: PrincipalDep) -> StreamingResponse:
     """Server-sent events: `profile` (lead-in crowd changed) or `try_on` (new item at the mirror)."""
     who.require_screen(screen_id, "ops")
     with Session(runtime.engine) as session:
         kind = _screen(session, screen_id, "lead_in", "mirror").kind
     body = screen_events(runtime, screen_id, kind, request.is_disconnected)
-    return StreamingResponse(body, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        body, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
 @router.get("/c/{code}", response_class=HTMLResponse, include_in_schema=False, name="claim_coupon")
-def claim_coupon(code: str, session: SessionDep, runtime: RuntimeDep,
-                 phone: Annotated[str | None, Cookie(alias=PHONE_COOKIE)] = None) -> Response:
+def claim_coupon(
+    code: str, session: SessionDep, runtime: RuntimeDep, phone: Annotated[str | None, Cookie(alias=PHONE_COOKIE)] = None
+) -> Response:
     """Scanned from a lead-in QR code: record a `coupon_claim` and show the coupon to the cashier."""
     try:
         claim = read_code(runtime.settings.secret_key, code)
@@ -125,11 +157,17 @@ def claim_coupon(code: str, session: SessionDep, runtime: RuntimeDep,
     if coupon is None or screen is None or not coupon.active or _utc(coupon.valid_to) < now:
         return _claim_page("Offer ended", "Sorry, this coupon is no longer available.", 410)
     phone = phone if phone and len(phone) <= 64 else secrets.token_urlsafe(16)
-    event = {"event_id": claim_event_id(code, phone), "type": "coupon_claim", "ts": now.isoformat(),
-             "coupon_id": coupon.id, "screen_id": screen.id}
+    event = {
+        "event_id": claim_event_id(code, phone),
+        "type": "coupon_claim",
+        "ts": now.isoformat(),
+        "coupon_id": coupon.id,
+        "screen_id": screen.id,
+    }
     screen_as_device = Principal(token_id=0, role="device", screen_id=screen.id)
-    ingest(session, runtime.bus.events, [event], {screen.id: ScreenInfo(screen.kind, screen.store_id)},
-           screen_as_device)
+    ingest(
+        session, runtime.bus.events, [event], {screen.id: ScreenInfo(screen.kind, screen.store_id)}, screen_as_device
+    )
     store = session.get(Store, coupon.store_id)
     where = f"{store.name}, floor {store.floor}" if store else coupon.store_id
     page = _claim_page(coupon.title, f"{discount_text(coupon)} at {where}. Show this page at the till.", 200)

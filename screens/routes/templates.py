@@ -13,15 +13,20 @@ from screens.schemas.coupons import COUPON_COLUMNS
 router = APIRouter(prefix="/v1/templates", tags=["merchandising"])
 
 _EXAMPLES = {
-    "catalog": (CATALOG_COLUMNS, [
-        'A1,"Linen shirt, white",tops,shirts,women,white|blue,casual|minimal,59.90,39.90,12,,B1',
-        "B1,Wide-leg trousers,bottoms,trousers,women,black,minimal,79,,5,https://img.example/b1.jpg,A1",
-    ]),
-    "coupons": (COUPON_COLUMNS, [
-        "C-SPRING10,10% off spring collection,percent,10,0,"
-        "2025-03-01T00:00:00Z,2025-05-31T23:59:59Z,200,5000,true",
-        "C-GIFT,Free tote bag over 50,gift,0,50,2025-03-01T00:00:00Z,2025-03-31T23:59:59Z,,300,true",
-    ]),
+    "catalog": (
+        CATALOG_COLUMNS,
+        [
+            'A1,"Linen shirt, white",tops,shirts,women,white|blue,casual|minimal,59.90,39.90,12,,B1',
+            "B1,Wide-leg trousers,bottoms,trousers,women,black,minimal,79,,5,https://img.example/b1.jpg,A1",
+        ],
+    ),
+    "coupons": (
+        COUPON_COLUMNS,
+        [
+            "C-SPRING10,10% off spring collection,percent,10,0,2025-03-01T00:00:00Z,2025-05-31T23:59:59Z,200,5000,true",
+            "C-GIFT,Free tote bag over 50,gift,0,50,2025-03-01T00:00:00Z,2025-03-31T23:59:59Z,,300,true",
+        ],
+    ),
 }
 
 
@@ -31,8 +36,11 @@ def template_csv(kind: Literal["catalog", "coupons"]) -> str:
 
 
 def _download(kind: Literal["catalog", "coupons"]) -> PlainTextResponse:
-    return PlainTextResponse(template_csv(kind), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{kind}-template.csv"'})
+    return PlainTextResponse(
+        template_csv(kind),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{kind}-template.csv"'},
+    )
 
 
 _DOC = {"responses": {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}}

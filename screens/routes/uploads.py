@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from screens.auth import Principal
-from screens.db.models import CatalogItem, Coupon, Store
+from screens.db.models import CatalogItem, Coupon, Store, table
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, PayloadTooLarge, error_responses
 from screens.runtime import Runtime
@@ -20,15 +20,22 @@ from screens.schemas.coupons import COUPON_COLUMNS, CouponPublic
 from screens.services import upload_check, uploads
 
 router = APIRouter(prefix="/v1/stores", tags=["merchandising"])
-ModeQuery = Annotated[Literal["upsert", "replace"], Query(description="upsert keeps rows not in the upload; "
-                                                                      "replace removes them")]
+ModeQuery = Annotated[
+    Literal["upsert", "replace"], Query(description="upsert keeps rows not in the upload; replace removes them")
+]
 DryRunQuery = Annotated[bool, Query(description="validate and report what would change; write nothing")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 UPLOAD_ERRORS = error_responses(401, 403, 404, 413, 415, 422)
-_BODY_DOC = {"requestBody": {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string"}, "example": "sku,name,category,...\n"},
-    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": "sku,name,category,...\n"},
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        },
+    }
+}
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -63,8 +70,16 @@ _CATALOG = _UploadKind(CATALOG_COLUMNS, upload_check.check_catalog, uploads.stor
 _COUPONS = _UploadKind(COUPON_COLUMNS, upload_check.check_coupons, uploads.store_coupons, Runtime.coupons_changed)
 
 
-async def _upload(kind: _UploadKind, store_id: str, request: Request, session: Session, runtime: Runtime,
-                  who: Principal, mode: uploads.Mode, dry_run: bool) -> dict[str, Any]:
+async def _upload(
+    kind: _UploadKind,
+    store_id: str,
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    who: Principal,
+    mode: uploads.Mode,
+    dry_run: bool,
+) -> dict[str, Any]:
     """Shared by both upload routes: parsing, validation and the write run off the event loop."""
     who.require_store(store_id, "merchandiser")
     _store(session, store_id)
@@ -84,9 +99,15 @@ async def _upload(kind: _UploadKind, store_id: str, request: Request, session: S
 
 
 @router.put("/{store_id}/catalog", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
-async def put_catalog(store_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
-                      who: PrincipalDep, mode: ModeQuery = "upsert",
-                      dry_run: DryRunQuery = False) -> dict[str, Any]:
+async def put_catalog(
+    store_id: str,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: PrincipalDep,
+    mode: ModeQuery = "upsert",
+    dry_run: DryRunQuery = False,
+) -> dict[str, Any]:
     """Upload a catalog as CSV (columns as in the template, lists `|`-separated) or a JSON list.
 
     Every row is validated first; any invalid row rejects the whole upload with `422` and
@@ -98,34 +119,48 @@ async def put_catalog(store_id: str, request: Request, session: SessionDep, runt
 
 
 @router.put("/{store_id}/coupons", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
-async def put_coupons(store_id: str, request: Request, session: SessionDep, runtime: RuntimeDep,
-                      who: PrincipalDep, mode: ModeQuery = "upsert",
-                      dry_run: DryRunQuery = False) -> dict[str, Any]:
+async def put_coupons(
+    store_id: str,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: PrincipalDep,
+    mode: ModeQuery = "upsert",
+    dry_run: DryRunQuery = False,
+) -> dict[str, Any]:
     """Upload coupons as CSV or a JSON list; all rows valid or nothing written (see catalog, dry_run too)."""
     return await _upload(_COUPONS, store_id, request, session, runtime, who, mode, dry_run)
 
 
 @router.get("/{store_id}/catalog", responses=error_responses(401, 403, 404))
-def get_catalog(store_id: str, session: SessionDep, who: PrincipalDep, limit: Limit = 100,
-                offset: Offset = 0) -> dict[str, Any]:
+def get_catalog(
+    store_id: str, session: SessionDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0
+) -> dict[str, Any]:
     """The stored catalog, ordered by SKU, a page at a time."""
     who.require_store(store_id, "ops", "merchandiser")
     _store(session, store_id)
-    rows = session.exec(select(CatalogItem).where(CatalogItem.store_id == store_id)
-                        .order_by(col(CatalogItem.sku)).offset(offset).limit(limit))
+    rows = session.exec(
+        select(CatalogItem)
+        .where(CatalogItem.store_id == store_id)
+        .order_by(col(CatalogItem.sku))
+        .offset(offset)
+        .limit(limit)
+    )
     items = [CatalogItemPublic.model_validate(r.model_dump()) for r in rows]
-    total = uploads.count(session, CatalogItem.__table__, store_id)
+    total = uploads.count(session, table(CatalogItem), store_id)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/{store_id}/coupons", responses=error_responses(401, 403, 404))
-def get_coupons(store_id: str, session: SessionDep, who: PrincipalDep, limit: Limit = 100,
-                offset: Offset = 0) -> dict[str, Any]:
+def get_coupons(
+    store_id: str, session: SessionDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0
+) -> dict[str, Any]:
     """The stored coupons, ordered by id, a page at a time."""
     who.require_store(store_id, "ops", "merchandiser")
     _store(session, store_id)
-    rows = session.exec(select(Coupon).where(Coupon.store_id == store_id).order_by(col(Coupon.id))
-                        .offset(offset).limit(limit))
+    rows = session.exec(
+        select(Coupon).where(Coupon.store_id == store_id).order_by(col(Coupon.id)).offset(offset).limit(limit)
+    )
     items = [CouponPublic.model_validate(r.model_dump() | {"coupon_id": r.id}) for r in rows]
-    total = uploads.count(session, Coupon.__table__, store_id)
+    total = uploads.count(session, table(Coupon), store_id)
     return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,17 +15,29 @@ from screens.routes.uploads import read_body
 from screens.services.events import ScreenInfo, ingest
 from screens.services.frames import analyzer_for
 from vision.analyze import MAX_IMAGE_BYTES, UndecodableImage
+from vision.config import CameraKind
 
 router = APIRouter(prefix="/v1/vision", tags=["vision"])
 IMAGE_TYPES = ("image/jpeg", "image/png")
 
 
-@router.post("/frames", responses=error_responses(401, 403, 404, 413, 415, 422), openapi_extra={
-    "requestBody": {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
-                                                  for t in IMAGE_TYPES}}})
-async def post_frame(request: Request, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep,
-                     screen_id: Annotated[str, Query(description="the screen whose camera took the frame")]
-                     ) -> dict[str, Any]:
+@router.post(
+    "/frames",
+    responses=error_responses(401, 403, 404, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES},
+        }
+    },
+)
+async def post_frame(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: PrincipalDep,
+    screen_id: Annotated[str, Query(description="the screen whose camera took the frame")],
+) -> dict[str, Any]:
     """Analyse one JPEG/PNG frame: faces with gender, age bucket and attention, group size.
 
     The frame is decoded in memory and discarded; only the anonymous events derived from it are
@@ -40,7 +52,7 @@ async def post_frame(request: Request, session: SessionDep, runtime: RuntimeDep,
     body = await read_body(request, MAX_IMAGE_BYTES)
     analyzer = analyzer_for(runtime.settings.vision_config)
     try:
-        result = await run_in_threadpool(analyzer.analyze, body, screen.kind)
+        result = await run_in_threadpool(analyzer.analyze, body, cast(CameraKind, screen.kind))
     except UndecodableImage as exc:
         raise InvalidInput("the frame could not be decoded", errors=[{"field": "body", "message": str(exc)}]) from exc
     finally:

@@ -31,7 +31,9 @@ def get_weights(session: SessionDep, who: PrincipalDep) -> WeightsVersion:
 def get_specs(who: PrincipalDep) -> dict[str, dict[str, Any]]:
     """Every weight's default, bounds and meaning."""
     who.require("ops")
-    return {name: {"default": s.default, "min": s.low, "max": s.high, "help": s.help} for name, s in WEIGHT_SPECS.items()}
+    return {
+        name: {"default": s.default, "min": s.low, "max": s.high, "help": s.help} for name, s in WEIGHT_SPECS.items()
+    }
 
 
 @router.put("", response_model=WeightsVersion, responses=error_responses(401, 403, 422))
@@ -45,8 +47,12 @@ def put_weights(body: WeightsUpdate, session: SessionDep, runtime: RuntimeDep, w
 
 
 @router.get("/history", response_model=list[WeightsVersion], responses=error_responses(401, 403))
-def get_history(session: SessionDep, who: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[WeightsVersion]:
+def get_history(
+    session: SessionDep,
+    who: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[WeightsVersion]:
     """Versions, newest first, each with its author, time and diff against the one before."""
     who.require("ops")
     return [_public(r) for r in weights_service.history(session, limit, offset)]

@@ -125,8 +125,9 @@ class StoreCouponTotals(StrictModel):
 class StoreCoupons(StrictModel):
     store_id: str
     window: Window
-    exploration_share: float = Field(description="share of lead-in slots re-ranked by exploration "
-                                                 "(the `exploration` ranking weight in force)")
+    exploration_share: float = Field(
+        description="share of lead-in slots re-ranked by exploration (the `exploration` ranking weight in force)"
+    )
     totals: StoreCouponTotals
     coupons: list[CouponPerformance]
 

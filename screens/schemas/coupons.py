@@ -8,8 +8,18 @@ from pydantic import ConfigDict, Field, model_validator
 
 from screens.schemas.base import StrictModel, UtcDatetime
 
-COUPON_COLUMNS = ("coupon_id", "title", "kind", "value", "min_spend", "valid_from", "valid_to",
-                  "daily_cap", "total_stock", "active")
+COUPON_COLUMNS = (
+    "coupon_id",
+    "title",
+    "kind",
+    "value",
+    "min_spend",
+    "valid_from",
+    "valid_to",
+    "daily_cap",
+    "total_stock",
+    "active",
+)
 
 
 class CouponRow(StrictModel):

@@ -80,14 +80,41 @@ class EventBatch(StrictModel):
 
     events: Annotated[list[dict[str, object]], Field(min_length=1)]
 
-    model_config = {"json_schema_extra": {"examples": [{"events": [
-        {"event_id": "5b0d7c1e-8f7a-4c55-9a39-2f1f0c7d9e11", "ts": "2026-11-23T10:00:00Z", "type": "audience",
-         "screen_id": "lead-f1-atrium", "faces": [{"gender": "female", "age": 27, "confidence": 0.91}],
-         "dwell_s": 4.2},
-        {"event_id": "0b7e4a52-3c1d-4f0e-8d7b-6a5e4c3b2a19", "ts": "2026-11-23T10:00:01Z", "type": "store_visit",
-         "screen_id": "cam-s001", "gender": "male", "age": None, "group": "pair"},
-        {"event_id": "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4", "ts": "2026-11-23T10:02:00Z", "type": "try_on",
-         "screen_id": "mirror-s003-1", "sku": "C-00042", "session_id": "sess-7f3a"}]}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "events": [
+                        {
+                            "event_id": "5b0d7c1e-8f7a-4c55-9a39-2f1f0c7d9e11",
+                            "ts": "2026-11-23T10:00:00Z",
+                            "type": "audience",
+                            "screen_id": "lead-f1-atrium",
+                            "faces": [{"gender": "female", "age": 27, "confidence": 0.91}],
+                            "dwell_s": 4.2,
+                        },
+                        {
+                            "event_id": "0b7e4a52-3c1d-4f0e-8d7b-6a5e4c3b2a19",
+                            "ts": "2026-11-23T10:00:01Z",
+                            "type": "store_visit",
+                            "screen_id": "cam-s001",
+                            "gender": "male",
+                            "age": None,
+                            "group": "pair",
+                        },
+                        {
+                            "event_id": "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4",
+                            "ts": "2026-11-23T10:02:00Z",
+                            "type": "try_on",
+                            "screen_id": "mirror-s003-1",
+                            "sku": "C-00042",
+                            "session_id": "sess-7f3a",
+                        },
+                    ]
+                }
+            ]
+        }
+    }
 
 
 class EventError(StrictModel):

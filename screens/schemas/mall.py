@@ -18,8 +18,11 @@ class StoreIn(StrictModel):
     zone: Annotated[str, Field(min_length=1, max_length=64)]
     category: Annotated[str, Field(min_length=1, max_length=64)]
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"name": "Nordic Threads", "floor": 1, "zone": "north", "category": "fashion"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"name": "Nordic Threads", "floor": 1, "zone": "north", "category": "fashion"}]
+        }
+    }
 
 
 class StorePublic(StoreIn):

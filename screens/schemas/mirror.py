@@ -20,8 +20,13 @@ class TryOnRequest(StrictModel):
     session_id: Id
     ts: UtcDatetime | None = Field(None, description="when it was scanned (kiosk outbox replays); default: now")
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"event_id": "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4", "sku": "C-00042", "session_id": "sess-7f3a"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"event_id": "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4", "sku": "C-00042", "session_id": "sess-7f3a"}
+            ]
+        }
+    }
 
 
 class MirrorCoupon(StrictModel):
@@ -67,9 +72,16 @@ class CompatibilityUpdate(StrictModel):
     table: dict[Annotated[str, Field(min_length=1, max_length=64)], dict[str, Weight]]
     comment: Annotated[str, Field(max_length=500)] | None = None
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"table": {"tops": {"bottoms": 1.0, "shoes": 0.6}, "dresses": {"shoes": 1.0, "bags": 0.7}},
-         "comment": "push shoes with dresses"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "table": {"tops": {"bottoms": 1.0, "shoes": 0.6}, "dresses": {"shoes": 1.0, "bags": 0.7}},
+                    "comment": "push shoes with dresses",
+                }
+            ]
+        }
+    }
 
 
 class CompatibilityVersion(StrictModel):

@@ -49,8 +49,11 @@ class RecommendRequest(StrictModel):
     at: UtcDatetime | None = Field(None, description="rank as of this time (validity, pacing, daypart)")
     weights: dict[str, float] | None = Field(None, description="preview weights (ops only); not saved")
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"screen_id": "lead1", "k": 5, "profile": {"faces": [{"gender": "female", "age": 28}]}}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"screen_id": "lead1", "k": 5, "profile": {"faces": [{"gender": "female", "age": 28}]}}]
+        }
+    }
 
 
 class CouponPick(StrictModel):

@@ -16,8 +16,11 @@ class WeightsUpdate(StrictModel):
     weights: Annotated[dict[str, float], Field(min_length=1)]
     comment: Annotated[str, Field(max_length=500)] | None = None
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"weights": {"audience_match": 1.5, "crowding": 0.8}, "comment": "push crowd matching"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"weights": {"audience_match": 1.5, "crowding": 0.8}, "comment": "push crowd matching"}]
+        }
+    }
 
 
 class WeightsVersion(StrictModel):

@@ -54,8 +54,9 @@ class Window:
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
     def public(self) -> schema.Window:
-        return schema.Window(since=self.since, until=self.until, k=self.k,
-                             tz_offset_min=int(self.tz_offset.total_seconds() // 60))
+        return schema.Window(
+            since=self.since, until=self.until, k=self.k, tz_offset_min=int(self.tz_offset.total_seconds() // 60)
+        )
 
 
 def published(count: float, k: int) -> bool:
@@ -70,12 +71,20 @@ class LoggedEvent:
     payload: dict[str, Any]
 
 
-def logged_events(session: Session, types: Sequence[str], since: datetime, until: datetime,
-                  store_ids: Iterable[str] | None = None,
-                  screen_ids: Iterable[str] | None = None) -> Iterator[LoggedEvent]:
+def logged_events(
+    session: Session,
+    types: Sequence[str],
+    since: datetime,
+    until: datetime,
+    store_ids: Iterable[str] | None = None,
+    screen_ids: Iterable[str] | None = None,
+) -> Iterator[LoggedEvent]:
     """Events of ``types`` with ``since <= ts < until``, oldest first (columns only, no ORM objects)."""
-    query = (select(_LOG.ts, _LOG.screen_id, _LOG.store_id, _LOG.payload)
-             .where(_LOG.type.in_(list(types)), _LOG.ts >= since, _LOG.ts < until).order_by(_LOG.ts))
+    query = (
+        select(_LOG.ts, _LOG.screen_id, _LOG.store_id, _LOG.payload)
+        .where(_LOG.type.in_(list(types)), _LOG.ts >= since, _LOG.ts < until)
+        .order_by(_LOG.ts)
+    )
     if store_ids is not None:
         query = query.where(_LOG.store_id.in_(list(store_ids)))
     if screen_ids is not None:
@@ -86,6 +95,7 @@ def logged_events(session: Session, types: Sequence[str], since: datetime, until
 
 # -- store audience ---------------------------------------------------------------------------
 
+
 def _slice(name: str, counts: Counter[str], k: int) -> schema.AudienceSlice:
     cells, hidden = [], 0
     for gender in HEAT_GENDERS:
@@ -93,13 +103,20 @@ def _slice(name: str, counts: Counter[str], k: int) -> schema.AudienceSlice:
             n = counts[f"{gender}:{age}"]
             ok = published(n, k)
             hidden += 0 if ok else n
-            cells.append(schema.AudienceCell(cell=f"{gender}:{age}", gender=gender, age=age,
-                                             visits=n if ok else None, suppressed=not ok))
+            cells.append(
+                schema.AudienceCell(
+                    cell=f"{gender}:{age}", gender=gender, age=age, visits=n if ok else None, suppressed=not ok
+                )
+            )
     total = sum(counts.values())
     total_ok = published(total, k) and (hidden == 0 or published(hidden, k))
-    return schema.AudienceSlice(daypart=name, total=total if total_ok else None,
-                                published_visits=total - hidden, suppressed=not published(total, k),
-                                cells=cells)
+    return schema.AudienceSlice(
+        daypart=name,
+        total=total if total_ok else None,
+        published_visits=total - hidden,
+        suppressed=not published(total, k),
+        cells=cells,
+    )
 
 
 def store_audience(session: Session, store_id: str, window: Window) -> schema.StoreAudience:
@@ -110,12 +127,19 @@ def store_audience(session: Session, store_id: str, window: Window) -> schema.St
         by_daypart[daypart(window.local(event.ts).hour)][cell] += 1
     all_day = sum(by_daypart.values(), Counter())
     whole = _slice("all", all_day, window.k)
-    return schema.StoreAudience(store_id=store_id, window=window.public(), genders=list(HEAT_GENDERS),
-                                age_buckets=list(HEAT_AGES), suppressed=whole.suppressed, all_day=whole,
-                                dayparts=[_slice(d, by_daypart[d], window.k) for d in DAYPARTS])
+    return schema.StoreAudience(
+        store_id=store_id,
+        window=window.public(),
+        genders=list(HEAT_GENDERS),
+        age_buckets=list(HEAT_AGES),
+        suppressed=whole.suppressed,
+        all_day=whole,
+        dayparts=[_slice(d, by_daypart[d], window.k) for d in DAYPARTS],
+    )
 
 
 # -- mall traffic and screen → store flow -------------------------------------------------------
+
 
 def mall_traffic(session: Session, window: Window) -> schema.MallTraffic:
     """Store visits across the mall per local hour of day and per local day."""
@@ -127,11 +151,21 @@ def mall_traffic(session: Session, window: Window) -> schema.MallTraffic:
         by_day[local.date()] += 1
     k, total = window.k, sum(by_hour.values())
     return schema.MallTraffic(
-        window=window.public(), total=total if published(total, k) else None,
-        by_hour=[schema.HourTraffic(hour=h, visits=by_hour[h] if published(by_hour[h], k) else None,
-                                    suppressed=not published(by_hour[h], k)) for h in range(24)],
-        by_day=[schema.DayTraffic(date=d, visits=by_day[d] if published(by_day[d], k) else None,
-                                  suppressed=not published(by_day[d], k)) for d in window.days()])
+        window=window.public(),
+        total=total if published(total, k) else None,
+        by_hour=[
+            schema.HourTraffic(
+                hour=h, visits=by_hour[h] if published(by_hour[h], k) else None, suppressed=not published(by_hour[h], k)
+            )
+            for h in range(24)
+        ],
+        by_day=[
+            schema.DayTraffic(
+                date=d, visits=by_day[d] if published(by_day[d], k) else None, suppressed=not published(by_day[d], k)
+            )
+            for d in window.days()
+        ],
+    )
 
 
 def coupon_stores(session: Session) -> dict[str, str]:
@@ -151,15 +185,24 @@ def screen_flow(session: Session, window: Window, store_ids: frozenset[str] | No
     links = []
     for link in sorted(shown.keys() | claimed.keys()):
         ok = published(claimed[link], window.k)
-        links.append(schema.FlowLink(screen_id=link[0], store_id=link[1], impressions=shown[link],
-                                     claims=claimed[link] if ok else None, suppressed=not ok))
+        links.append(
+            schema.FlowLink(
+                screen_id=link[0],
+                store_id=link[1],
+                impressions=shown[link],
+                claims=claimed[link] if ok else None,
+                suppressed=not ok,
+            )
+        )
     return schema.ScreenFlow(window=window.public(), links=links)
 
 
 # -- screens ------------------------------------------------------------------------------------
 
-def crowd_profile(counters: LiveCounters, screen_id: str, now: datetime,
-                  window_s: float) -> tuple[int, dict[str, float]]:
+
+def crowd_profile(
+    counters: LiveCounters, screen_id: str, now: datetime, window_s: float
+) -> tuple[int, dict[str, float]]:
     """How many faces a screen sees now and their cells' shares (attributes only)."""
     faces = recent_faces(counters, screen_id, now.timestamp(), window_s)
     cells = Counter(CELLS[cell_index(face.gender, face.age)] for face in faces)
@@ -179,9 +222,12 @@ def _showing(session: Session, now: datetime) -> dict[str, list[schema.ShowingNo
             key = f"sku:{shown.sku}"
         else:
             coupon = owner.get(event.payload["coupon_id"])
-            shown = schema.ShowingNow(coupon_id=event.payload["coupon_id"], at=event.ts,
-                                      store_id=coupon.store_id if coupon else None,
-                                      title=coupon.title if coupon else None)
+            shown = schema.ShowingNow(
+                coupon_id=event.payload["coupon_id"],
+                at=event.ts,
+                store_id=coupon.store_id if coupon else None,
+                title=coupon.title if coupon else None,
+            )
             key = f"coupon:{shown.coupon_id}"
         screen = latest.setdefault(event.screen_id, {})
         screen.pop(key, None)
@@ -189,15 +235,25 @@ def _showing(session: Session, now: datetime) -> dict[str, list[schema.ShowingNo
     return {sid: list(reversed(items.values())) for sid, items in latest.items()}
 
 
-def screens_overview(session: Session, counters: LiveCounters, now: datetime, window_s: float,
-                     stale_after: timedelta) -> list[schema.ScreenStatus]:
+def screens_overview(
+    session: Session, counters: LiveCounters, now: datetime, window_s: float, stale_after: timedelta
+) -> list[schema.ScreenStatus]:
     showing = _showing(session, now)
     answer = []
     for screen in session.execute(select(Screen).order_by(col(Screen.id))).scalars():
         last = as_utc(screen.last_seen) if screen.last_seen else None
         faces, profile = crowd_profile(counters, screen.id, now, window_s)
-        answer.append(schema.ScreenStatus(id=screen.id, kind=screen.kind, store_id=screen.store_id,
-                                          zone=screen.zone, last_seen=last,
-                                          stale=last is None or now - last > stale_after,
-                                          faces=faces, profile=profile, showing=showing.get(screen.id, [])))
+        answer.append(
+            schema.ScreenStatus(
+                id=screen.id,
+                kind=screen.kind,
+                store_id=screen.store_id,
+                zone=screen.zone,
+                last_seen=last,
+                stale=last is None or now - last > stale_after,
+                faces=faces,
+                profile=profile,
+                showing=showing.get(screen.id, []),
+            )
+        )
     return answer

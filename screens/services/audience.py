@@ -22,8 +22,9 @@ from screens.services.live_state import EPOCH_HALF_LIVES, audience_reference
 _FIELD_INDEX: Final = {f"{d}|{c}": (i, j) for i, d in enumerate(DAYPARTS) for j, c in enumerate(CELLS)}
 
 
-def load_store_audience(counters: LiveCounters, store_ids: Sequence[str], now: float,
-                        half_life_s: float) -> StoreAudience:
+def load_store_audience(
+    counters: LiveCounters, store_ids: Sequence[str], now: float, half_life_s: float
+) -> StoreAudience:
     """All stores' decayed counts, one round trip, expressed at the current epoch's ``t_ref``."""
     t_ref = audience_reference(now, half_life_s)
     oldest = t_ref - EPOCH_HALF_LIVES * half_life_s
@@ -39,8 +40,9 @@ def load_store_audience(counters: LiveCounters, store_ids: Sequence[str], now: f
     stores = {}
     for row, store_id in enumerate(store_ids):
         d_idx, c_idx = np.nonzero(counts[row])
-        stores[store_id] = {f"{DAYPARTS[d]}|{CELLS[c]}": float(counts[row, d, c])
-                            for d, c in zip(d_idx, c_idx, strict=True)}
+        stores[store_id] = {
+            f"{DAYPARTS[d]}|{CELLS[c]}": float(counts[row, d, c]) for d, c in zip(d_idx, c_idx, strict=True)
+        }
     return StoreAudience.from_state({"t_ref": t_ref, "half_life_s": half_life_s, "stores": stores})
 
 

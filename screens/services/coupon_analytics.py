@@ -84,17 +84,24 @@ class Tally:
             self.cell_claims[cell] += share
 
     def trend(self, days: list[date]) -> list[schema.DayPerformance]:
-        return [schema.DayPerformance(date=d, impressions=self.day_impressions[d], claims=self.day_claims[d])
-                for d in days]
+        return [
+            schema.DayPerformance(date=d, impressions=self.day_impressions[d], claims=self.day_claims[d]) for d in days
+        ]
 
     def by_cell(self, k: int) -> list[schema.CellPerformance]:
         cells = []
         for cell, faces in self.cell_faces.most_common():
             ok = published(faces, k)
             shown, claimed = round(self.cell_impressions[cell], 2), round(self.cell_claims[cell], 2)
-            cells.append(schema.CellPerformance(cell=cell, impressions=shown if ok else None,
-                                                claims=claimed if ok else None, suppressed=not ok,
-                                                claim_rate=_rate(claimed, shown) if ok else None))
+            cells.append(
+                schema.CellPerformance(
+                    cell=cell,
+                    impressions=shown if ok else None,
+                    claims=claimed if ok else None,
+                    suppressed=not ok,
+                    claim_rate=_rate(claimed, shown) if ok else None,
+                )
+            )
         return cells
 
 
@@ -102,8 +109,7 @@ def _rate(claims: float, impressions: float) -> float | None:
     return round(claims / impressions, 4) if impressions else None
 
 
-def _pacing(coupon: Coupon, claims_today: int, claims_total: int, day_share: float,
-            now: datetime) -> schema.Pacing:
+def _pacing(coupon: Coupon, claims_today: int, claims_total: int, day_share: float, now: datetime) -> schema.Pacing:
     valid_from, valid_to = as_utc(coupon.valid_from), as_utc(coupon.valid_to)
     life = (valid_to - valid_from).total_seconds()
     life_share = min(max((now - valid_from).total_seconds() / life, 0.0), 1.0) if life > 0 else 1.0
@@ -118,19 +124,25 @@ def _pacing(coupon: Coupon, claims_today: int, claims_total: int, day_share: flo
     else:
         expected, actual = (daily, claims_today) if daily is not None else (stock, claims_total)
         assert expected is not None
-        status = ("ahead" if actual > 1.2 * expected + 1 else
-                  "behind" if actual < 0.8 * expected - 1 else "on_track")
-    return schema.Pacing(daily_cap=coupon.daily_cap, claims_today=claims_today,
-                         daily_expected_by_now=round(daily, 2) if daily is not None else None,
-                         total_stock=coupon.total_stock, claims_in_validity=claims_total,
-                         stock_expected_by_now=round(stock, 2) if stock is not None else None, status=status)
+        status = "ahead" if actual > 1.2 * expected + 1 else "behind" if actual < 0.8 * expected - 1 else "on_track"
+    return schema.Pacing(
+        daily_cap=coupon.daily_cap,
+        claims_today=claims_today,
+        daily_expected_by_now=round(daily, 2) if daily is not None else None,
+        total_stock=coupon.total_stock,
+        claims_in_validity=claims_total,
+        stock_expected_by_now=round(stock, 2) if stock is not None else None,
+        status=status,
+    )
 
 
-def store_coupons(session: Session, store_id: str, window: Window, crowd_window_s: float,
-                  exploration_share: float) -> schema.StoreCoupons:
+def store_coupons(
+    session: Session, store_id: str, window: Window, crowd_window_s: float, exploration_share: float
+) -> schema.StoreCoupons:
     """Every coupon of a store with its performance in ``window`` and its pacing right now."""
-    coupons = list(session.execute(select(Coupon).where(col(Coupon.store_id) == store_id)
-                                   .order_by(col(Coupon.id))).scalars())
+    coupons = list(
+        session.execute(select(Coupon).where(col(Coupon.store_id) == store_id).order_by(col(Coupon.id))).scalars()
+    )
     now = window.until
     local_now = window.local(now)
     local_midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -138,12 +150,12 @@ def store_coupons(session: Session, store_id: str, window: Window, crowd_window_
     day_share = (local_now - local_midnight).total_seconds() / 86_400
     earliest = min([window.since, day_start, *(as_utc(c.valid_from) for c in coupons)])
     ids = {c.id for c in coupons}
-    events = [e for e in logged_events(session, COUPON_EVENTS, earliest, now)
-              if e.payload["coupon_id"] in ids]
+    events = [e for e in logged_events(session, COUPON_EVENTS, earliest, now) if e.payload["coupon_id"] in ids]
     screens = {e.screen_id for e in events if e.screen_id and e.ts >= window.since}
     audience_since = window.since - timedelta(seconds=crowd_window_s)
-    crowds = CrowdLookup(logged_events(session, ["audience"], audience_since, now, screen_ids=screens)
-                         if screens else [], crowd_window_s)
+    crowds = CrowdLookup(
+        logged_events(session, ["audience"], audience_since, now, screen_ids=screens) if screens else [], crowd_window_s
+    )
     tallies = {c.id: Tally() for c in coupons}
     today: Counter[str] = Counter()
     in_validity: Counter[str] = Counter()
@@ -162,21 +174,33 @@ def store_coupons(session: Session, store_id: str, window: Window, crowd_window_
     for coupon in coupons:
         tally = tallies[coupon.id]
         total.merge(tally)
-        answer.append(schema.CouponPerformance(
-            coupon_id=coupon.id, title=coupon.title, active=coupon.active, impressions=tally.impressions,
-            claims=tally.claims, claim_rate=_rate(tally.claims, tally.impressions),
-            unattributed_impressions=tally.unattributed, trend=tally.trend(days),
-            by_cell=tally.by_cell(window.k),
-            pacing=_pacing(coupon, today[coupon.id], in_validity[coupon.id], day_share, now)))
-    totals = schema.StoreCouponTotals(impressions=total.impressions, claims=total.claims,
-                                      claim_rate=_rate(total.claims, total.impressions),
-                                      trend=total.trend(days), by_cell=total.by_cell(window.k))
-    return schema.StoreCoupons(store_id=store_id, window=window.public(), exploration_share=exploration_share,
-                               totals=totals, coupons=answer)
+        answer.append(
+            schema.CouponPerformance(
+                coupon_id=coupon.id,
+                title=coupon.title,
+                active=coupon.active,
+                impressions=tally.impressions,
+                claims=tally.claims,
+                claim_rate=_rate(tally.claims, tally.impressions),
+                unattributed_impressions=tally.unattributed,
+                trend=tally.trend(days),
+                by_cell=tally.by_cell(window.k),
+                pacing=_pacing(coupon, today[coupon.id], in_validity[coupon.id], day_share, now),
+            )
+        )
+    totals = schema.StoreCouponTotals(
+        impressions=total.impressions,
+        claims=total.claims,
+        claim_rate=_rate(total.claims, total.impressions),
+        trend=total.trend(days),
+        by_cell=total.by_cell(window.k),
+    )
+    return schema.StoreCoupons(
+        store_id=store_id, window=window.public(), exploration_share=exploration_share, totals=totals, coupons=answer
+    )
 
 
-def coupon_summary(session: Session, window: Window,
-                   store_ids: frozenset[str] | None) -> schema.CouponSummary:
+def coupon_summary(session: Session, window: Window, store_ids: frozenset[str] | None) -> schema.CouponSummary:
     """Impressions, claims and claim rate of each store's coupons, for comparing stores."""
     owner = coupon_stores(session)
     shown: Counter[str] = Counter()
@@ -189,8 +213,15 @@ def coupon_summary(session: Session, window: Window,
     query = select(Store).order_by(col(Store.id))
     if store_ids is not None:
         query = query.where(col(Store.id).in_(store_ids))
-    stores = [schema.StoreCouponSummary(store_id=s.id, name=s.name, coupons=per_store[s.id],
-                                        impressions=shown[s.id], claims=claimed[s.id],
-                                        claim_rate=_rate(claimed[s.id], shown[s.id]))
-              for s in session.execute(query).scalars()]
+    stores = [
+        schema.StoreCouponSummary(
+            store_id=s.id,
+            name=s.name,
+            coupons=per_store[s.id],
+            impressions=shown[s.id],
+            claims=claimed[s.id],
+            claim_rate=_rate(claimed[s.id], shown[s.id]),
+        )
+        for s in session.execute(query).scalars()
+    ]
     return schema.CouponSummary(window=window.public(), stores=stores)

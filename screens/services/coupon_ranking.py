@@ -7,7 +7,7 @@ decides the answer); everything else comes from :class:`~screens.services.coupon
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,8 +39,14 @@ class Recommendation:
 class CouponRecommender:
     """Everything a worker needs to answer ``/coupons`` requests, built once in the lifespan."""
 
-    def __init__(self, state: CouponState, models: CouponModelHolder, weights: WeightsCache,
-                 counters: LiveCounters, crowd_window_s: float) -> None:
+    def __init__(
+        self,
+        state: CouponState,
+        models: CouponModelHolder,
+        weights: WeightsCache,
+        counters: LiveCounters,
+        crowd_window_s: float,
+    ) -> None:
         self.state, self.models, self.weights = state, models, weights
         self._counters, self.crowd_window_s = counters, crowd_window_s
         self._local = threading.local()
@@ -71,22 +77,45 @@ class CouponRecommender:
         self._profiles[screen_id] = (at, profile)
         return profile
 
-    def recommend(self, screen_id: str, k: int, *, explicit_profile: Mapping[str, Any] | None = None,
-                  at: datetime | None = None, weights: Mapping[str, float] | None = None) -> Recommendation:
+    def forget_profiles(self, screen_ids: Iterable[str]) -> None:
+        """Drop cached profiles of screens whose cameras just reported (read-your-writes in this worker)."""
+        for screen_id in screen_ids:
+            self._profiles.pop(screen_id, None)
+
+    def recommend(
+        self,
+        screen_id: str,
+        k: int,
+        *,
+        explicit_profile: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        weights: Mapping[str, float] | None = None,
+    ) -> Recommendation:
         """Top-``k`` coupons for the screen's crowd (or ``explicit_profile``), at most one per store."""
         now = at or datetime.now(UTC)
-        profile = (CrowdProfile.from_explicit(explicit_profile, now) if explicit_profile is not None
-                   else self.crowd_profile(screen_id, now))
+        profile = (
+            CrowdProfile.from_explicit(explicit_profile, now)
+            if explicit_profile is not None
+            else self.crowd_profile(screen_id, now)
+        )
         snap = self.state.snapshot()
         weights_version, in_force = self.weights.snapshot()
         model = self.models.current()
         learned = None
         if model is not None and len(snap.table):
             learned = model.score(profile, self._item_representations(model, snap))
-        ranked = rank_coupons(snap.table, profile, snap.lift(profile.context.daypart), snap.stores,
-                              in_force | dict(weights or {}), k, now, self._rng(), learned_scores=learned)
-        return Recommendation(ranked, profile, model.version if model else None,
-                              None if weights else weights_version)
+        ranked = rank_coupons(
+            snap.table,
+            profile,
+            snap.lift(profile.context.daypart),
+            snap.stores,
+            in_force | dict(weights or {}),
+            k,
+            now,
+            self._rng(),
+            learned_scores=learned,
+        )
+        return Recommendation(ranked, profile, model.version if model else None, None if weights else weights_version)
 
     def _item_representations(self, model: CouponModel, snap: LiveSnapshot) -> tuple[np.ndarray, np.ndarray]:
         """LightFM item vectors of the catalog, cached per (model, catalog build)."""

@@ -79,23 +79,50 @@ class LiveSnapshot:
 def load_catalog(engine: Engine, now: datetime) -> CouponCatalog:
     """Active coupons not yet expired, joined to their store's category and typical basket."""
     with Session(engine) as session:
-        rows = session.exec(select(Coupon, Store.category).join(Store, col(Coupon.store_id) == col(Store.id))
-                            .where(col(Coupon.active).is_(True), col(Coupon.valid_to) > now)
-                            .order_by(col(Coupon.id))).all()
+        rows = session.exec(
+            select(Coupon, Store.category)
+            .join(Store, col(Coupon.store_id) == col(Store.id))
+            .where(col(Coupon.active).is_(True), col(Coupon.valid_to) > now)
+            .order_by(col(Coupon.id))
+        ).all()
         store_ids = tuple(session.exec(select(Store.id).order_by(col(Store.id))).all())
         priced = sorted({c.store_id for c, _ in rows if c.kind != "percent"})
-        basket = dict(session.exec(
-            select(CatalogItem.store_id, func.avg(func.coalesce(CatalogItem.sale_price, CatalogItem.price)))
-            .where(col(CatalogItem.store_id).in_(priced)).group_by(col(CatalogItem.store_id))).all()) if priced else {}
-    candidates = [CouponCandidate(
-        coupon_id=c.id, store_id=c.store_id, title=c.title, store_category=category, kind=c.kind,  # type: ignore[arg-type]
-        value=c.value, valid_from=as_utc(c.valid_from), valid_to=as_utc(c.valid_to), min_spend=c.min_spend,
-        daily_cap=c.daily_cap, total_stock=c.total_stock, active=c.active,
-        store_median_price=float(basket.get(c.store_id) or DEFAULT_BASKET)) for c, category in rows]
+        basket = (
+            dict(
+                session.exec(
+                    select(CatalogItem.store_id, func.avg(func.coalesce(CatalogItem.sale_price, CatalogItem.price)))
+                    .where(col(CatalogItem.store_id).in_(priced))
+                    .group_by(col(CatalogItem.store_id))
+                ).all()
+            )
+            if priced
+            else {}
+        )
+    candidates = [
+        CouponCandidate(
+            coupon_id=c.id,
+            store_id=c.store_id,
+            title=c.title,
+            store_category=category,
+            kind=c.kind,  # type: ignore[arg-type]
+            value=c.value,
+            valid_from=as_utc(c.valid_from),
+            valid_to=as_utc(c.valid_to),
+            min_spend=c.min_spend,
+            daily_cap=c.daily_cap,
+            total_stock=c.total_stock,
+            active=c.active,
+            store_median_price=float(basket.get(c.store_id) or DEFAULT_BASKET),
+        )
+        for c, category in rows
+    ]
     table = CouponTable.from_candidates(candidates)
     row = {s: i for i, s in enumerate(store_ids)}
-    coupon_store = np.array([row[s] for s in table.store_ids], dtype=np.int64)[table.store_idx] \
-        if len(table) else np.zeros(0, dtype=np.int64)
+    coupon_store = (
+        np.array([row[s] for s in table.store_ids], dtype=np.int64)[table.store_idx]
+        if len(table)
+        else np.zeros(0, dtype=np.int64)
+    )
     return CouponCatalog(table, store_ids, coupon_store, time.monotonic())
 
 
@@ -103,8 +130,9 @@ def _column(values: dict[str, float], ids: tuple[str, ...]) -> np.ndarray:
     return np.fromiter((values.get(i, 0.0) for i in ids), dtype=np.float64, count=len(ids))
 
 
-def store_table(catalog: CouponCatalog, table: CouponTable, audience: StoreAudience, crowd: dict[str, int],
-                now: float) -> StoreTable:
+def store_table(
+    catalog: CouponCatalog, table: CouponTable, audience: StoreAudience, crowd: dict[str, int], now: float
+) -> StoreTable:
     """Per-store stats: decayed visits, claims and impressions of its coupons, crowd and capacity.
 
     The capacity proxy is twice the store's typical crowd: its decayed visits spread over opening
@@ -137,8 +165,17 @@ class CouponState:
     thread and swapped in; ``audience_ttl_s = 0`` loads them inline on every refresh instead (tests).
     """
 
-    def __init__(self, engine: Engine, counters: LiveCounters, *, half_life_s: float, k_anonymity: int,
-                 dp_epsilon: float | None, counters_ttl_s: float = 1.0, audience_ttl_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        counters: LiveCounters,
+        *,
+        half_life_s: float,
+        k_anonymity: int,
+        dp_epsilon: float | None,
+        counters_ttl_s: float = 1.0,
+        audience_ttl_s: float = 30.0,
+    ) -> None:
         self._engine, self._counters = engine, counters
         self.half_life_s, self.k_anonymity, self.dp_epsilon = half_life_s, k_anonymity, dp_epsilon
         self.counters_ttl_s, self.audience_ttl_s = counters_ttl_s, audience_ttl_s
@@ -171,8 +208,12 @@ class CouponState:
 
     def _stale(self, snap: LiveSnapshot) -> bool:
         now = time.monotonic()
-        return (self._catalog_dirty or now - snap.taken_at >= self.counters_ttl_s
-                or now - snap.catalog.built_at >= CATALOG_MAX_AGE_S or snap.audience is not self._current_audience())
+        return (
+            self._catalog_dirty
+            or now - snap.taken_at >= self.counters_ttl_s
+            or now - snap.catalog.built_at >= CATALOG_MAX_AGE_S
+            or snap.audience is not self._current_audience()
+        )
 
     def _current_audience(self) -> StoreAudience | None:
         audiences = self._audiences
@@ -186,15 +227,17 @@ class CouponState:
             catalog = self._catalog = load_catalog(self._engine, wall)
         audiences = self._audiences_for(catalog.store_ids, started)
         impressions, claims, today = self._counters.get_many(
-            ["coupons:impressions", "coupons:claims", f"coupons:claims:{wall.date().isoformat()}"])
+            ["coupons:impressions", "coupons:claims", f"coupons:claims:{wall.date().isoformat()}"]
+        )
         ids = catalog.table.coupon_ids
         table = catalog.table.with_counters(_column(today, ids), _column(claims, ids), _column(impressions, ids))
         now = wall.timestamp()
         crowd = recent_visits_by_store(self._counters, now)
         stores = store_table(catalog, table, audiences.audience, crowd, now)
         log.debug("coupon snapshot refreshed in %.1f ms", (time.monotonic() - started) * 1e3)
-        return LiveSnapshot(catalog, table, stores, audiences.audience, audiences.published, started,
-                            audiences.loaded_at)
+        return LiveSnapshot(
+            catalog, table, stores, audiences.audience, audiences.published, started, audiences.loaded_at
+        )
 
     def _audiences_for(self, store_ids: tuple[str, ...], started: float) -> _Audiences:
         """Current audiences for these stores: inline when none fit, else reloaded in the background."""
@@ -204,8 +247,9 @@ class CouponState:
         elif started - audiences.loaded_at >= self.audience_ttl_s:
             loader = self._audience_loader
             if loader is None or not loader.is_alive():
-                self._audience_loader = threading.Thread(target=self._reload_audiences, args=(store_ids,),
-                                                         name="vitrine-audiences", daemon=True)
+                self._audience_loader = threading.Thread(
+                    target=self._reload_audiences, args=(store_ids,), name="vitrine-audiences", daemon=True
+                )
                 self._audience_loader.start()
         return audiences
 

@@ -36,15 +36,20 @@ _TYPES: Final = ("audience", "coupon_impression", "coupon_claim")
 
 def coupon_features(session: Session) -> dict[str, CouponFeatures]:
     """Model features of every coupon ever uploaded (inactive ones too: they have impressions)."""
-    basket = dict(session.exec(
-        select(CatalogItem.store_id, func.avg(func.coalesce(CatalogItem.sale_price, CatalogItem.price)))
-        .group_by(col(CatalogItem.store_id))).all())
+    basket = dict(
+        session.exec(
+            select(CatalogItem.store_id, func.avg(func.coalesce(CatalogItem.sale_price, CatalogItem.price))).group_by(
+                col(CatalogItem.store_id)
+            )
+        ).all()
+    )
     rows = session.exec(select(Coupon, Store.category).join(Store, col(Coupon.store_id) == col(Store.id))).all()
     features = {}
     for c, category in rows:
         typical = float(basket.get(c.store_id) or DEFAULT_BASKET)
-        features[c.id] = CouponFeatures(c.id, c.store_id, category, c.kind,
-                                        discount_depth(c.kind, c.value, c.min_spend, typical))
+        features[c.id] = CouponFeatures(
+            c.id, c.store_id, category, c.kind, discount_depth(c.kind, c.value, c.min_spend, typical)
+        )
     return features
 
 
@@ -78,8 +83,13 @@ def load_impressions(engine: Engine, window_s: float) -> list[CouponImpression]:
     return [CouponImpression(ts, coupon, profile, i in claimed) for i, (ts, coupon, profile, _) in enumerate(shown)]
 
 
-def _join_claim(payload: dict[str, Any], ts: float, shown: list[tuple[float, CouponFeatures, CrowdProfile, str]],
-                latest: dict[tuple[str, str], list[int]], claimed: set[int]) -> None:
+def _join_claim(
+    payload: dict[str, Any],
+    ts: float,
+    shown: list[tuple[float, CouponFeatures, CrowdProfile, str]],
+    latest: dict[tuple[str, str], list[int]],
+    claimed: set[int],
+) -> None:
     """Mark the latest unclaimed impression of the coupon (on the claim's screen) within the join window."""
     for index in reversed(latest.get((payload["coupon_id"], payload.get("screen_id") or "*"), [])):
         if ts - shown[index][0] > CLAIM_JOIN_S:
@@ -98,13 +108,25 @@ class TrainingReport:
     metrics: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"published": self.published, "version": self.version, "candidate_version": self.candidate_version,
-                "metrics": self.metrics}
+        return {
+            "published": self.published,
+            "version": self.version,
+            "candidate_version": self.candidate_version,
+            "metrics": self.metrics,
+        }
 
 
-def train_and_maybe_publish(engine: Engine, model_dir: Path, config: ConfigChannel | None, *, window_s: float,
-                            test_fraction: float = 0.2, min_gain: float = 0.002, force: bool = False,
-                            **model_params: Any) -> TrainingReport:
+def train_and_maybe_publish(
+    engine: Engine,
+    model_dir: Path,
+    config: ConfigChannel | None,
+    *,
+    window_s: float,
+    test_fraction: float = 0.2,
+    min_gain: float = 0.002,
+    force: bool = False,
+    **model_params: Any,
+) -> TrainingReport:
     """Train on the log, compare with the current model on the newest impressions, publish if better."""
     impressions = load_impressions(engine, window_s)
     log.info("%d impressions, %d claimed", len(impressions), sum(i.claimed for i in impressions))

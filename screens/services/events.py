@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from screens.auth import Principal
 from screens.bus import EventStream
-from screens.db.models import EventRecord
+from screens.db.models import EventRecord, table
 from screens.schemas.events import EVENT_ADAPTER, EventError, IngestResult
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,13 @@ class ScreenInfo:
 
 
 # Which screen kind may send each event type that names a screen.
-_SCREEN_KINDS = {"audience": {"lead_in", "mirror", "entrance_camera"}, "store_visit": {"entrance_camera"},
-                 "try_on": {"mirror"}, "coupon_impression": {"lead_in"}, "coupon_claim": {"lead_in"}}
+_SCREEN_KINDS = {
+    "audience": {"lead_in", "mirror", "entrance_camera"},
+    "store_visit": {"entrance_camera"},
+    "try_on": {"mirror"},
+    "coupon_impression": {"lead_in"},
+    "coupon_claim": {"lead_in"},
+}
 
 
 def _check(event: Any, screens: Mapping[str, ScreenInfo], who: Principal) -> str | None:
@@ -57,7 +62,7 @@ def _check(event: Any, screens: Mapping[str, ScreenInfo], who: Principal) -> str
 
 
 def _record(event: Any, screens: Mapping[str, ScreenInfo]) -> dict[str, Any]:
-    payload = event.model_dump(mode="json")
+    payload: dict[str, Any] = event.model_dump(mode="json")
     store_id = getattr(event, "store_id", None)
     if store_id is None and getattr(event, "screen_id", None):
         store_id = screens[event.screen_id].store_id
@@ -65,8 +70,13 @@ def _record(event: Any, screens: Mapping[str, ScreenInfo]) -> dict[str, Any]:
     return payload
 
 
-def ingest(session: Session, stream: EventStream, raw_events: list[dict[str, Any]],
-           screens: Mapping[str, ScreenInfo], who: Principal) -> IngestResult:
+def ingest(
+    session: Session,
+    stream: EventStream,
+    raw_events: list[dict[str, Any]],
+    screens: Mapping[str, ScreenInfo],
+    who: Principal,
+) -> IngestResult:
     errors: list[EventError] = []
     accepted_payloads: dict[str, dict[str, Any]] = {}
     duplicates = 0
@@ -75,8 +85,14 @@ def ingest(session: Session, stream: EventStream, raw_events: list[dict[str, Any
             event = EVENT_ADAPTER.validate_python(raw)
         except ValidationError as exc:
             first = exc.errors(include_url=False)
-            errors.append(EventError(index=index, message="; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in first[:5])))
+            errors.append(
+                EventError(
+                    index=index,
+                    message="; ".join(
+                        f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in first[:5]
+                    ),
+                )
+            )
             continue
         reason = _check(event, screens, who)
         if reason:
@@ -102,7 +118,17 @@ def _insert_new(session: Session, payloads: dict[str, dict[str, Any]]) -> set[st
         return set()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = datetime.now(UTC)
-    rows = [{"event_id": eid, "type": p["type"], "ts": datetime.fromisoformat(p["ts"]), "screen_id": p.get("screen_id"),
-             "store_id": p.get("store_id"), "payload": p, "received_at": now} for eid, p in payloads.items()]
-    stmt = dialect.insert(EventRecord.__table__).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
-    return set(session.execute(stmt.returning(EventRecord.__table__.c.event_id)).scalars())
+    rows = [
+        {
+            "event_id": eid,
+            "type": p["type"],
+            "ts": datetime.fromisoformat(p["ts"]),
+            "screen_id": p.get("screen_id"),
+            "store_id": p.get("store_id"),
+            "payload": p,
+            "received_at": now,
+        }
+        for eid, p in payloads.items()
+    ]
+    stmt = dialect.insert(table(EventRecord)).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
+    return set(session.execute(stmt.returning(table(EventRecord).c.event_id)).scalars())

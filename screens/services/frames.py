@@ -16,6 +16,7 @@ def analyzer_for(config_path: Path | None) -> FrameAnalyzer:
     """One analyzer per configured model set, built on first use (loading models takes seconds)."""
     with _lock:
         if config_path not in _analyzers:
-            _analyzers[config_path] = (FrameAnalyzer.from_config(load_config(config_path).models)
-                                       if config_path else FrameAnalyzer())
+            _analyzers[config_path] = (
+                FrameAnalyzer.from_config(load_config(config_path).models) if config_path else FrameAnalyzer()
+            )
         return _analyzers[config_path]

@@ -42,14 +42,20 @@ def crowd_state(runtime: Runtime, screen_id: str) -> dict[str, Any]:
     """The lead-in screen's crowd as rounded shares (what a ``profile`` notice carries)."""
     profile = runtime.coupons.crowd_profile(screen_id, datetime.now(UTC))
     shares = {cell: round(round(share / SHARE_STEP) * SHARE_STEP, 2) for cell, share in profile.as_dict().items()}
-    return {"profile": {cell: share for cell, share in sorted(shares.items()) if share > 0},
-            "faces": round(profile.n_faces)}
+    return {
+        "profile": {cell: share for cell, share in sorted(shares.items()) if share > 0},
+        "faces": round(profile.n_faces),
+    }
 
 
 def last_try_on(runtime: Runtime, screen_id: str) -> dict[str, Any]:
     """The newest try-on logged for the mirror, or ``{"sku": None}`` before the first one."""
-    query = (select(EventRecord.payload).where(EventRecord.type == "try_on", EventRecord.screen_id == screen_id)
-             .order_by(col(EventRecord.ts).desc()).limit(1))
+    query = (
+        select(EventRecord.payload)
+        .where(EventRecord.type == "try_on", EventRecord.screen_id == screen_id)
+        .order_by(col(EventRecord.ts).desc())
+        .limit(1)
+    )
     with Session(runtime.engine) as session:
         payload = session.exec(query).first()
     if payload is None:
@@ -68,8 +74,15 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def screen_events(runtime: Runtime, screen_id: str, kind: str, is_disconnected: Callable[[], Awaitable[bool]],
-                        *, poll_s: float = POLL_S, max_stream_s: float = MAX_STREAM_S) -> AsyncIterator[str]:
+async def screen_events(
+    runtime: Runtime,
+    screen_id: str,
+    kind: str,
+    is_disconnected: Callable[[], Awaitable[bool]],
+    *,
+    poll_s: float = POLL_S,
+    max_stream_s: float = MAX_STREAM_S,
+) -> AsyncIterator[str]:
     """The SSE body: the current state at once, then every change, with keep-alive comments."""
     event, read_state = state_reader(runtime, screen_id, kind)
     loop = asyncio.get_running_loop()

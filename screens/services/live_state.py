@@ -60,8 +60,11 @@ def apply_events(counters: LiveCounters, events: Sequence[dict[str, Any]], half_
     for e in events:
         kind, ts = e["type"], e["ts"]
         if kind == "audience":
-            members = {f"{e['event_id']}/{i}|{f['gender']}|{f['age'] if f['age'] is not None else ''}|"
-                       f"{f['confidence']}": _epoch(ts) for i, f in enumerate(e["faces"])}
+            members = {
+                f"{e['event_id']}/{i}|{f['gender']}|{f['age'] if f['age'] is not None else ''}|"
+                f"{f['confidence']}": _epoch(ts)
+                for i, f in enumerate(e["faces"])
+            }
             if members:
                 counters.zadd(f"screen:{e['screen_id']}:faces", members, ttl_s=FACES_TTL_S)
         elif kind == "store_visit" and e.get("store_id"):
@@ -88,8 +91,11 @@ def _visit_updates(event: dict[str, Any], half_life_s: float) -> list[tuple[str,
     cell = cell_of(event["gender"], event["age"])
     t_ref = audience_reference(ts, half_life_s)
     field = f"{t_ref:.0f}|{daypart(when.hour)}|{cell}"
-    return [(f"store_audience:{store}", field, visit_increment(ts, t_ref, half_life_s)),
-            (f"store:{store}:visits", cell, 1.0), (f"store:{store}:visits", "total", 1.0)]
+    return [
+        (f"store_audience:{store}", field, visit_increment(ts, t_ref, half_life_s)),
+        (f"store:{store}:visits", cell, 1.0),
+        (f"store:{store}:visits", "total", 1.0),
+    ]
 
 
 def recent_faces(counters: LiveCounters, screen_id: str, now: float, window_s: float) -> list[Face]:

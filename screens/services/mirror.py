@@ -69,11 +69,21 @@ class MirrorScreen:
 
 
 def to_mirror_item(row: CatalogItem) -> MirrorItem:
-    return MirrorItem(store_id=row.store_id, sku=row.sku, name=row.name, category=row.category.lower(),
-                      subcategory=(row.subcategory or "").lower(), gender_target=row.gender_target,
-                      colors=tuple(c.lower() for c in row.colors), style_tags=tuple(s.lower() for s in row.style_tags),
-                      price=row.price, sale_price=row.sale_price, stock=row.stock, image_url=row.image_url,
-                      complements=tuple(row.complements))
+    return MirrorItem(
+        store_id=row.store_id,
+        sku=row.sku,
+        name=row.name,
+        category=row.category.lower(),
+        subcategory=(row.subcategory or "").lower(),
+        gender_target=row.gender_target,
+        colors=tuple(c.lower() for c in row.colors),
+        style_tags=tuple(s.lower() for s in row.style_tags),
+        price=row.price,
+        sale_price=row.sale_price,
+        stock=row.stock,
+        image_url=row.image_url,
+        complements=tuple(row.complements),
+    )
 
 
 def load_items(session: Session, store_id: str | None = None) -> list[MirrorItem]:
@@ -92,9 +102,17 @@ def try_ons_key(screen_id: str) -> str:
 class MirrorService:
     """What one worker needs to answer mirror requests; built in the lifespan, stopped at shutdown."""
 
-    def __init__(self, engine: Engine, counters: LiveCounters, config: ConfigChannel, model_dir: Path,
-                 coupons: CouponState, weights: WeightsCache, crowd_window_s: float,
-                 session_ttl_s: float = SESSION_TTL_S) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        counters: LiveCounters,
+        config: ConfigChannel,
+        model_dir: Path,
+        coupons: CouponState,
+        weights: WeightsCache,
+        crowd_window_s: float,
+        session_ttl_s: float = SESSION_TTL_S,
+    ) -> None:
         self._engine, self._counters, self._model_dir = engine, counters, model_dir
         self._coupon_state, self._weights = coupons, weights
         self.crowd_window_s, self.session_ttl_s = crowd_window_s, session_ttl_s
@@ -134,8 +152,12 @@ class MirrorService:
             items = load_items(session)
         self.recommender.load_catalog(items)
         self._ready.set()
-        log.info("mirror index ready: %d items of %d stores in %.1fs", len(items),
-                 len(self.recommender.registry.stores()), time.monotonic() - started)
+        log.info(
+            "mirror index ready: %d items of %d stores in %.1fs",
+            len(items),
+            len(self.recommender.registry.stores()),
+            time.monotonic() - started,
+        )
 
     def catalog_changed(self, store_id: str) -> None:
         """``on_catalog_change`` listener: re-read the store's items and swap its partition in."""
@@ -213,8 +235,10 @@ class MirrorService:
                 raise IndexLoading("the mirror index is still loading after a restart; retry in a few seconds")
             raise NotFound(f"store {mirror.store_id!r} has no catalog yet; a merchandiser must upload one")
         if part.row(sku) is None:
-            raise NotFound(f"sku {sku!r} is not in the catalog of store {mirror.store_id!r} "
-                           f"(a mirror only shows its own store's items)")
+            raise NotFound(
+                f"sku {sku!r} is not in the catalog of store {mirror.store_id!r} "
+                f"(a mirror only shows its own store's items)"
+            )
 
     def remember_try_on(self, mirror: MirrorScreen, session_id: str, sku: str) -> None:
         """Add the SKU to the session's try-ons (again: only its time moves); never fails the request."""
@@ -245,9 +269,15 @@ class MirrorService:
         crowd = CrowdProfile.from_faces(faces, wall, self.crowd_window_s)
         _, weights = self._weights.snapshot()
         try:
-            return self.recommender.recommend(mirror.store_id, sku, self.session_skus(mirror, session_id, now),
-                                              None if crowd.is_empty else crowd.as_dict(), k, weights,
-                                              self.store_coupons(mirror.store_id, wall))
+            return self.recommender.recommend(
+                mirror.store_id,
+                sku,
+                self.session_skus(mirror, session_id, now),
+                None if crowd.is_empty else crowd.as_dict(),
+                k,
+                weights,
+                self.store_coupons(mirror.store_id, wall),
+            )
         except UnknownItemError as exc:  # the catalog was replaced between the check and now
             raise NotFound(str(exc)) from exc
 
@@ -270,11 +300,26 @@ class MirrorService:
 
     def _load_coupons(self, store_id: str, wall: datetime) -> list[tuple[float, float, dict[str, Any]]]:
         with Session(self._engine) as session:
-            rows = session.exec(select(Coupon).where(Coupon.store_id == store_id, col(Coupon.active).is_(True),
-                                                     col(Coupon.valid_to) > wall).order_by(col(Coupon.id))).all()
-        return [(as_utc(c.valid_from).timestamp(), as_utc(c.valid_to).timestamp(),
-                 {"coupon_id": c.id, "title": c.title, "kind": c.kind, "value": c.value, "min_spend": c.min_spend,
-                  "valid_to": as_utc(c.valid_to).isoformat()}) for c in rows]
+            rows = session.exec(
+                select(Coupon)
+                .where(Coupon.store_id == store_id, col(Coupon.active).is_(True), col(Coupon.valid_to) > wall)
+                .order_by(col(Coupon.id))
+            ).all()
+        return [
+            (
+                as_utc(c.valid_from).timestamp(),
+                as_utc(c.valid_to).timestamp(),
+                {
+                    "coupon_id": c.id,
+                    "title": c.title,
+                    "kind": c.kind,
+                    "value": c.value,
+                    "min_spend": c.min_spend,
+                    "valid_to": as_utc(c.valid_to).isoformat(),
+                },
+            )
+            for c in rows
+        ]
 
     def _showable_ids(self, now: float) -> frozenset[str]:
         """Coupons with claims left, from the lead-in ranking's snapshot (refreshed every second or so)."""

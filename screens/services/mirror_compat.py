@@ -26,8 +26,7 @@ Table = dict[str, dict[str, float]]
 def current(session: Session) -> SettingValue:
     row = session.get(SettingValue, KEY)
     if row is None:
-        return SettingValue(key=KEY, value=DEFAULT_COMPATIBILITY, version=0, updated_by="defaults",
-                            updated_at=None)  # type: ignore[arg-type]  # never stored: "not edited yet"
+        return SettingValue(key=KEY, value=DEFAULT_COMPATIBILITY, version=0, updated_by="defaults", updated_at=None)  # type: ignore[arg-type]  # never stored: "not edited yet"
     return row
 
 
@@ -38,8 +37,11 @@ def _normalised(table: Table) -> Table:
 
 def _diff(before: Table, after: Table) -> dict[str, Any]:
     pairs = {(c, o) for t in (before, after) for c, row in t.items() for o in row}
-    return {f"{c}.{o}": {"from": before.get(c, {}).get(o), "to": after.get(c, {}).get(o)}
-            for c, o in sorted(pairs) if before.get(c, {}).get(o) != after.get(c, {}).get(o)}
+    return {
+        f"{c}.{o}": {"from": before.get(c, {}).get(o), "to": after.get(c, {}).get(o)}
+        for c, o in sorted(pairs)
+        if before.get(c, {}).get(o) != after.get(c, {}).get(o)
+    }
 
 
 def update(session: Session, table: Table, author: Principal, comment: str | None) -> SettingValue:
@@ -47,14 +49,22 @@ def update(session: Session, table: Table, author: Principal, comment: str | Non
     table = _normalised(table)
     errors = validate_compatibility(table)
     if errors:
-        raise InvalidInput("invalid compatibility table",
-                           errors=[{"field": f"table.{where}", "message": why} for where, why in errors])
+        raise InvalidInput(
+            "invalid compatibility table", errors=[{"field": f"table.{where}", "message": why} for where, why in errors]
+        )
     before = current(session)
     diff = _diff(before.value, table)
     row = session.get(SettingValue, KEY) or SettingValue(key=KEY, value={}, version=0, updated_by="")
     row.value, row.version, row.updated_by, row.updated_at = table, before.version + 1, author.label, utcnow()
     session.add(row)
-    audit.record(session, author, "mirror.compatibility.update", f"mirror_compatibility:v{row.version}",
-                 diff=diff, table=table, comment=comment)
+    audit.record(
+        session,
+        author,
+        "mirror.compatibility.update",
+        f"mirror_compatibility:v{row.version}",
+        diff=diff,
+        table=table,
+        comment=comment,
+    )
     session.flush()
     return row

@@ -53,8 +53,9 @@ class MirrorLog:
         when, payload = as_utc(event.ts), event.payload
         if event.type == "audience" and payload["screen_id"] in mirrors:
             for face in payload["faces"]:
-                self._windows[payload["screen_id"]].add(Face(when.timestamp(), face["gender"], face["age"],
-                                                             face["confidence"]))
+                self._windows[payload["screen_id"]].add(
+                    Face(when.timestamp(), face["gender"], face["age"], face["confidence"])
+                )
         elif event.type == "try_on" and payload.get("store_id"):
             key = f"{payload['screen_id']}|{payload['session_id']}"
             self._latest[(payload["store_id"], payload["session_id"])] = key
@@ -70,8 +71,10 @@ class MirrorLog:
             self.purchases.append(Purchase(joined, payload["store_id"], tuple(payload["skus"]), when.timestamp()))
 
     def session_profiles(self) -> dict[str, dict[str, float]]:
-        return {key: {cell: total / self._profile_counts[key] for cell, total in sums.items()}
-                for key, sums in self._profile_sums.items()}
+        return {
+            key: {cell: total / self._profile_counts[key] for cell, total in sums.items()}
+            for key, sums in self._profile_sums.items()
+        }
 
 
 def _events(session: Session) -> Iterator[EventRecord]:
@@ -103,22 +106,40 @@ def publish(folder: Path, version: str, model_dir: Path, config: ConfigChannel |
     log.info("published mirror models %s", version)
 
 
-def train_and_publish(engine: Engine, model_dir: Path, config: ConfigChannel | None, *, window_s: float,
-                      factors: int = 32, iterations: int = 12) -> dict[str, Any]:
+def train_and_publish(
+    engine: Engine,
+    model_dir: Path,
+    config: ConfigChannel | None,
+    *,
+    window_s: float,
+    factors: int = 32,
+    iterations: int = 12,
+) -> dict[str, Any]:
     """Train the co-try-on ALS and the crowd-taste model on the whole log and publish them."""
     mirror_log, items = load_mirror_log(engine, window_s)
     profiles = mirror_log.session_profiles()
-    log.info("%d try-ons in %d sessions (%d with a crowd profile), %d purchases", len(mirror_log.tryons),
-             len({t.session_id for t in mirror_log.tryons}), len(profiles), len(mirror_log.purchases))
+    log.info(
+        "%d try-ons in %d sessions (%d with a crowd profile), %d purchases",
+        len(mirror_log.tryons),
+        len({t.session_id for t in mirror_log.tryons}),
+        len(profiles),
+        len(mirror_log.purchases),
+    )
     (model_dir / MIRROR).mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=model_dir / MIRROR, prefix=".training-"))
     try:
-        models = train_mirror_model(mirror_log.tryons, mirror_log.purchases, items, profiles, folder,
-                                    factors=factors, iterations=iterations)
+        models = train_mirror_model(
+            mirror_log.tryons, mirror_log.purchases, items, profiles, folder, factors=factors, iterations=iterations
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     version = f"{models.als.version}+{models.taste.version}"
     publish(folder, version, model_dir, config)
-    return {"version": version, "try_ons": len(mirror_log.tryons), "purchases": len(mirror_log.purchases),
-            "sessions": len({t.session_id for t in mirror_log.tryons}), "sessions_with_profile": len(profiles)}
+    return {
+        "version": version,
+        "try_ons": len(mirror_log.tryons),
+        "purchases": len(mirror_log.purchases),
+        "sessions": len({t.session_id for t in mirror_log.tryons}),
+        "sessions_with_profile": len(profiles),
+    }

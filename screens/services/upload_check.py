@@ -17,8 +17,12 @@ from screens.services.uploads import Mode, validate_catalog, validate_coupons
 
 def _changes(keys: list[str], stored: set[str], mode: Mode) -> dict[str, int]:
     incoming = set(keys)
-    return {"rows": len(keys), "new": len(incoming - stored), "updated": len(incoming & stored),
-            "removed": len(stored - incoming) if mode == "replace" else 0}
+    return {
+        "rows": len(keys),
+        "new": len(incoming - stored),
+        "updated": len(incoming & stored),
+        "removed": len(stored - incoming) if mode == "replace" else 0,
+    }
 
 
 def check_catalog(session: Session, store_id: str, raw: list[dict[str, Any]], mode: Mode) -> dict[str, int]:

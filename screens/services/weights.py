@@ -29,13 +29,17 @@ def current(session: Session) -> RankingWeights:
     """The version in force; version 0 is the built-in defaults before any change."""
     row = session.exec(select(RankingWeights).order_by(col(RankingWeights.version).desc())).first()
     if row is None:
-        return RankingWeights(version=0, weights=default_weights(), diff={}, author="defaults", created_at=None)
+        # model_construct: version 0 was never saved, so it has no creation time.
+        return RankingWeights.model_construct(
+            version=0, weights=default_weights(), diff={}, author="defaults", comment=None, created_at=None
+        )  # type: ignore[arg-type]
     merged = default_weights() | row.weights  # weights added by later releases get their default
     return RankingWeights.model_validate(row.model_dump() | {"weights": merged})
 
 
-def _save(session: Session, weights: dict[str, float], author: Principal, comment: str | None,
-          action: str) -> RankingWeights:
+def _save(
+    session: Session, weights: dict[str, float], author: Principal, comment: str | None, action: str
+) -> RankingWeights:
     before = current(session)
     diff = {k: {"from": before.weights.get(k), "to": v} for k, v in weights.items() if before.weights.get(k) != v}
     row = RankingWeights(version=before.version + 1, weights=weights, diff=diff, author=author.label, comment=comment)

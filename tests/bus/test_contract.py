@@ -84,3 +84,27 @@ def test_channels_subscribed_after_the_first_receive_messages_too(bus: Bus) -> N
 
 def test_ping_reports_reachable(bus: Bus) -> None:
     assert bus.ping() is True
+
+
+def test_unacknowledged_events_are_delivered_again_on_request(bus: Bus) -> None:
+    bus.events.publish([{"n": 1}, {"n": 2}])
+    first = bus.events.read("g", "c", block_ms=100)
+    assert [e["n"] for _, e in first] == [1, 2]
+    bus.events.retry_unacked("g", "c")
+    again = bus.events.read("g", "c", block_ms=100)
+    assert [e["n"] for _, e in again] == [1, 2]
+    bus.events.ack("g", [mid for mid, _ in again])
+    bus.events.publish([{"n": 3}])
+    assert [e["n"] for _, e in bus.events.read("g", "c", block_ms=100)] == [3]
+
+
+def test_memory_stream_drops_events_every_group_acknowledged() -> None:
+    from screens.bus.memory import MemoryEventStream
+
+    stream = MemoryEventStream()
+    stream.publish([{"n": i} for i in range(MemoryEventStream.TRIM_AT + 10)])
+    got = stream.read("g", "c", count=MemoryEventStream.TRIM_AT + 10, block_ms=0)
+    stream.ack("g", [mid for mid, _ in got])
+    assert len(stream._log) == 0  # noqa: SLF001
+    stream.publish([{"n": "late"}])
+    assert [e for _, e in stream.read("g", "c", block_ms=0)] == [{"n": "late"}]

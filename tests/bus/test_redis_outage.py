@@ -14,8 +14,14 @@ from tests.servers import RedisServer
 
 
 def _visit(cell_age: int = 30) -> dict[str, object]:
-    return {"event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), "type": "store_visit",
-            "screen_id": "cam1", "gender": "female", "age": cell_age}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "ts": datetime.now(UTC).isoformat(),
+        "type": "store_visit",
+        "screen_id": "cam1",
+        "gender": "female",
+        "age": cell_age,
+    }
 
 
 def _wait(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
@@ -28,12 +34,14 @@ def _wait(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-
 
 
 def test_service_degrades_buffers_and_recovers_when_redis_restarts(
-        sqlite_url: str, redis_url: str, redis_server: RedisServer) -> None:
+    sqlite_url: str, redis_url: str, redis_server: RedisServer
+) -> None:
     settings = make_settings(sqlite_url, redis_url=redis_url, bus_retry_interval_s=0.2)
     with TestClient(create_app(settings)) as client:
-        from tests.conftest import TokenFactory  # noqa: F401
         from sqlmodel import Session
+
         from screens.auth import create_token
+        from tests.conftest import TokenFactory  # noqa: F401
 
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         with Session(runtime.engine) as session:
@@ -58,8 +66,9 @@ def test_service_degrades_buffers_and_recovers_when_redis_restarts(
         redis_server.start()  # a fresh, empty server on the same port
         assert _wait(lambda: client.get("/readyz").json()["status"] == "ready")
         assert _wait(lambda: runtime.bus.events.pending() == 0)
-        assert _wait(lambda: runtime.bus.counters.get("store:s1:visits").get("total") == 2.0), \
+        assert _wait(lambda: runtime.bus.counters.get("store:s1:visits").get("total") == 2.0), (
             "the two buffered events were applied after the restart"
+        )
 
 
 def test_buffer_is_bounded_and_counts_drops(redis_url: str, redis_server: RedisServer) -> None:

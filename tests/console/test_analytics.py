@@ -17,13 +17,17 @@ def _cells(slice_: dict) -> dict[str, dict]:
     return {c["cell"]: c for c in slice_["cells"]}
 
 
-def test_audience_cells_below_k_are_suppressed_and_cannot_be_derived(client: TestClient,
-                                                                      mall: dict[str, str]) -> None:
+def test_audience_cells_below_k_are_suppressed_and_cannot_be_derived(client: TestClient, mall: dict[str, str]) -> None:
     send(client, mall, visits("s1", [WOMAN] * 4 + [MAN]))
     data = client.get("/v1/analytics/stores/s1/audience", headers=mall).json()
     cells = _cells(data["all_day"])
-    assert cells["female:25-34"] == {"cell": "female:25-34", "gender": "female", "age": "25-34", "visits": 4,
-                                     "suppressed": False}
+    assert cells["female:25-34"] == {
+        "cell": "female:25-34",
+        "gender": "female",
+        "age": "25-34",
+        "visits": 4,
+        "suppressed": False,
+    }
     assert cells["male:35-44"]["visits"] is None and cells["male:35-44"]["suppressed"]
     assert data["window"]["k"] == K and not data["suppressed"]
     # total − published would reveal the single man: the total is withheld too.
@@ -47,7 +51,7 @@ def test_visits_fall_into_the_daypart_of_the_mall_local_time(client: TestClient,
     send(client, mall, visits("s1", [WOMAN] * 3, ts=ten_utc))
     by_utc = client.get("/v1/analytics/stores/s1/audience", headers=mall).json()
     by_local = client.get("/v1/analytics/stores/s1/audience?tz_offset_min=480", headers=mall).json()
-    assert [d["published_visits"] for d in by_utc["dayparts"]] == [3, 0, 0]   # 10:00 is morning
+    assert [d["published_visits"] for d in by_utc["dayparts"]] == [3, 0, 0]  # 10:00 is morning
     assert [d["published_visits"] for d in by_local["dayparts"]] == [0, 0, 3]  # 18:00 is evening
 
 
@@ -73,8 +77,13 @@ def test_coupon_performance_by_audience_cell_and_pacing(client: TestClient, mall
     c1, c2 = data["coupons"]
     assert (c1["coupon_id"], c1["impressions"], c1["claims"], c1["claim_rate"]) == ("C1", 4, 2, 0.5)
     cells = {c["cell"]: c for c in c1["by_cell"]}
-    assert cells["female:25-34"] == {"cell": "female:25-34", "impressions": 3.0, "claims": 2.0,
-                                     "claim_rate": 0.6667, "suppressed": False}
+    assert cells["female:25-34"] == {
+        "cell": "female:25-34",
+        "impressions": 3.0,
+        "claims": 2.0,
+        "claim_rate": 0.6667,
+        "suppressed": False,
+    }
     assert cells["male:35-44"]["suppressed"] and cells["male:35-44"]["claim_rate"] is None
     assert c2["impressions"] == 1 and c2["unattributed_impressions"] == 1
     today = sum(1 for i in range(2) if (start + timedelta(seconds=30 * i + 2)).date() == datetime.now(UTC).date())
@@ -92,8 +101,13 @@ def test_flow_from_lead_in_screens_to_stores_is_k_anonymous(client: TestClient, 
     send(client, mall, events)
     flow = client.get("/v1/analytics/flow", headers=mall).json()["links"]
     links = {(link["screen_id"], link["store_id"]): link for link in flow}
-    assert links[("lead1", "s1")] == {"screen_id": "lead1", "store_id": "s1", "impressions": 3, "claims": 3,
-                                      "suppressed": False}
+    assert links[("lead1", "s1")] == {
+        "screen_id": "lead1",
+        "store_id": "s1",
+        "impressions": 3,
+        "claims": 3,
+        "suppressed": False,
+    }
     assert links[("lead1", "s2")]["claims"] is None and links[("lead1", "s2")]["suppressed"]
 
 
@@ -112,10 +126,23 @@ def test_merchandiser_sees_only_its_own_stores(client: TestClient, mall: dict[st
 
 def test_screens_show_health_crowd_cells_and_what_they_show_now(client: TestClient, mall: dict[str, str]) -> None:
     now = datetime.now(UTC)
-    send(client, mall, [event("audience", now, screen_id="lead1", faces=[
-        {"gender": "female", "age": 28, "confidence": 0.9}, {"gender": "male", "age": 8, "confidence": 0.8}]),
-        event("coupon_impression", now, screen_id="lead1", coupon_id="C1"),
-        event("try_on", now, screen_id="mirror1", sku="A1", session_id="sess-1")])
+    send(
+        client,
+        mall,
+        [
+            event(
+                "audience",
+                now,
+                screen_id="lead1",
+                faces=[
+                    {"gender": "female", "age": 28, "confidence": 0.9},
+                    {"gender": "male", "age": 8, "confidence": 0.8},
+                ],
+            ),
+            event("coupon_impression", now, screen_id="lead1", coupon_id="C1"),
+            event("try_on", now, screen_id="mirror1", sku="A1", session_id="sess-1"),
+        ],
+    )
     assert client.post("/v1/screens/lead1/heartbeat", headers=mall).status_code == 200
 
     def lead1() -> dict:

@@ -17,24 +17,27 @@ import pytest
 from tests.console.live import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveServer
 from tests.console.seed import build_mall, event, send, shown_to, visits
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")]
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 K = 3
 LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 1024, "height": 768}
 HEADER = "sku,name,category,subcategory,gender_target,colors,style_tags,price,sale_price,stock,image_url,complements\n"
-GOOD_ROWS = ("A1,Linen shirt,tops,shirts,women,white|blue,casual,59.9,39.9,12,,B1\n"
-             "B1,Trousers,bottoms,,women,black,,79,,5,,A1\n")
+GOOD_ROWS = (
+    "A1,Linen shirt,tops,shirts,women,white|blue,casual,59.9,39.9,12,,B1\nB1,Trousers,bottoms,,women,black,,79,,5,,A1\n"
+)
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     server = LiveServer(tmp_path_factory.mktemp("console"), k_anonymity=K)
     server.start()
-    tokens = {"admin": server.token("admin"), "ops": server.token("ops"),
-              "merchandiser": server.token("merchandiser", store_ids=["s1"])}
+    tokens = {
+        "admin": server.token("admin"),
+        "ops": server.token("ops"),
+        "merchandiser": server.token("merchandiser", store_ids=["s1"]),
+    }
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     with httpx.Client(base_url=server.url, timeout=10) as http:
         build_mall(http, admin)
@@ -46,16 +49,33 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def _seed_events(http: httpx.Client, admin: dict[str, str]) -> None:
     yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(hour=11, minute=0)
     women, men = [("female", 28)] * 5 + [("female", 45)] * 3, [("male", 33)] * 4 + [("male", 70)]
-    send(http, admin, visits("s1", women + men, ts=yesterday) + visits("s1", women, ts=yesterday.replace(hour=18))
-         + visits("s2", men * 2, ts=yesterday.replace(hour=15)))
+    send(
+        http,
+        admin,
+        visits("s1", women + men, ts=yesterday)
+        + visits("s1", women, ts=yesterday.replace(hour=18))
+        + visits("s2", men * 2, ts=yesterday.replace(hour=15)),
+    )
     start = datetime.now(UTC) - timedelta(hours=2)
     events = [e for i in range(4) for e in shown_to([("female", 28)], "C1", i < 3, start + timedelta(minutes=i))]
-    events += [e for i in range(3) for e in shown_to([("male", 33), ("female", 8)], "D1", i < 1,
-                                                     start + timedelta(minutes=10 + i))]
+    events += [
+        e
+        for i in range(3)
+        for e in shown_to([("male", 33), ("female", 8)], "D1", i < 1, start + timedelta(minutes=10 + i))
+    ]
     now = datetime.now(UTC) - timedelta(seconds=5)
-    events += [event("audience", now, screen_id="lead1", faces=[{"gender": "female", "age": 30, "confidence": 0.9},
-                                                                {"gender": "female", "age": 27, "confidence": 0.8}]),
-               event("coupon_impression", now, screen_id="lead1", coupon_id="C1")]
+    events += [
+        event(
+            "audience",
+            now,
+            screen_id="lead1",
+            faces=[
+                {"gender": "female", "age": 30, "confidence": 0.9},
+                {"gender": "female", "age": 27, "confidence": 0.8},
+            ],
+        ),
+        event("coupon_impression", now, screen_id="lead1", coupon_id="C1"),
+    ]
     send(http, admin, events)
     http.post("/v1/screens/lead1/heartbeat", headers=admin).raise_for_status()
 
@@ -104,10 +124,13 @@ def _catalog_total(live: dict[str, Any]) -> int:
 def test_upload_with_a_bad_row_shows_row_and_field_and_writes_nothing(open_console: Any, live: dict[str, Any]) -> None:
     page = open_console("merchandiser", "uploads")
     bad = HEADER + GOOD_ROWS + "C9,Scarf,accessories,,aliens,red,,12,,3,,\n"
-    drop = page.evaluate_handle("""([name, text]) => {
+    drop = page.evaluate_handle(
+        """([name, text]) => {
         const data = new DataTransfer();
         data.items.add(new File([text], name, { type: "text/csv" }));
-        return data; }""", ["bad-catalog.csv", bad])
+        return data; }""",
+        ["bad-catalog.csv", bad],
+    )
     page.dispatch_event("#dropzone", "drop", {"dataTransfer": drop})
     errors = page.wait_for_selector("#upload-errors")
     rows = [r.split("\t") for r in errors.inner_text().splitlines() if r.startswith("3\t")]
@@ -117,8 +140,9 @@ def test_upload_with_a_bad_row_shows_row_and_field_and_writes_nothing(open_conso
     shot(page, "uploads-bad-row")
     assert _catalog_total(live) == 0
 
-    page.set_input_files("#upload-file", {"name": "catalog.csv", "mimeType": "text/csv",
-                                          "buffer": (HEADER + GOOD_ROWS).encode()})
+    page.set_input_files(
+        "#upload-file", {"name": "catalog.csv", "mimeType": "text/csv", "buffer": (HEADER + GOOD_ROWS).encode()}
+    )
     page.wait_for_selector("#upload-report .valid")
     assert "2 valid rows" in page.inner_text("#upload-summary") and _catalog_total(live) == 0
     page.click("#upload-commit")
@@ -132,16 +156,19 @@ def _set_weight(page: Any, name: str, value: float) -> None:
     page.dispatch_event(f"#wn-{name}", "change")
 
 
-def test_weight_change_once_saved_appears_in_history_and_can_be_rolled_back(open_console: Any,
-                                                                            live: dict[str, Any]) -> None:
+def test_weight_change_once_saved_appears_in_history_and_can_be_rolled_back(
+    open_console: Any, live: dict[str, Any]
+) -> None:
     page = open_console("ops", "weights")
     _set_weight(page, "audience_match", 2.5)
     assert page.inner_text("#changed-audience_match") == "was 1"
     page.fill("#weights-comment", "push crowd matching")
     page.click("#weights-save")
     page.wait_for_function("document.querySelector('#weights-version').textContent.startsWith('Version 1 ')")
-    page.wait_for_function("(document.querySelector('#history-table tbody tr:first-child') || {textContent: ''})"
-                           ".textContent.includes('push crowd matching')")
+    page.wait_for_function(
+        "(document.querySelector('#history-table tbody tr:first-child') || {textContent: ''})"
+        ".textContent.includes('push crowd matching')"
+    )
     first = page.inner_text("#history-table tbody tr:first-child")
     assert "audience_match: 1 → 2.5" in first and "push crowd matching" in first
     _set_weight(page, "popularity", 0.9)
@@ -152,8 +179,10 @@ def test_weight_change_once_saved_appears_in_history_and_can_be_rolled_back(open
     page.click("button[data-rollback='1']")
     page.wait_for_function("document.querySelector('#weights-version').textContent.startsWith('Version 3 ')")
     # The history table reloads on its own fetch after the version label changes.
-    page.wait_for_function("(document.querySelector('#history-table tbody tr:first-child') || {textContent: ''})"
-                           ".textContent.includes('rollback to version 1')")
+    page.wait_for_function(
+        "(document.querySelector('#history-table tbody tr:first-child') || {textContent: ''})"
+        ".textContent.includes('rollback to version 1')"
+    )
     assert page.input_value("#wn-popularity") == "0.3"
     weights = live["http"].get("/v1/ranking/weights", headers=live["admin"]).json()["weights"]
     assert (weights["audience_match"], weights["popularity"]) == (2.5, 0.3)
@@ -179,9 +208,15 @@ def test_weight_change_shows_the_new_preview(open_console: Any, live: dict[str, 
 def test_merchandiser_sees_only_its_own_stores(open_console: Any, live: dict[str, Any]) -> None:
     page = open_console("merchandiser", "audience")
     assert page.eval_on_selector_all("#nav a", "links => links.map(a => a.dataset.page)") == [
-        "uploads", "audience", "coupons"]
-    for page_id, store_select in (("audience", "#audience-store"), ("coupons", "#coupon-store"),
-                                  ("uploads", "#upload-store")):
+        "uploads",
+        "audience",
+        "coupons",
+    ]
+    for page_id, store_select in (
+        ("audience", "#audience-store"),
+        ("coupons", "#coupon-store"),
+        ("uploads", "#upload-store"),
+    ):
         page.goto(f"{live['url']}/console#{page_id}")
         page.wait_for_selector(store_select)
         assert page.eval_on_selector_all(f"{store_select} option", "os => os.map(o => o.value)") == ["s1"]
@@ -196,8 +231,9 @@ def test_merchandiser_sees_only_its_own_stores(open_console: Any, live: dict[str
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, TABLET], ids=["laptop", "tablet"])
-def test_analytics_pages_draw_charts_at_laptop_and_tablet_size(open_console: Any, live: dict[str, Any],
-                                                               viewport: dict[str, int]) -> None:
+def test_analytics_pages_draw_charts_at_laptop_and_tablet_size(
+    open_console: Any, live: dict[str, Any], viewport: dict[str, int]
+) -> None:
     size = f"{viewport['width']}x{viewport['height']}"
     page = open_console("ops", "audience", viewport)
     for chart in ("#audience-heatmap", "#traffic-hours", "#flow-sankey"):
@@ -214,12 +250,23 @@ def test_analytics_pages_draw_charts_at_laptop_and_tablet_size(open_console: Any
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, f"coupons-{size}")
 
-    send(live["http"], live["admin"], [event("audience", datetime.now(UTC), screen_id="lead1",
-                                             faces=[{"gender": "female", "age": 30, "confidence": 0.9}])])
+    send(
+        live["http"],
+        live["admin"],
+        [
+            event(
+                "audience",
+                datetime.now(UTC),
+                screen_id="lead1",
+                faces=[{"gender": "female", "age": 30, "confidence": 0.9}],
+            )
+        ],
+    )
     page.goto(page.url.replace("#coupons", "#screens"))
     # The live counters are fed by a background consumer; the page refreshes every 10 s.
-    page.wait_for_function("document.querySelector('#screens-table')?.innerText.includes('female:25-34 100%')",
-                           timeout=15_000)
+    page.wait_for_function(
+        "document.querySelector('#screens-table')?.innerText.includes('female:25-34 100%')", timeout=15_000
+    )
     text = page.inner_text("#screens-table")
     assert "C1 offer (s1)" in text and "healthy" in text and "stale" in text
     shot(page, f"screens-{size}")

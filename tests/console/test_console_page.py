@@ -43,9 +43,17 @@ def test_me_tells_the_console_role_and_stores(client: TestClient, auth: TokenFac
 def test_console_api_is_documented_in_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
-    for path in ("/v1/me", "/v1/templates/catalog.csv", "/v1/templates/coupons.csv", "/v1/analytics/traffic",
-                 "/v1/analytics/flow", "/v1/analytics/coupons", "/v1/analytics/screens",
-                 "/v1/analytics/stores/{store_id}/audience", "/v1/analytics/stores/{store_id}/coupons"):
+    for path in (
+        "/v1/me",
+        "/v1/templates/catalog.csv",
+        "/v1/templates/coupons.csv",
+        "/v1/analytics/traffic",
+        "/v1/analytics/flow",
+        "/v1/analytics/coupons",
+        "/v1/analytics/screens",
+        "/v1/analytics/stores/{store_id}/audience",
+        "/v1/analytics/stores/{store_id}/coupons",
+    ):
         assert path in paths, path
     params = {p["name"] for p in paths["/v1/stores/{store_id}/catalog"]["put"]["parameters"]}
     assert {"mode", "dry_run"} <= params

@@ -20,8 +20,9 @@ def _skus(client: TestClient, headers: dict[str, str]) -> list[str]:
     return sorted(i["sku"] for i in r.json()["items"])
 
 
-def test_dry_run_with_a_bad_row_names_row_and_field_and_writes_nothing(client: TestClient,
-                                                                       mall: dict[str, str]) -> None:
+def test_dry_run_with_a_bad_row_names_row_and_field_and_writes_nothing(
+    client: TestClient, mall: dict[str, str]
+) -> None:
     bad = HEADER + A1 + "X9,Hat,accessories,,aliens,,,12,,1,,\n" + "Y9,Cap,accessories,,men,,,-3,,1,,\n"
     r = client.put("/v1/stores/s1/catalog?dry_run=true", content=bad.encode(), headers=mall | CSV)
     assert r.status_code == 422
@@ -29,15 +30,22 @@ def test_dry_run_with_a_bad_row_names_row_and_field_and_writes_nothing(client: T
     assert _skus(client, mall) == []
 
 
-def test_dry_run_of_a_valid_upload_counts_changes_and_writes_nothing(client: TestClient,
-                                                                     mall: dict[str, str]) -> None:
+def test_dry_run_of_a_valid_upload_counts_changes_and_writes_nothing(client: TestClient, mall: dict[str, str]) -> None:
     first = client.put("/v1/stores/s1/catalog", content=(HEADER + A1 + B1).encode(), headers=mall | CSV)
     assert first.status_code == 200
-    r = client.put("/v1/stores/s1/catalog?dry_run=true&mode=replace", content=(HEADER + A1 + C1).encode(),
-                   headers=mall | CSV)
+    r = client.put(
+        "/v1/stores/s1/catalog?dry_run=true&mode=replace", content=(HEADER + A1 + C1).encode(), headers=mall | CSV
+    )
     assert r.status_code == 200, r.text
-    assert r.json() == {"store_id": "s1", "mode": "replace", "dry_run": True, "rows": 2, "new": 1, "updated": 1,
-                        "removed": 1}
+    assert r.json() == {
+        "store_id": "s1",
+        "mode": "replace",
+        "dry_run": True,
+        "rows": 2,
+        "new": 1,
+        "updated": 1,
+        "removed": 1,
+    }
     assert _skus(client, mall) == ["A1", "B1"]
 
 
@@ -51,8 +59,9 @@ def test_coupon_dry_run_flags_ids_owned_by_another_store(client: TestClient, mal
     assert sorted(c["coupon_id"] for c in stored) == ["C1", "C2"]
 
 
-def test_dry_run_needs_the_same_rights_as_the_upload(client: TestClient, mall: dict[str, str],
-                                                     auth: TokenFactory) -> None:
+def test_dry_run_needs_the_same_rights_as_the_upload(
+    client: TestClient, mall: dict[str, str], auth: TokenFactory
+) -> None:
     other = auth("merchandiser", store_ids=["s2"])
     r = client.put("/v1/stores/s1/catalog?dry_run=true", content=(HEADER + A1).encode(), headers=other | CSV)
     assert r.status_code == 403

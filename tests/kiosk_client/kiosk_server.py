@@ -41,8 +41,12 @@ class RealService:
         self.db_path = workdir / "vitrine.db"
         shutil.copy(demo_db, self.db_path)
         self.tokens: dict[str, Any] = json.loads((demo_db.parent / "tokens.json").read_text())
-        env = {"VITRINE_DATABASE_URL": f"sqlite:///{self.db_path}", "VITRINE_MODEL_DIR": str(workdir / "models"),
-               "VITRINE_LOG_LEVEL": "WARNING", "VITRINE_REDIS_URL": ""}
+        env = {
+            "VITRINE_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "VITRINE_MODEL_DIR": str(workdir / "models"),
+            "VITRINE_LOG_LEVEL": "WARNING",
+            "VITRINE_REDIS_URL": "",
+        }
         self.process = ServiceProcess(env, cwd=REPO)
         self.url = self.process.url
         self.port = self.process.port
@@ -123,13 +127,17 @@ def strict_batch_handler(stored: list[str]) -> Any:
 
     def handle(request: httpx.Request) -> httpx.Response:
         events = json.loads(request.content)["events"]
-        bad = [i for i, e in enumerate(events) if any(f["gender"] not in ("female", "male", "unknown")
-                                                      for f in e.get("faces", []))]
+        bad = [
+            i
+            for i, e in enumerate(events)
+            if any(f["gender"] not in ("female", "male", "unknown") for f in e.get("faces", []))
+        ]
         if bad:
             return httpx.Response(422, json={"detail": f"events {bad} are invalid"})
         fresh = [e["event_id"] for e in events if e["event_id"] not in stored]
         stored.extend(fresh)
-        return httpx.Response(200, json={"accepted": len(fresh), "duplicates": len(events) - len(fresh),
-                                         "rejected": 0, "errors": []})
+        return httpx.Response(
+            200, json={"accepted": len(fresh), "duplicates": len(events) - len(fresh), "rejected": 0, "errors": []}
+        )
 
     return handle

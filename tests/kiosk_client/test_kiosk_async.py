@@ -50,9 +50,7 @@ def test_async_whole_batch_refusal_is_bisected(tmp_path: Path):
             transport=httpx.MockTransport(strict_batch_handler([])),
         ) as kiosk:
             for i in range(4):
-                await kiosk.record_audience(
-                    [{"gender": "female" if i != 2 else "?", "age": 30, "confidence": 1}]
-                )
+                await kiosk.record_audience([{"gender": "female" if i != 2 else "?", "age": 30, "confidence": 1}])
             result = await kiosk.flush()
             assert (result.accepted, result.rejected, result.remaining) == (3, 1, 0)
 

@@ -93,6 +93,9 @@ def test_try_on_while_offline_is_queued_and_delivered_once(shared_service: RealS
             pytest.skip("the service does not serve the mirror routes yet")
         direct = mirror.try_on("S003-00002", session_id="sess-1")
         assert mirror.pending == 1
-        assert mirror.flush().accepted == 1
+        # The lossy link may have delivered the first try-on and lost only the reply: either way
+        # the replay is recorded once (accepted now, or recognised as a duplicate).
+        flushed = mirror.flush()
+        assert (flushed.accepted + flushed.duplicates, flushed.remaining) == (1, 0)
     rows = server.query("SELECT event_id, type FROM event_log WHERE screen_id = ?", MIRROR)
     assert sorted(rows) == sorted([(queued, "try_on"), (direct, "try_on")])

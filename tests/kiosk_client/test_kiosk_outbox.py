@@ -21,8 +21,9 @@ FAST_RETRY = RetryPolicy(max_attempts=2, base_delay=0.05, max_delay=0.1)
 
 
 def _client(url: str, token: str, state_dir: Path, **kwargs: object) -> LeadInClient:
-    return LeadInClient(url, LEAD_IN, token, state_dir=state_dir, retry=FAST_RETRY,
-                        timeout=httpx.Timeout(10.0, connect=1.0), **kwargs)  # type: ignore[arg-type]
+    return LeadInClient(
+        url, LEAD_IN, token, state_dir=state_dir, retry=FAST_RETRY, timeout=httpx.Timeout(10.0, connect=1.0), **kwargs
+    )  # type: ignore[arg-type]
 
 
 def _faces(i: int) -> list[dict[str, object]]:

@@ -19,8 +19,13 @@ LANDSCAPE = {"width": 1920, "height": 1080}
 
 
 def _faces(gender: str, age: int, n: int) -> dict[str, Any]:
-    return {"event_id": str(uuid.uuid4()), "type": "audience", "ts": datetime.now(UTC).isoformat(),
-            "screen_id": LEAD_IN, "faces": [{"gender": gender, "age": age, "confidence": 0.95}] * n}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "audience",
+        "ts": datetime.now(UTC).isoformat(),
+        "screen_id": LEAD_IN,
+        "faces": [{"gender": gender, "age": age, "confidence": 0.95}] * n,
+    }
 
 
 def _open(browser: Any, service: DemoService, screen_id: str, viewport: dict[str, int]) -> Any:
@@ -30,7 +35,8 @@ def _open(browser: Any, service: DemoService, screen_id: str, viewport: dict[str
 
 
 def test_lead_in_page_shows_ranked_coupons_with_store_floor_discount_and_qr(
-        browser: Any, service: DemoService, screenshot_dir: Path):
+    browser: Any, service: DemoService, screenshot_dir: Path
+):
     for name, viewport in (("portrait", PORTRAIT), ("landscape", LANDSCAPE)):
         page = _open(browser, service, LEAD_IN, viewport)
         cards = page.locator("article.coupon")
@@ -41,8 +47,9 @@ def test_lead_in_page_shows_ranked_coupons_with_store_floor_discount_and_qr(
         assert page.locator("article.coupon img.qr").first.get_attribute("src").startswith("data:image/svg+xml")
         assert "token=" not in page.url, "the device token must leave the address bar"
         assert page.evaluate(f"localStorage.getItem('vitrine.screen.{LEAD_IN}.token')")
-        bottom = page.evaluate("Math.max(...[...document.querySelectorAll('article.coupon')]"
-                               ".map(c => c.getBoundingClientRect().bottom))")
+        bottom = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('article.coupon')].map(c => c.getBoundingClientRect().bottom))"
+        )
         assert bottom <= viewport["height"], f"coupons overflow the {name} screen"
         page.screenshot(path=str(screenshot_dir / f"lead-in-{name}.png"))
         page.close()
@@ -67,8 +74,9 @@ def test_lead_in_page_updates_when_the_crowd_changes(browser: Any, service: Demo
 def test_page_shows_cached_content_when_the_api_is_down(browser: Any, service: DemoService, screenshot_dir: Path):
     page = _open(browser, service, LEAD_IN, PORTRAIT)
     page.locator("article.coupon").first.wait_for(timeout=15_000)
-    page.wait_for_function("caches.open('vitrine-screen-v1').then(c => c.keys()).then(k => k.length >= 3)",
-                           timeout=15_000)
+    page.wait_for_function(
+        "caches.open('vitrine-screen-v1').then(c => c.keys()).then(k => k.length >= 3)", timeout=15_000
+    )
     shown = "cards => cards.map(c => c.dataset.couponId)"
     service.stop()
     try:
@@ -106,16 +114,26 @@ def test_claim_link_records_one_claim_per_phone_and_refuses_forged_codes(service
     assert service.event_counts()["coupon_claim"] == before + 2
 
 
-def test_mirror_page_shows_the_tried_item_and_its_matches(browser: Any, service: DemoService,
-                                                          screenshot_dir: Path):
+def test_mirror_page_shows_the_tried_item_and_its_matches(browser: Any, service: DemoService, screenshot_dir: Path):
     mirror = "mirror-s003-1"
     paths = service.app.openapi()["paths"] if service.app else {}
     if "/v1/mirrors/{screen_id}/recommendations" not in paths:
         pytest.skip("the service does not serve the mirror routes yet")
     page = _open(browser, service, mirror, LANDSCAPE)
     page.locator(".placeholder").wait_for(timeout=15_000)
-    service.post_events(mirror, [{"event_id": str(uuid.uuid4()), "type": "try_on", "ts": datetime.now(UTC).isoformat(),
-                                  "screen_id": mirror, "sku": "S003-00001", "session_id": "sess-1"}])
+    service.post_events(
+        mirror,
+        [
+            {
+                "event_id": str(uuid.uuid4()),
+                "type": "try_on",
+                "ts": datetime.now(UTC).isoformat(),
+                "screen_id": mirror,
+                "sku": "S003-00001",
+                "session_id": "sess-1",
+            }
+        ],
+    )
     page.locator(".tried[data-sku='S003-00001']").wait_for(timeout=15_000)
     assert page.locator(".shelf.similar li").count() > 0
     page.screenshot(path=str(screenshot_dir / "mirror-landscape.png"))

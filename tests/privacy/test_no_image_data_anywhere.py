@@ -52,8 +52,9 @@ def test_redis_reader_would_see_an_image() -> None:
     assert not _looks_like_image_or_embedding(b'{"gender": "female", "age": 27, "confidence": 0.91}')
 
 
-def test_no_image_data_in_database_redis_or_working_dir(tmp_path: Path, redis_url: str,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_image_data_in_database_redis_or_working_dir(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path}/var/vitrine.db"
     from screens.db.session import upgrade
@@ -73,11 +74,20 @@ def test_no_image_data_in_database_redis_or_working_dir(tmp_path: Path, redis_ur
             client.put(f"/v1/screens/{sid}", json=body, headers=admin)
         for sid in ("lead1", "cam1"):
             for _ in range(3):
-                r = client.post(f"/v1/vision/frames?screen_id={sid}", content=jpeg.tobytes(),
-                                headers=admin | {"Content-Type": "image/jpeg"})
+                r = client.post(
+                    f"/v1/vision/frames?screen_id={sid}",
+                    content=jpeg.tobytes(),
+                    headers=admin | {"Content-Type": "image/jpeg"},
+                )
                 assert r.status_code == 200 and r.json()["group_size"] >= 1
-        smuggle = {"event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), "type": "audience",
-                   "screen_id": "lead1", "faces": [], "image": "/9j/4AAQ"}
+        smuggle = {
+            "event_id": str(uuid.uuid4()),
+            "ts": datetime.now(UTC).isoformat(),
+            "type": "audience",
+            "screen_id": "lead1",
+            "faces": [],
+            "image": "/9j/4AAQ",
+        }
         assert client.post("/v1/events", json={"events": [smuggle]}, headers=admin).json()["rejected"] == 1
         engine = runtime.engine
 

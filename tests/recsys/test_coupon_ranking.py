@@ -81,9 +81,7 @@ def rank(
     )
 
 
-def test_young_women_crowd_ranks_young_womens_store_first(
-    young_women: CrowdProfile, lift: AudienceLift
-) -> None:
+def test_young_women_crowd_ranks_young_womens_store_first(young_women: CrowdProfile, lift: AudienceLift) -> None:
     ranked = rank([coupon("a", "older-mens"), coupon("b", "young-womens")], young_women, lift)
     assert [r.store_id for r in ranked] == ["young-womens", "older-mens"]
     assert ranked[0].explain["audience_match"] > 0 > ranked[1].explain["audience_match"]
@@ -132,9 +130,7 @@ def test_weight_change_moves_ranking_as_breakdown_says(young_women: CrowdProfile
     assert slightly[0].coupon_id == "matched"
 
 
-def test_zero_weight_removes_a_component_from_the_score(
-    young_women: CrowdProfile, lift: AudienceLift
-) -> None:
+def test_zero_weight_removes_a_component_from_the_score(young_women: CrowdProfile, lift: AudienceLift) -> None:
     ranked = rank(
         [coupon("a", "older-mens"), coupon("b", "young-womens")],
         young_women,
@@ -160,9 +156,7 @@ def test_invalid_coupons_never_appear(young_women: CrowdProfile, lift: AudienceL
 
 def test_at_most_one_coupon_per_store(young_women: CrowdProfile, lift: AudienceLift) -> None:
     candidates = [
-        coupon(f"{s}-{j}", s, value=5.0 + j)
-        for s in ("young-womens", "older-mens", "everyone")
-        for j in range(4)
+        coupon(f"{s}-{j}", s, value=5.0 + j) for s in ("young-womens", "older-mens", "everyone") for j in range(4)
     ]
     for explore in (0.0, 0.5, 1.0):
         ranked = rank(candidates, young_women, lift, weights={"exploration": explore}, k=5)
@@ -173,9 +167,7 @@ def test_at_most_one_coupon_per_store(young_women: CrowdProfile, lift: AudienceL
     assert ranked[0].coupon_id == "young-womens-3"  # deepest coupon of the best-matched store
 
 
-def test_category_diversity_penalises_repeated_categories(
-    young_women: CrowdProfile, lift: AudienceLift
-) -> None:
+def test_category_diversity_penalises_repeated_categories(young_women: CrowdProfile, lift: AudienceLift) -> None:
     candidates = [
         coupon("a", "young-womens"),
         coupon("b", "everyone"),
@@ -202,9 +194,7 @@ def test_crowded_store_is_penalised(young_women: CrowdProfile, lift: AudienceLif
     assert ranked[1].explain["crowding"] == pytest.approx(-10.0)
 
 
-def test_pacing_holds_back_a_coupon_ahead_of_its_daily_schedule(
-    young_women: CrowdProfile, lift: AudienceLift
-) -> None:
+def test_pacing_holds_back_a_coupon_ahead_of_its_daily_schedule(young_women: CrowdProfile, lift: AudienceLift) -> None:
     morning = NOW.replace(hour=11)  # 1/11 of the opening hours gone, 9 of 10 claims used
     ahead = coupon("ahead", "young-womens", daily_cap=10, claims_today=9)
     on_schedule = coupon("fine", "older-mens", daily_cap=10, claims_today=0)
@@ -231,9 +221,7 @@ def test_exploration_gives_slots_to_coupons_the_greedy_ranking_skips(
     young_women: CrowdProfile, lift: AudienceLift
 ) -> None:
     stores = [f"s{i}" for i in range(20)]
-    candidates = [
-        coupon(f"c{i}", s, value=40.0 - i, impressions=1000, claims_total=10) for i, s in enumerate(stores)
-    ]
+    candidates = [coupon(f"c{i}", s, value=40.0 - i, impressions=1000, claims_total=10) for i, s in enumerate(stores)]
     candidates[-1] = replace(candidates[-1], impressions=0, claims_total=0)  # new, weakest coupon
     stats = {s: StoreStats(visits=50) for s in stores}
     rng = np.random.default_rng(0)

@@ -37,9 +37,7 @@ def test_generated_catalog_round_trips(tmp_path: Path):
     assert read_catalog_csv(tmp_path / "c.csv", "s001") == items
 
 
-@pytest.mark.parametrize(
-    "name", ["黑色连帽卫衣", "Oxford Shirt, Slim Fit", 'Tee "Limited"', "two\nlines", 'é,"中"']
-)
+@pytest.mark.parametrize("name", ["黑色连帽卫衣", "Oxford Shirt, Slim Fit", 'Tee "Limited"', "two\nlines", 'é,"中"'])
 def test_names_that_need_quoting_or_utf8_round_trip(tmp_path: Path, name: str):
     items = [_item(name=name), _item(sku="S001-00002", sale_price=19.5, image_url="https://x/y.jpg")]
     write_catalog_csv(items, tmp_path / "c.csv")
@@ -84,6 +82,4 @@ def test_generated_uploads_pass_the_service_validation(tmp_path: Path):
         raw = uploads.parse_body((tmp_path / "c.csv").read_bytes(), "text/csv", CATALOG_COLUMNS)
         assert len(uploads.validate_rows(uploads._CATALOG_ROWS, raw, "sku")) == 60
         raw = uploads.parse_body((tmp_path / "k.csv").read_bytes(), "text/csv", COUPON_COLUMNS)
-        assert len(uploads.validate_rows(uploads._COUPON_ROWS, raw, "coupon_id")) == len(
-            mall.coupons[store_id]
-        )
+        assert len(uploads.validate_rows(uploads._COUPON_ROWS, raw, "coupon_id")) == len(mall.coupons[store_id])

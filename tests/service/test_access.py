@@ -32,13 +32,18 @@ def test_merchandiser_writes_only_its_own_stores(client: TestClient, mall: dict[
     assert [s["id"] for s in client.get("/v1/stores", headers=merch).json()] == ["s1"]
 
 
-def test_merchandiser_cannot_touch_weights_stores_or_screens(client: TestClient, mall: dict[str, str],
-                                                             auth: TokenFactory) -> None:
+def test_merchandiser_cannot_touch_weights_stores_or_screens(
+    client: TestClient, mall: dict[str, str], auth: TokenFactory
+) -> None:
     merch = auth("merchandiser", store_ids=["s1"])
     assert client.get("/v1/ranking/weights", headers=merch).status_code == 403
     assert client.put("/v1/ranking/weights", json={"weights": {"popularity": 1}}, headers=merch).status_code == 403
-    assert client.put("/v1/stores/s1", json={"name": "x", "floor": 1, "zone": "z", "category": "c"},
-                      headers=merch).status_code == 403
+    assert (
+        client.put(
+            "/v1/stores/s1", json={"name": "x", "floor": 1, "zone": "z", "category": "c"}, headers=merch
+        ).status_code
+        == 403
+    )
     assert client.put("/v1/screens/x", json={"kind": "lead_in"}, headers=merch).status_code == 403
 
 
@@ -50,7 +55,9 @@ def test_weights_and_screens_belong_to_ops(client: TestClient, mall: dict[str, s
     assert client.get("/v1/stores/s1/catalog", headers=ops).status_code == 200
 
 
-def test_device_posts_events_only_for_its_own_screen(client: TestClient, mall: dict[str, str], auth: TokenFactory) -> None:
+def test_device_posts_events_only_for_its_own_screen(
+    client: TestClient, mall: dict[str, str], auth: TokenFactory
+) -> None:
     device = auth("device", screen_id="cam1")
     own = _event(type="store_visit", screen_id="cam1", gender="female", age=30)
     other = _event(type="audience", screen_id="lead1", faces=[])
@@ -60,7 +67,9 @@ def test_device_posts_events_only_for_its_own_screen(client: TestClient, mall: d
     assert "bound to screen 'cam1'" in r.json()["errors"][0]["message"]
 
 
-def test_device_reports_purchases_only_of_its_store(client: TestClient, mall: dict[str, str], auth: TokenFactory) -> None:
+def test_device_reports_purchases_only_of_its_store(
+    client: TestClient, mall: dict[str, str], auth: TokenFactory
+) -> None:
     device = auth("device", screen_id="mirror1")
     ok = _event(type="purchase", store_id="s1", skus=["A"])
     foreign = _event(type="purchase", store_id="s2", skus=["A"])
@@ -68,8 +77,9 @@ def test_device_reports_purchases_only_of_its_store(client: TestClient, mall: di
     assert body["accepted"] == 1 and body["errors"][0]["index"] == 1
 
 
-def test_device_cannot_read_other_screens_or_admin_routes(client: TestClient, mall: dict[str, str],
-                                                         auth: TokenFactory) -> None:
+def test_device_cannot_read_other_screens_or_admin_routes(
+    client: TestClient, mall: dict[str, str], auth: TokenFactory
+) -> None:
     device = auth("device", screen_id="lead1")
     assert client.get("/v1/screens/lead1", headers=device).status_code == 200
     assert client.get("/v1/screens/mirror1", headers=device).status_code == 403

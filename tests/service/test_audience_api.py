@@ -34,15 +34,22 @@ def test_k_anonymity_hides_small_stores(mall: Mall) -> None:
     assert busy["published"] is True and busy["k_anonymity"] == 20
     assert busy["shares"] == {"female:18-24": pytest.approx(1.0)}
     assert busy["visits"] == pytest.approx(21, abs=0.1)
-    assert quiet == {"store_id": "quiet", "published": False, "k_anonymity": 20, "daypart": None, "visits": None,
-                     "shares": None, "epsilon": None, "half_life_days": 7.0}
+    assert quiet == {
+        "store_id": "quiet",
+        "published": False,
+        "k_anonymity": 20,
+        "daypart": None,
+        "visits": None,
+        "shares": None,
+        "epsilon": None,
+        "half_life_days": 7.0,
+    }
 
 
 def test_old_visits_decay_with_the_half_life(mall: Mall) -> None:
     mall.store("s1", [])
     week_ago = (datetime.now(UTC) - timedelta(days=7)).isoformat()
-    mall.send([event(type="store_visit", screen_id="cam-s1", gender="male", age=30, ts=week_ago)
-               for _ in range(30)])
+    mall.send([event(type="store_visit", screen_id="cam-s1", gender="male", age=30, ts=week_ago) for _ in range(30)])
     assert audience(mall, "s1")["published"] is False, "30 visits a half-life ago count as 15"
     mall.visits("s1", YOUNG_WOMEN, 10)
     body = audience(mall, "s1")
@@ -53,8 +60,12 @@ def test_old_visits_decay_with_the_half_life(mall: Mall) -> None:
 def test_dayparts_are_published_separately(mall: Mall) -> None:
     mall.store("s1", [])
     morning = datetime.now(UTC).replace(hour=9, minute=0) - timedelta(days=1)
-    mall.send([event(type="store_visit", screen_id="cam-s1", gender="female", age=40, ts=morning.isoformat())
-               for _ in range(25)])
+    mall.send(
+        [
+            event(type="store_visit", screen_id="cam-s1", gender="female", age=40, ts=morning.isoformat())
+            for _ in range(25)
+        ]
+    )
     assert audience(mall, "s1", daypart="morning")["published"] is True
     assert audience(mall, "s1", daypart="evening")["published"] is False
 

@@ -25,9 +25,15 @@ def event(**fields: object) -> dict[str, object]:
 
 def coupon(coupon_id: str, **kw: object) -> dict[str, object]:
     now = datetime.now(UTC)
-    return {"coupon_id": coupon_id, "title": f"{coupon_id} offer", "kind": "percent", "value": 20,
-            "valid_from": (now - timedelta(days=1)).isoformat(), "valid_to": (now + timedelta(days=30)).isoformat(),
-            **kw}
+    return {
+        "coupon_id": coupon_id,
+        "title": f"{coupon_id} offer",
+        "kind": "percent",
+        "value": 20,
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_to": (now + timedelta(days=30)).isoformat(),
+        **kw,
+    }
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -66,8 +72,17 @@ class Mall:
         wait_for(lambda: runtime.consumer.applied >= before + len(events))
 
     def visits(self, store_id: str, people: list[tuple[str, int]], n: int) -> None:
-        self.send([event(type="store_visit", screen_id=f"cam-{store_id}", gender=people[i % len(people)][0],
-                         age=people[i % len(people)][1]) for i in range(n)])
+        self.send(
+            [
+                event(
+                    type="store_visit",
+                    screen_id=f"cam-{store_id}",
+                    gender=people[i % len(people)][0],
+                    age=people[i % len(people)][1],
+                )
+                for i in range(n)
+            ]
+        )
 
     def crowd(self, people: list[tuple[str, int]], screen_id: str = "lead1") -> None:
         faces = [{"gender": g, "age": a, "confidence": 0.9} for g, a in people]
@@ -148,12 +163,14 @@ def test_ops_can_preview_weights_without_saving_them(mall: Mall) -> None:
 
 
 def test_bad_preview_weights_are_422_and_devices_may_not_preview(mall: Mall, auth: TokenFactory) -> None:
-    r = mall.client.post("/v1/recommend/coupons", json={"screen_id": "lead1", "weights": {"charisma": 1.0}},
-                         headers=mall.admin)
+    r = mall.client.post(
+        "/v1/recommend/coupons", json={"screen_id": "lead1", "weights": {"charisma": 1.0}}, headers=mall.admin
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "weights.charisma"
     device = auth("device", screen_id="lead1")
-    r = mall.client.post("/v1/recommend/coupons", json={"screen_id": "lead1", "weights": {"learned": 1.0}},
-                         headers=device)
+    r = mall.client.post(
+        "/v1/recommend/coupons", json={"screen_id": "lead1", "weights": {"learned": 1.0}}, headers=device
+    )
     assert r.status_code == 403
 
 
@@ -172,16 +189,28 @@ def test_devices_get_coupons_for_their_own_screen_only(mall: Mall, auth: TokenFa
 def test_invalid_coupons_never_appear(mall: Mall) -> None:
     now = datetime.now(UTC)
     mall.store("ok", [coupon("ok")])
-    mall.store("expired", [coupon("expired", valid_from=(now - timedelta(days=9)).isoformat(),
-                                  valid_to=(now - timedelta(days=1)).isoformat())])
+    mall.store(
+        "expired",
+        [
+            coupon(
+                "expired",
+                valid_from=(now - timedelta(days=9)).isoformat(),
+                valid_to=(now - timedelta(days=1)).isoformat(),
+            )
+        ],
+    )
     mall.store("future", [coupon("future", valid_from=(now + timedelta(days=1)).isoformat())])
     mall.store("inactive", [coupon("inactive", active=False)])
     mall.store("capped", [coupon("capped", daily_cap=1)])
     mall.store("sold-out", [coupon("sold-out", total_stock=1)])
     mall.store("empty", [coupon("empty", total_stock=0)])
     assert set(ids(mall.coupons(k=10))) == {"ok", "capped", "sold-out"}
-    mall.send([event(type="coupon_claim", coupon_id="capped", screen_id="lead1"),
-               event(type="coupon_claim", coupon_id="sold-out")])
+    mall.send(
+        [
+            event(type="coupon_claim", coupon_id="capped", screen_id="lead1"),
+            event(type="coupon_claim", coupon_id="sold-out"),
+        ]
+    )
     assert ids(mall.coupons(k=10)) == ["ok"]
     assert ids(mall.recommend(k=10, profile={"faces": [{"gender": "female", "age": 30}]})) == ["ok"]
 
@@ -207,8 +236,10 @@ def test_claims_update_the_efficiency_of_a_store_live(mall: Mall) -> None:
     mall.visits("a", YOUNG_WOMEN, 5)
     mall.visits("b", YOUNG_WOMEN, 5)
     before = {c["coupon_id"]: c["explain"]["efficiency"] for c in mall.coupons()["coupons"]}
-    mall.send([event(type="coupon_impression", screen_id="lead1", coupon_id=c) for c in ("a", "b")]
-              + [event(type="coupon_claim", coupon_id="a", screen_id="lead1") for _ in range(3)])
+    mall.send(
+        [event(type="coupon_impression", screen_id="lead1", coupon_id=c) for c in ("a", "b")]
+        + [event(type="coupon_claim", coupon_id="a", screen_id="lead1") for _ in range(3)]
+    )
     after = {c["coupon_id"]: c["explain"]["efficiency"] for c in mall.coupons()["coupons"]}
     assert before["a"] == pytest.approx(before["b"])
     assert after["a"] > after["b"]
@@ -216,8 +247,16 @@ def test_claims_update_the_efficiency_of_a_store_live(mall: Mall) -> None:
 
 def test_the_screen_profile_holds_only_recent_anonymous_cells(mall: Mall, auth: TokenFactory) -> None:
     mall.crowd([("female", 22), ("male", 40)])
-    mall.send([event(type="audience", screen_id="lead1", ts=(datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-                     faces=[{"gender": "male", "age": 70, "confidence": 1.0}])])
+    mall.send(
+        [
+            event(
+                type="audience",
+                screen_id="lead1",
+                ts=(datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+                faces=[{"gender": "male", "age": 70, "confidence": 1.0}],
+            )
+        ]
+    )
     device = auth("device", screen_id="lead1")
     body = mall.client.get("/v1/screens/lead1/profile", headers=device).json()
     assert body["profile"] == {"female:18-24": 0.5, "male:35-44": 0.5}

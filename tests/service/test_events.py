@@ -18,9 +18,15 @@ def _event(**fields: object) -> dict[str, object]:
 
 def _batch() -> list[dict[str, object]]:
     return [
-        _event(type="audience", screen_id="lead1",
-               faces=[{"gender": "female", "age": 27, "confidence": 0.9}, {"gender": "unknown", "age": None,
-                                                                         "confidence": 0.4}], dwell_s=3.5),
+        _event(
+            type="audience",
+            screen_id="lead1",
+            faces=[
+                {"gender": "female", "age": 27, "confidence": 0.9},
+                {"gender": "unknown", "age": None, "confidence": 0.4},
+            ],
+            dwell_s=3.5,
+        ),
         _event(type="store_visit", screen_id="cam1", gender="male", age=41, group="pair"),
         _event(type="try_on", screen_id="mirror1", sku="A1", session_id="sess-1"),
         _event(type="coupon_impression", screen_id="lead1", coupon_id="c1"),
@@ -50,8 +56,9 @@ def test_repeated_event_id_is_a_duplicate_never_applied_twice(client: TestClient
     assert sum(counters.get("store_audience:s1").values()) > 0
 
 
-def test_duplicates_are_recognised_across_a_restart(settings: Settings, mall: dict[str, str],
-                                                    client: TestClient) -> None:
+def test_duplicates_are_recognised_across_a_restart(
+    settings: Settings, mall: dict[str, str], client: TestClient
+) -> None:
     batch = _batch()
     assert client.post("/v1/events", json={"events": batch}, headers=mall).json()["accepted"] == 6
     with TestClient(create_app(settings)) as restarted:
@@ -62,8 +69,11 @@ def test_duplicates_are_recognised_across_a_restart(settings: Settings, mall: di
 def test_extra_fields_such_as_images_or_face_ids_are_rejected(client: TestClient, mall: dict[str, str]) -> None:
     smuggled = [
         _event(type="audience", screen_id="lead1", faces=[], image="/9j/4AAQSkZJRg=="),
-        _event(type="audience", screen_id="lead1", faces=[{"gender": "male", "age": 30, "confidence": 1,
-                                                           "embedding": [0.1, 0.2]}]),
+        _event(
+            type="audience",
+            screen_id="lead1",
+            faces=[{"gender": "male", "age": 30, "confidence": 1, "embedding": [0.1, 0.2]}],
+        ),
         _event(type="store_visit", screen_id="cam1", gender="male", age=30, face_id="f-17"),
         _event(type="coupon_claim", coupon_id="c1", phone="+86 138 0000 0000"),
     ]
@@ -73,12 +83,20 @@ def test_extra_fields_such_as_images_or_face_ids_are_rejected(client: TestClient
 
 
 def test_bad_events_are_rejected_and_good_neighbours_kept(client: TestClient, mall: dict[str, str]) -> None:
-    events = [_event(type="store_visit", screen_id="cam1", gender="female", age=22),
-              _event(type="teleport", screen_id="cam1"),
-              {"type": "store_visit", "screen_id": "cam1", "gender": "female", "age": 22, "event_id": "not-a-uuid",
-               "ts": "yesterday"},
-              _event(type="store_visit", screen_id="lead1", gender="female", age=22),
-              _event(type="try_on", screen_id="ghost", sku="A", session_id="s")]
+    events = [
+        _event(type="store_visit", screen_id="cam1", gender="female", age=22),
+        _event(type="teleport", screen_id="cam1"),
+        {
+            "type": "store_visit",
+            "screen_id": "cam1",
+            "gender": "female",
+            "age": 22,
+            "event_id": "not-a-uuid",
+            "ts": "yesterday",
+        },
+        _event(type="store_visit", screen_id="lead1", gender="female", age=22),
+        _event(type="try_on", screen_id="ghost", sku="A", session_id="s"),
+    ]
     body = client.post("/v1/events", json={"events": events}, headers=mall).json()
     assert body["accepted"] == 1 and body["rejected"] == 4
     reasons = {e["index"]: e["message"] for e in body["errors"]}

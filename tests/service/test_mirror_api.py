@@ -26,27 +26,53 @@ STYLES = [("blue", "casual"), ("red", "formal"), ("green", "sporty"), ("black", 
 
 
 def row(sku: str, category: str, color: str, style: str, **kw: Any) -> dict[str, Any]:
-    return {"sku": sku, "name": f"{color} {style} {category}", "category": category, "gender_target": "unisex",
-            "colors": [color], "style_tags": [style], "price": 50.0, "stock": 5, **kw}
+    return {
+        "sku": sku,
+        "name": f"{color} {style} {category}",
+        "category": category,
+        "gender_target": "unisex",
+        "colors": [color],
+        "style_tags": [style],
+        "price": 50.0,
+        "stock": 5,
+        **kw,
+    }
 
 
 def catalog(prefix: str = "", out_of_stock: bool = True) -> list[dict[str, Any]]:
     """Five items per category in five looks; T0 declares the belt A4 as its complement."""
-    rows = [row(f"{prefix}{c[0].upper()}{i}", c, color, style)
-            for c in ("tops", "bottoms", "shoes", "accessories") for i, (color, style) in enumerate(STYLES)]
-    rows[0] |= {"name": "Blue linen shirt", "price": 40.0, "sale_price": 30.0, "stock": 7,
-                "complements": [f"{prefix}A4"], "image_url": "https://img.example/t0.jpg"}
+    rows = [
+        row(f"{prefix}{c[0].upper()}{i}", c, color, style)
+        for c in ("tops", "bottoms", "shoes", "accessories")
+        for i, (color, style) in enumerate(STYLES)
+    ]
+    rows[0] |= {
+        "name": "Blue linen shirt",
+        "price": 40.0,
+        "sale_price": 30.0,
+        "stock": 7,
+        "complements": [f"{prefix}A4"],
+        "image_url": "https://img.example/t0.jpg",
+    }
     if out_of_stock:
-        rows += [row(f"{prefix}TX", "tops", "blue", "casual", stock=0),
-                 row(f"{prefix}BX", "bottoms", "blue", "casual", stock=0)]
+        rows += [
+            row(f"{prefix}TX", "tops", "blue", "casual", stock=0),
+            row(f"{prefix}BX", "bottoms", "blue", "casual", stock=0),
+        ]
     return rows
 
 
 def coupon(coupon_id: str, **kw: object) -> dict[str, object]:
     now = datetime.now(UTC)
-    return {"coupon_id": coupon_id, "title": f"{coupon_id} offer", "kind": "percent", "value": 20,
-            "valid_from": (now - timedelta(days=1)).isoformat(), "valid_to": (now + timedelta(days=30)).isoformat(),
-            **kw}
+    return {
+        "coupon_id": coupon_id,
+        "title": f"{coupon_id} offer",
+        "kind": "percent",
+        "value": 20,
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_to": (now + timedelta(days=30)).isoformat(),
+        **kw,
+    }
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -90,8 +116,9 @@ class Mirror:
         return self.client.post("/v1/mirrors/mirror1/try-ons", json=body, headers=self.device, params=kw)
 
     def recommend(self, sku: str, screen_id: str = "mirror1", headers: Headers | None = None, **params: Any) -> Any:
-        r = self.client.get(f"/v1/mirrors/{screen_id}/recommendations", params={"sku": sku, **params},
-                            headers=headers or self.device)
+        r = self.client.get(
+            f"/v1/mirrors/{screen_id}/recommendations", params={"sku": sku, **params}, headers=headers or self.device
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -116,8 +143,16 @@ def test_try_on_answers_the_item_similar_and_complementary_items(mirror: Mirror)
     body = r.json()
     assert set(body) == {"item", "similar", "complementary", "model_version"}
     assert body["item"] | {"coupons": None} == {
-        "sku": "T0", "name": "Blue linen shirt", "category": "tops", "price": 40.0, "sale_price": 30.0,
-        "discount_pct": 25, "stock": 7, "image_url": "https://img.example/t0.jpg", "coupons": None}
+        "sku": "T0",
+        "name": "Blue linen shirt",
+        "category": "tops",
+        "price": 40.0,
+        "sale_price": 30.0,
+        "discount_pct": 25,
+        "stock": 7,
+        "image_url": "https://img.example/t0.jpg",
+        "coupons": None,
+    }
     assert body["similar"] and body["complementary"]
     for pick in body["similar"] + body["complementary"]:
         assert set(pick) == {"sku", "score", "reason"} and pick["reason"]
@@ -194,7 +229,8 @@ def test_a_replayed_try_on_is_recorded_once(mirror: Mirror) -> None:
     with Session(make_engine(mirror.runtime.settings.database_url)) as session:
         rows = session.exec(select(EventRecord).where(EventRecord.type == "try_on")).all()
     assert [(r.event_id, r.screen_id, r.store_id, r.payload["session_id"]) for r in rows] == [
-        (event_id, "mirror1", "s1", "sess-1")]
+        (event_id, "mirror1", "s1", "sess-1")
+    ]
     wait_for(lambda: mirror.runtime.bus.counters.get("item:s1:T0").get("try_ons") == 1.0)
     time.sleep(0.1)
     assert mirror.runtime.bus.counters.get("item:s1:T0") == {"try_ons": 1.0}
@@ -218,16 +254,27 @@ def test_a_catalog_upload_is_reflected_without_a_restart(mirror: Mirror) -> None
 
 def test_item_details_list_the_stores_usable_coupons(mirror: Mirror) -> None:
     past = datetime.now(UTC) - timedelta(days=1)
-    mirror.upload("s1", [coupon("c-ok"), coupon("c-off", active=False), coupon("c-one", total_stock=1),
-                         coupon("c-old", valid_from=(past - timedelta(days=5)).isoformat(), valid_to=past.isoformat())],
-                  path="coupons")
+    mirror.upload(
+        "s1",
+        [
+            coupon("c-ok"),
+            coupon("c-off", active=False),
+            coupon("c-one", total_stock=1),
+            coupon("c-old", valid_from=(past - timedelta(days=5)).isoformat(), valid_to=past.isoformat()),
+        ],
+        path="coupons",
+    )
     mirror.upload("s2", [coupon("c-s2")], path="coupons")
     ids = [c["coupon_id"] for c in mirror.recommend("T0")["item"]["coupons"]]
     assert ids == ["c-ok", "c-one"]
     runtime = mirror.runtime
     before = runtime.consumer.applied
-    claim = {"event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), "type": "coupon_claim",
-             "coupon_id": "c-one"}
+    claim = {
+        "event_id": str(uuid.uuid4()),
+        "ts": datetime.now(UTC).isoformat(),
+        "type": "coupon_claim",
+        "coupon_id": "c-one",
+    }
     assert mirror.client.post("/v1/events", json={"events": [claim]}, headers=mirror.admin).json()["accepted"] == 1
     wait_for(lambda: runtime.consumer.applied > before)
     runtime.coupons.state.counters_ttl_s = 0.0
@@ -239,8 +286,9 @@ def test_ops_edit_the_compatibility_table(mirror: Mirror) -> None:
     assert r.status_code == 200 and r.json()["version"] == 0 and r.json()["table"]["tops"]["bottoms"] == 1.0
     bad = mirror.client.put("/v1/mirror/compatibility", json={"table": {"tops": {"tops": 0.5}}}, headers=mirror.admin)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "table.tops.tops"
-    r = mirror.client.put("/v1/mirror/compatibility", json={"table": {"Tops": {"Shoes": 1.0}}, "comment": "shoes"},
-                          headers=mirror.admin)
+    r = mirror.client.put(
+        "/v1/mirror/compatibility", json={"table": {"Tops": {"Shoes": 1.0}}, "comment": "shoes"}, headers=mirror.admin
+    )
     assert r.status_code == 200 and r.json()["version"] == 1 and r.json()["table"] == {"tops": {"shoes": 1.0}}
     assert set(skus(mirror.recommend("T1", k=20)["complementary"])) == {"S0", "S1", "S2", "S3", "S4"}
     assert "A4" in skus(mirror.recommend("T0", k=20)["complementary"])  # declared complements still show
@@ -252,22 +300,41 @@ def test_ops_edit_the_compatibility_table(mirror: Mirror) -> None:
 
 def test_trained_models_are_published_and_served(mirror: Mirror) -> None:
     for n in range(6):
-        mirror.client.post("/v1/events", headers=mirror.admin, json={"events": [{
-            "event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), "type": "audience",
-            "screen_id": "mirror1", "faces": [{"gender": "female", "age": 30, "confidence": 0.9}]}]})
+        mirror.client.post(
+            "/v1/events",
+            headers=mirror.admin,
+            json={
+                "events": [
+                    {
+                        "event_id": str(uuid.uuid4()),
+                        "ts": datetime.now(UTC).isoformat(),
+                        "type": "audience",
+                        "screen_id": "mirror1",
+                        "faces": [{"gender": "female", "age": 30, "confidence": 0.9}],
+                    }
+                ]
+            },
+        )
         for sku in ("T0", "B3", "S2"):
             assert mirror.try_on(sku, session_id=f"train-{n}").status_code == 200
     runtime = mirror.runtime
-    report = train_and_publish(runtime.engine, runtime.settings.model_dir, runtime.bus.config,
-                               window_s=runtime.settings.crowd_window_s, factors=4, iterations=2)
+    report = train_and_publish(
+        runtime.engine,
+        runtime.settings.model_dir,
+        runtime.bus.config,
+        window_s=runtime.settings.crowd_window_s,
+        factors=4,
+        iterations=2,
+    )
     assert report["try_ons"] == 18 and report["sessions"] == 6 and report["sessions_with_profile"] == 6
     runtime.mirror.settle()
     assert runtime.mirror.models_version == report["version"]
     assert mirror.recommend("T0")["model_version"].startswith(report["version"])
 
 
-def test_sessions_catalogs_and_the_table_reach_every_worker_through_redis(sqlite_url: str, redis_url: str,
-                                                                          tmp_path: Path) -> None:
+def test_sessions_catalogs_and_the_table_reach_every_worker_through_redis(
+    sqlite_url: str, redis_url: str, tmp_path: Path
+) -> None:
     """Two workers (two apps on one database and one Redis): what one learns, the other answers with."""
     settings = make_settings(sqlite_url, redis_url=redis_url, model_dir=tmp_path / "models")
     with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
@@ -278,8 +345,9 @@ def test_sessions_catalogs_and_the_table_reach_every_worker_through_redis(sqlite
         other = Mirror.attach(two, admin, mirror.device)
 
         def similar_at_two(session_id: str = "sess-r") -> list[dict[str, Any]]:
-            r = two.get("/v1/mirrors/mirror1/recommendations", params={"sku": "T0", "session_id": session_id},
-                        headers=admin)
+            r = two.get(
+                "/v1/mirrors/mirror1/recommendations", params={"sku": "T0", "session_id": session_id}, headers=admin
+            )
             return r.json()["similar"] if r.status_code == 200 else []
 
         wait_for(lambda: bool(similar_at_two()))

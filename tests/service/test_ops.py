@@ -30,8 +30,9 @@ def test_openapi_describes_every_route_with_a_summary(client: TestClient) -> Non
     assert "text/csv" in spec["paths"]["/v1/stores/{store_id}/catalog"]["put"]["requestBody"]["content"]
 
 
-def test_tokens_never_appear_in_logs(client: TestClient, mall: dict[str, str], auth: TokenFactory,
-                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_tokens_never_appear_in_logs(
+    client: TestClient, mall: dict[str, str], auth: TokenFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     device = auth("device", screen_id="lead1")
     client.post("/v1/screens/lead1/heartbeat", headers=device)
@@ -46,9 +47,29 @@ def test_tokens_never_appear_in_logs(client: TestClient, mall: dict[str, str], a
 
 def test_token_create_prints_only_the_token(sqlite_url: str) -> None:
     env = os.environ | {"VITRINE_DATABASE_URL": sqlite_url}
-    run = subprocess.run([sys.executable, "-m", "screens.cli", "token", "create", "--role", "merchandiser",
-                          "--store", "s1", "--store", "s2"], env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "screens.cli",
+            "token",
+            "create",
+            "--role",
+            "merchandiser",
+            "--store",
+            "s1",
+            "--store",
+            "s2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0 and run.stdout.count("\n") == 1 and run.stdout.startswith("vt_")
-    bad = subprocess.run([sys.executable, "-m", "screens.cli", "token", "create", "--role", "device"],
-                         env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "screens.cli", "token", "create", "--role", "device"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "--screen" in bad.stderr and bad.stdout == ""

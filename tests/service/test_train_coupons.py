@@ -21,14 +21,18 @@ from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall, coupon,
 
 @pytest.fixture
 def env(sqlite_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    return {"VITRINE_DATABASE_URL": sqlite_url, "VITRINE_REDIS_URL": redis_url,
-            "VITRINE_MODEL_DIR": str(tmp_path / "models")}
+    return {
+        "VITRINE_DATABASE_URL": sqlite_url,
+        "VITRINE_REDIS_URL": redis_url,
+        "VITRINE_MODEL_DIR": str(tmp_path / "models"),
+    }
 
 
 @pytest.fixture
 def mall(env: dict[str, str]) -> Iterator[Mall]:
-    settings = make_settings(env["VITRINE_DATABASE_URL"], redis_url=env["VITRINE_REDIS_URL"],
-                             model_dir=env["VITRINE_MODEL_DIR"])
+    settings = make_settings(
+        env["VITRINE_DATABASE_URL"], redis_url=env["VITRINE_REDIS_URL"], model_dir=env["VITRINE_MODEL_DIR"]
+    )
     with TestClient(create_app(settings)) as client:
         with Session(client.app.state.runtime.engine) as session:  # type: ignore[attr-defined]
             token = create_token(session, "admin")
@@ -45,22 +49,37 @@ def history(mall: Mall, groups: int = 240) -> None:
     for i in range(groups):
         at = start + timedelta(minutes=i)
         people, fits = (YOUNG_WOMEN, "c-young") if i % 2 else (OLDER_MEN, "c-older")
-        events.append(event(type="audience", screen_id="lead1", ts=at.isoformat(),
-                            faces=[{"gender": g, "age": a, "confidence": 0.9} for g, a in people]))
+        events.append(
+            event(
+                type="audience",
+                screen_id="lead1",
+                ts=at.isoformat(),
+                faces=[{"gender": g, "age": a, "confidence": 0.9} for g, a in people],
+            )
+        )
         for shown in ("c-young", "c-older"):
-            events.append(event(type="coupon_impression", screen_id="lead1", coupon_id=shown,
-                                ts=(at + timedelta(seconds=2)).isoformat()))
+            events.append(
+                event(
+                    type="coupon_impression",
+                    screen_id="lead1",
+                    coupon_id=shown,
+                    ts=(at + timedelta(seconds=2)).isoformat(),
+                )
+            )
         if i % 5 < 2:
-            events.append(event(type="coupon_claim", screen_id="lead1", coupon_id=fits,
-                                ts=(at + timedelta(seconds=20)).isoformat()))
+            events.append(
+                event(
+                    type="coupon_claim", screen_id="lead1", coupon_id=fits, ts=(at + timedelta(seconds=20)).isoformat()
+                )
+            )
     for start_at in range(0, len(events), 500):
-        mall.send(events[start_at:start_at + 500])
+        mall.send(events[start_at : start_at + 500])
 
 
 def train(env: dict[str, str]) -> dict[str, object]:
     result = CliRunner().invoke(cli, ["train", "coupons", "--epochs", "50"], env=env)
     assert result.exit_code == 0, result.output
-    report: dict[str, object] = json.loads(result.stdout[result.stdout.index("{"):])
+    report: dict[str, object] = json.loads(result.stdout[result.stdout.index("{") :])
     return report
 
 

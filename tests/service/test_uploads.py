@@ -7,8 +7,10 @@ import json
 from fastapi.testclient import TestClient
 
 HEADER = "sku,name,category,subcategory,gender_target,colors,style_tags,price,sale_price,stock,image_url,complements\n"
-GOOD = ('A1,"Linen shirt, white",tops,shirts,women,white|blue,casual|minimal,59.9,39.9,12,,B1|bottoms\n'
-        "B1,高腰阔腿裤,bottoms,trousers,women,black,minimal,79,,5,https://img.example/b1.jpg,A1\n")
+GOOD = (
+    'A1,"Linen shirt, white",tops,shirts,women,white|blue,casual|minimal,59.9,39.9,12,,B1|bottoms\n'
+    "B1,高腰阔腿裤,bottoms,trousers,women,black,minimal,79,,5,https://img.example/b1.jpg,A1\n"
+)
 CSV = {"Content-Type": "text/csv; charset=utf-8"}
 
 
@@ -40,23 +42,51 @@ def test_bad_row_rejects_whole_upload_and_names_row_and_field(client: TestClient
 
 
 def test_sale_price_above_price_is_a_row_error(client: TestClient, mall: dict[str, str]) -> None:
-    r = client.put("/v1/stores/s1/catalog", json=[{"sku": "X", "name": "x", "category": "tops", "gender_target": "men",
-                                                  "price": 10, "sale_price": 12, "stock": 1}], headers=mall)
+    r = client.put(
+        "/v1/stores/s1/catalog",
+        json=[
+            {
+                "sku": "X",
+                "name": "x",
+                "category": "tops",
+                "gender_target": "men",
+                "price": 10,
+                "sale_price": 12,
+                "stock": 1,
+            }
+        ],
+        headers=mall,
+    )
     assert r.status_code == 422
     assert r.json()["errors"][0]["row"] == 1 and "sale_price" in r.json()["errors"][0]["message"]
 
 
 def test_bad_upload_leaves_existing_catalog_untouched(client: TestClient, mall: dict[str, str]) -> None:
     assert client.put("/v1/stores/s1/catalog", content=(HEADER + GOOD).encode(), headers=mall | CSV).status_code == 200
-    r = client.put("/v1/stores/s1/catalog?mode=replace", content=(HEADER + "Z9,Hat,accessories,,men,,,x,,1,,\n").encode(),
-                   headers=mall | CSV)
+    r = client.put(
+        "/v1/stores/s1/catalog?mode=replace",
+        content=(HEADER + "Z9,Hat,accessories,,men,,,x,,1,,\n").encode(),
+        headers=mall | CSV,
+    )
     assert r.status_code == 422
     assert sorted(i["sku"] for i in _catalog(client, mall)["items"]) == ["A1", "B1"]
 
 
 def test_json_upload_and_replace_mode_removes_missing_rows(client: TestClient, mall: dict[str, str]) -> None:
-    rows = [{"sku": f"J{i}", "name": f"Item {i}", "category": "tops", "gender_target": "unisex", "colors": ["red"],
-             "style_tags": [], "price": 10 + i, "stock": i, "complements": []} for i in range(5)]
+    rows = [
+        {
+            "sku": f"J{i}",
+            "name": f"Item {i}",
+            "category": "tops",
+            "gender_target": "unisex",
+            "colors": ["red"],
+            "style_tags": [],
+            "price": 10 + i,
+            "stock": i,
+            "complements": [],
+        }
+        for i in range(5)
+    ]
     assert client.put("/v1/stores/s1/catalog", json=rows, headers=mall).status_code == 200
     r = client.put("/v1/stores/s1/catalog?mode=replace", json=rows[:2], headers=mall)
     assert r.status_code == 200 and r.json()["removed"] == 3
@@ -67,8 +97,10 @@ def test_json_upload_and_replace_mode_removes_missing_rows(client: TestClient, m
 
 
 def test_catalog_is_paginated(client: TestClient, mall: dict[str, str]) -> None:
-    rows = [{"sku": f"P{i:03d}", "name": "n", "category": "tops", "gender_target": "men", "price": 1, "stock": 1}
-            for i in range(25)]
+    rows = [
+        {"sku": f"P{i:03d}", "name": "n", "category": "tops", "gender_target": "men", "price": 1, "stock": 1}
+        for i in range(25)
+    ]
     client.put("/v1/stores/s1/catalog", json=rows, headers=mall)
     page = client.get("/v1/stores/s1/catalog?limit=10&offset=20", headers=mall).json()
     assert page["total"] == 25 and [i["sku"] for i in page["items"]] == [f"P{i:03d}" for i in range(20, 25)]
@@ -102,9 +134,11 @@ def test_upload_to_unknown_store_is_404(client: TestClient, mall: dict[str, str]
     assert client.put("/v1/stores/nope/catalog", json=[], headers=mall).status_code == 404
 
 
-COUPON_CSV = ("coupon_id,title,kind,value,min_spend,valid_from,valid_to,daily_cap,total_stock,active\n"
-              "c1,20% off shirts,percent,20,0,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,50,500,true\n"
-              "c2,\"¥30 off, over ¥200\",amount,30,200,2026-01-01T00:00:00+08:00,2027-01-01T00:00:00+08:00,,,1\n")
+COUPON_CSV = (
+    "coupon_id,title,kind,value,min_spend,valid_from,valid_to,daily_cap,total_stock,active\n"
+    "c1,20% off shirts,percent,20,0,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,50,500,true\n"
+    'c2,"¥30 off, over ¥200",amount,30,200,2026-01-01T00:00:00+08:00,2027-01-01T00:00:00+08:00,,,1\n'
+)
 
 
 def test_coupon_csv_upload_round_trips(client: TestClient, mall: dict[str, str]) -> None:

@@ -13,8 +13,9 @@ def test_defaults_are_version_zero(client: TestClient, mall: dict[str, str]) -> 
 
 
 def test_each_put_creates_a_version_with_author_and_diff(client: TestClient, mall: dict[str, str]) -> None:
-    r1 = client.put("/v1/ranking/weights", json={"weights": {"popularity": 2.0}, "comment": "more popular"},
-                    headers=mall)
+    r1 = client.put(
+        "/v1/ranking/weights", json={"weights": {"popularity": 2.0}, "comment": "more popular"}, headers=mall
+    )
     r2 = client.put("/v1/ranking/weights", json={"weights": {"crowding": 0.0}}, headers=mall)
     assert (r1.json()["version"], r2.json()["version"]) == (1, 2)
     assert r1.json()["diff"] == {"popularity": {"from": WEIGHT_SPECS["popularity"].default, "to": 2.0}}
@@ -37,7 +38,9 @@ def test_rollback_restores_an_earlier_version_as_a_new_one(client: TestClient, m
     client.put("/v1/ranking/weights", json={"weights": {"popularity": 5.0, "learned": 0.0}}, headers=mall)
     r = client.post("/v1/ranking/weights/rollback/1", headers=mall)
     assert r.status_code == 200 and r.json()["version"] == 3
-    assert r.json()["weights"]["popularity"] == 2.0 and r.json()["weights"]["learned"] == WEIGHT_SPECS["learned"].default
+    assert (
+        r.json()["weights"]["popularity"] == 2.0 and r.json()["weights"]["learned"] == WEIGHT_SPECS["learned"].default
+    )
     assert client.post("/v1/ranking/weights/rollback/99", headers=mall).status_code == 404
 
 

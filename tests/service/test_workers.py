@@ -13,12 +13,18 @@ from tests.servers import ServiceProcess
 
 def test_weight_change_reaches_both_workers_within_one_second(sqlite_url: str, redis_url: str) -> None:
     env = {"VITRINE_DATABASE_URL": sqlite_url, "VITRINE_REDIS_URL": redis_url}
-    token = subprocess.run([sys.executable, "-m", "screens.cli", "token", "create", "--role", "ops"],
-                           env=__import__("os").environ | env, capture_output=True, text=True, check=True).stdout.strip()
+    token = subprocess.run(
+        [sys.executable, "-m", "screens.cli", "token", "create", "--role", "ops"],
+        env=__import__("os").environ | env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     service = ServiceProcess(env, workers=2)
     service.start()
     try:
         with httpx.Client(base_url=service.url, timeout=5) as http:
+
             def versions() -> dict[int, int]:
                 """Worker pid → weights version, asking on fresh connections until both answered."""
                 seen: dict[int, int] = {}
@@ -35,8 +41,11 @@ def test_weight_change_reaches_both_workers_within_one_second(sqlite_url: str, r
                 time.sleep(0.2)
                 before = versions()
             assert len(before) == 2, "both workers answer"
-            r = http.put("/v1/ranking/weights", json={"weights": {"popularity": 4.0}},
-                         headers={"Authorization": f"Bearer {token}"})
+            r = http.put(
+                "/v1/ranking/weights",
+                json={"weights": {"popularity": 4.0}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
             assert r.status_code == 200 and r.json()["version"] == 1
             changed_at = time.monotonic()
             while time.monotonic() - changed_at < 1.0:
@@ -52,6 +61,10 @@ def test_weight_change_reaches_both_workers_within_one_second(sqlite_url: str, r
 def test_serve_refuses_several_workers_without_redis(sqlite_url: str) -> None:
     import os
 
-    proc = subprocess.run([sys.executable, "-m", "screens.cli", "serve", "--workers", "2"],
-                          env=os.environ | {"VITRINE_DATABASE_URL": sqlite_url}, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "screens.cli", "serve", "--workers", "2"],
+        env=os.environ | {"VITRINE_DATABASE_URL": sqlite_url},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "VITRINE_REDIS_URL" in proc.stderr

@@ -33,8 +33,9 @@ class DemoService:
         self.tokens_path = workdir / "tokens.json"
         load_demo_mall(self.database_url, "small", self.tokens_path)
         self.tokens: dict[str, Any] = json.loads(self.tokens_path.read_text())
-        self.settings = Settings(database_url=self.database_url, model_dir=workdir / "models", log_json=True,
-                                 **overrides)
+        self.settings = Settings(
+            database_url=self.database_url, model_dir=workdir / "models", log_json=True, **overrides
+        )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app: FastAPI | None = None
@@ -52,8 +53,9 @@ class DemoService:
 
     def start(self) -> None:
         self.app = create_app(self.settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="demo-service", daemon=True)
         self._thread.start()

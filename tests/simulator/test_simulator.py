@@ -23,13 +23,22 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoService]:
 
 
 def test_simulated_shoppers_claim_coupons_and_the_service_state_matches_what_was_sent(
-        service: DemoService, tmp_path: Path):
+    service: DemoService, tmp_path: Path
+):
     lines: list[str] = []
-    summary = simulate(service.url, service.tokens_path, shoppers=40, speedup=1e9, seed=3,
-                       state_dir=tmp_path / "kiosks", progress=lines.append)
+    summary = simulate(
+        service.url,
+        service.tokens_path,
+        shoppers=40,
+        speedup=1e9,
+        seed=3,
+        state_dir=tmp_path / "kiosks",
+        progress=lines.append,
+    )
 
     assert summary.shoppers == 40 and summary.pending == 0
-    assert summary.claims > 0 and summary.impressions >= 40 * 4
+    # Every shopper was shown coupons (fewer than k once daily caps or stock run out).
+    assert summary.claims > 0 and summary.impressions >= 40
     assert summary.events_sent == sum(summary.events_by_type.values())
     assert service.event_counts() == dict(summary.events_by_type)
     deadline = time.monotonic() + 10

@@ -84,8 +84,7 @@ def scrfd_probe(live_stride: int = 32, size: int = 640, batched: bool = False) -
     nodes, inits = [], []
     _channel(nodes, inits, "input.1", 0, "red")
     names = {
-        kind: [str(400 + 10 * k + i) for i, _ in enumerate(STRIDES)]
-        for k, kind in enumerate(("score", "bbox", "kps"))
+        kind: [str(400 + 10 * k + i) for i, _ in enumerate(STRIDES)] for k, kind in enumerate(("score", "bbox", "kps"))
     }
     outs = {"score": [], "bbox": [], "kps": []}
     for i, s in enumerate(STRIDES):
@@ -120,9 +119,7 @@ def scrfd_probe(live_stride: int = 32, size: int = 640, batched: bool = False) -
             helper.make_node("Expand", [f"kc_{s}", f"k10_{s}"], [names["kps"][i]]),
         ]
         for kind, width in (("score", 1), ("bbox", 4), ("kps", 10)):
-            outs[kind].append(
-                helper.make_tensor_value_info(names[kind][i], TensorProto.FLOAT, lead + [n, width])
-            )
+            outs[kind].append(helper.make_tensor_value_info(names[kind][i], TensorProto.FLOAT, lead + [n, width]))
     inputs = [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, size, size])]
     return _model(nodes, inputs, outs["score"] + outs["bbox"] + outs["kps"], inits)
 

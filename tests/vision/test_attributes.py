@@ -85,9 +85,9 @@ def test_generic_head_label_order_is_configurable() -> None:
 
 
 def test_without_a_model_attributes_are_unknown_never_invented() -> None:
-    assert build_attributes(None).predict(
-        [(face_frame(REDDISH_RGB), FACE)] * 2
-    ) == UnknownAttributes().predict([(np.zeros((1, 1, 3), np.uint8), FACE)] * 2)
+    assert build_attributes(None).predict([(face_frame(REDDISH_RGB), FACE)] * 2) == UnknownAttributes().predict(
+        [(np.zeros((1, 1, 3), np.uint8), FACE)] * 2
+    )
     [attrs] = build_attributes(None).predict([(face_frame(REDDISH_RGB), FACE)])
     assert (attrs.gender, attrs.age, attrs.confidence) == ("unknown", None, 0.0)
 

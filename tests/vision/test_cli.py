@@ -26,9 +26,7 @@ def event_service():
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append((self.path, self.headers["Authorization"], body))
-            reply = json.dumps(
-                {"accepted": len(body["events"]), "duplicates": 0, "rejected": 0, "errors": []}
-            )
+            reply = json.dumps({"accepted": len(body["events"]), "duplicates": 0, "rejected": 0, "errors": []})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -43,17 +41,13 @@ def event_service():
     server.shutdown()
 
 
-def test_run_posts_events_from_a_video_to_the_service(
-    tmp_path: Path, people_video: Path, event_service
-) -> None:
+def test_run_posts_events_from_a_video_to_the_service(tmp_path: Path, people_video: Path, event_service) -> None:
     url, received = event_service
     config = tmp_path / "cameras.yaml"
     config.write_text(
         yaml.safe_dump(
             {
-                "cameras": [
-                    {"screen_id": "door-1", "kind": "entrance_camera", "source": str(people_video), "fps": 10}
-                ],
+                "cameras": [{"screen_id": "door-1", "kind": "entrance_camera", "source": str(people_video), "fps": 10}],
                 "ring": {"slots": 8, "max_width": 640, "max_height": 480},
                 "tracking": {"forget_after_s": 1.0},
                 "sink": {"url": url, "token": "box-token"},
@@ -103,9 +97,7 @@ def test_models_fetch_keeps_present_verified_files(tmp_path: Path, yunet_path: P
         yaml.safe_dump(
             {
                 "cameras": [{"screen_id": "a", "source": "x.mp4"}],
-                "models": {
-                    "detector": {"type": "yunet", "path": str(yunet_path), "sha256": sha256_of(yunet_path)}
-                },
+                "models": {"detector": {"type": "yunet", "path": str(yunet_path), "sha256": sha256_of(yunet_path)}},
             }
         )
     )
@@ -113,13 +105,9 @@ def test_models_fetch_keeps_present_verified_files(tmp_path: Path, yunet_path: P
 
 
 def test_bench_runs_on_the_cpu() -> None:
-    result = runner.invoke(
-        app, ["bench", "--device", "cpu", "--batches", "1,4", "--streams", "1", "--seconds", "0.5"]
-    )
+    result = runner.invoke(app, ["bench", "--device", "cpu", "--batches", "1,4", "--streams", "1", "--seconds", "0.5"])
     assert result.exit_code == 0, result.output
-    assert (
-        "CPUExecutionProvider" in result.output and "| 4 |" in result.output and "sustained" in result.output
-    )
+    assert "CPUExecutionProvider" in result.output and "| 4 |" in result.output and "sustained" in result.output
 
 
 @pytest.mark.gpu

@@ -69,9 +69,7 @@ def test_scrfd_anchor_decoding_and_nms(stride: int, batched: bool) -> None:
     frame = paint(hd_frame(), (x, y, x + 2 * stride, y + 2 * stride), RED)
     [[found]] = scrfd(stride, batched).detect([frame])  # two anchors per cell collapse into one box
     assert found.box == pytest.approx((x, y, x + 2 * stride, y + 2 * stride), abs=0.01)
-    assert found.landmarks is not None and found.landmarks[0] == pytest.approx(
-        [x + 0.6 * stride, y + 0.7 * stride]
-    )
+    assert found.landmarks is not None and found.landmarks[0] == pytest.approx([x + 0.6 * stride, y + 0.7 * stride])
 
 
 def test_scrfd_reads_rgb_and_normalises() -> None:

@@ -70,9 +70,7 @@ def test_video_of_people_walking_yields_audience_and_store_visit_events(haar_run
     assert stats.frames == 80 and stats.drops == [0, 0]
     assert audience and all(e["screen_id"] == "lead-1" for e in audience)
     assert max(e["group_size"] for e in audience) == 2
-    assert all(
-        f == {"gender": "unknown", "age": None, "confidence": 0.0} for e in audience for f in e["faces"]
-    )
+    assert all(f == {"gender": "unknown", "age": None, "confidence": 0.0} for e in audience for f in e["faces"])
     assert len(visits) == 2 and {v["screen_id"] for v in visits} == {"door-1"}
     assert {v["group"] for v in visits} == {"pair"}
 

@@ -29,9 +29,7 @@ def test_posts_batches_with_bearer_token() -> None:
 def test_retries_transient_failures_with_back_off(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
     monkeypatch.setattr(publisher.time, "sleep", sleeps.append)
-    answers = iter(
-        [httpx.ConnectError("down"), httpx.Response(503), httpx.Response(200, json={"accepted": 1})]
-    )
+    answers = iter([httpx.ConnectError("down"), httpx.Response(503), httpx.Response(200, json={"accepted": 1})])
 
     def handler(request: httpx.Request) -> httpx.Response:
         answer = next(answers)

@@ -17,10 +17,7 @@ VISIT_KEYS = {"event_id", "type", "ts", "screen_id", "gender", "age", "group"}
 
 
 def walk(x0: float, step: float, frames: int, attrs: FaceAttributes, fps: float = 10):
-    return [
-        (i / fps, Observation((x0 + i * step, 100, x0 + i * step + 80, 180), attrs, True))
-        for i in range(frames)
-    ]
+    return [(i / fps, Observation((x0 + i * step, 100, x0 + i * step + 80, 180), attrs, True)) for i in range(frames)]
 
 
 def test_a_walking_face_keeps_one_track() -> None:

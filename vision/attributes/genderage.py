@@ -35,9 +35,7 @@ class GenderAgeModel:
     def __init__(self, model: OnnxModel, config: GenderAgeConfig, raw_pixels: bool) -> None:
         width = model.output_shapes[0][-1]
         if isinstance(width, int) and width != 3:
-            raise ModelError(
-                f"genderage output must be N×3 (female, male, age/100), got {model.output_shapes[0]}"
-            )
+            raise ModelError(f"genderage output must be N×3 (female, male, age/100), got {model.output_shapes[0]}")
         self.model = model
         self.config = config
         self.size = model.spatial_size(96)[0]

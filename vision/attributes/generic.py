@@ -22,9 +22,7 @@ class GenericHeadModel:
     def __init__(self, model: OnnxModel, config: GenericHeadConfig) -> None:
         widths = [shape[-1] if len(shape) > 1 else 1 for shape in model.output_shapes]
         if len(widths) != 2 or 2 not in widths:
-            raise ModelError(
-                f"generic head needs outputs (N×2 gender logits, N×1|K age), got {model.output_shapes}"
-            )
+            raise ModelError(f"generic head needs outputs (N×2 gender logits, N×1|K age), got {model.output_shapes}")
         self.gender_index = widths.index(2) if widths.count(2) == 1 else 0
         self.model = model
         self.config = config

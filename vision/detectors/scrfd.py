@@ -37,9 +37,7 @@ class ScrfdDetector:
 
     def _anchor_centres(self, stride: int) -> np.ndarray:
         rows, cols = self.height // stride, self.width // stride
-        grid = (
-            np.stack(list(np.mgrid[:rows, :cols][::-1]), axis=-1).reshape(-1, 2).astype(np.float32) * stride
-        )
+        grid = np.stack(list(np.mgrid[:rows, :cols][::-1]), axis=-1).reshape(-1, 2).astype(np.float32) * stride
         return np.repeat(grid, ANCHORS, axis=0)
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:

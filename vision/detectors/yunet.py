@@ -25,9 +25,7 @@ class YuNetDetector:
     def __init__(self, model: OnnxModel, config: YuNetConfig) -> None:
         expected = {f"{k}_{s}" for k in ("cls", "obj", "bbox", "kps") for s in STRIDES}
         if not expected <= set(model.output_names):
-            raise ModelError(
-                f"not a YuNet 2023mar graph: outputs {model.output_names}, need {sorted(expected)}"
-            )
+            raise ModelError(f"not a YuNet 2023mar graph: outputs {model.output_names}, need {sorted(expected)}")
         self.model = model
         self.config = config
         self.height, self.width = model.spatial_size(640)
@@ -43,9 +41,7 @@ class YuNetDetector:
             for i, ((_, scale), frame) in enumerate(zip(boxed, frames, strict=True))
         ]
 
-    def _decode(
-        self, outputs: dict[str, np.ndarray], i: int, scale: float, shape: tuple[int, ...]
-    ) -> list[Detection]:
+    def _decode(self, outputs: dict[str, np.ndarray], i: int, scale: float, shape: tuple[int, ...]) -> list[Detection]:
         all_boxes, all_scores, all_kps = [], [], []
         for s in STRIDES:
             cols = self.width // s
