@@ -18,7 +18,15 @@ Everything public is re-exported here; modules starting with ``_`` are private.
 
 from kiosk_client._async_client import AsyncKioskClient, AsyncLeadInClient, AsyncMirrorClient
 from kiosk_client._cache import CachedValue, ResponseCache
-from kiosk_client._camera import CameraLoop, CameraStats, Capture, FaceAnalyser
+from kiosk_client._camera import (
+    CameraLoop,
+    CameraStats,
+    Capture,
+    EdgeAnalyzer,
+    EdgeResult,
+    ScreenKind,
+    load_edge_analyzer,
+)
 from kiosk_client._client import BackgroundSync, KioskClient, LeadInClient, MirrorClient
 from kiosk_client._events import REQUIRED_FIELDS, make_event, new_event_id, validate_event
 from kiosk_client._exceptions import AuthError, KioskError, ProtocolError, RejectedError, ServerUnavailable
@@ -39,7 +47,8 @@ __all__ = [
     "CameraStats",
     "Capture",
     "CouponList",
-    "FaceAnalyser",
+    "EdgeAnalyzer",
+    "EdgeResult",
     "FlushResult",
     "KioskClient",
     "KioskError",
@@ -52,7 +61,9 @@ __all__ = [
     "RejectedError",
     "ResponseCache",
     "RetryPolicy",
+    "ScreenKind",
     "ServerUnavailable",
+    "load_edge_analyzer",
     "make_event",
     "new_event_id",
     "validate_event",

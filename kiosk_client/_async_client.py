@@ -185,8 +185,9 @@ class AsyncLeadInClient(AsyncKioskClient):
         extra = {"dwell_s": dwell_s} if dwell_s is not None else {}
         return await self.record("audience", screen_id=self.screen_id, faces=[dict(f) for f in faces], **extra)
 
-    async def record_coupon_impression(self, coupon_id: str) -> str:
-        return await self.record("coupon_impression", screen_id=self.screen_id, coupon_id=coupon_id)
+    async def record_coupon_impression(self, coupon_id: str, explored: bool | None = None) -> str:
+        extra = {} if explored is None else {"explored": explored}
+        return await self.record("coupon_impression", screen_id=self.screen_id, coupon_id=coupon_id, **extra)
 
     async def record_coupon_claim(self, coupon_id: str) -> str:
         return await self.record("coupon_claim", screen_id=self.screen_id, coupon_id=coupon_id)

@@ -2,8 +2,11 @@
 
 * ``upload`` mode JPEG-encodes each sampled frame **in memory** and posts it to
   ``/v1/vision/frames``; the service answers with anonymous attributes and keeps no image.
-* ``edge`` mode runs a face-attribute callable on the device (e.g. the ``vision`` pipeline) and
-  queues only an ``audience`` event — no pixel ever leaves the kiosk.
+* ``edge`` mode analyses each frame on the device with ``vision.analyze.FrameAnalyzer`` (or any
+  object with its ``analyze_array``) and queues only the anonymous events it makes — ``audience``
+  for screens, ``store_visit`` for entrance cameras — in the durable outbox; no pixel ever leaves
+  the kiosk. ``vision`` is imported only when an edge loop is built: a device that uploads frames
+  does not need it (or its model files) installed.
 
 Privacy rule for both: a frame is never written to disk, never queued in the outbox and never
 retried. When the service is away, the frame is dropped and counted; the crowd moves on anyway.
@@ -17,8 +20,9 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
 import cv2
@@ -30,8 +34,33 @@ from kiosk_client._retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-FaceAnalyser = Callable[[np.ndarray], Sequence[Mapping[str, Any]]]
-"""Edge-mode analyser: BGR frame → faces as ``{gender, age, confidence}`` dicts (anonymous)."""
+ScreenKind = Literal["lead_in", "mirror", "entrance_camera"]
+"""What the camera looks at; mirrors ``vision.config.CameraKind`` (kept literal: no ``vision`` import)."""
+
+
+class EdgeResult(Protocol):
+    """The part of ``vision.analyze.AnalysisResult`` edge mode uses."""
+
+    def to_events(self, screen_id: str) -> list[dict[str, Any]]: ...
+
+
+class EdgeAnalyzer(Protocol):
+    """The part of ``vision.analyze.FrameAnalyzer`` edge mode uses: BGR frame → anonymous events."""
+
+    def analyze_array(self, frame: np.ndarray, screen_kind: ScreenKind) -> EdgeResult: ...
+
+
+def load_edge_analyzer(vision_config: str | Path | None = None) -> EdgeAnalyzer:
+    """``vision``'s :class:`FrameAnalyzer`: the models of ``cameras.yaml`` when given, else the Haar
+    fallback (faces counted, attributes unknown). Imported here, not at module import."""
+    try:
+        from vision.analyze import FrameAnalyzer
+        from vision.config import load_config
+    except ImportError as exc:
+        raise RuntimeError("edge mode needs the vision package on the device; use mode='upload' without it") from exc
+    if vision_config is None:
+        return FrameAnalyzer()
+    return FrameAnalyzer.from_config(load_config(vision_config).models)
 
 
 class Capture(Protocol):
@@ -57,7 +86,12 @@ class CameraStats:
 
 
 class CameraLoop:
-    """Sample a camera at ``fps`` and feed the service, in ``upload`` or ``edge`` mode."""
+    """Sample a camera at ``fps`` and feed the service, in ``upload`` or ``edge`` mode.
+
+    In edge mode ``analyzer`` defaults to :func:`load_edge_analyzer` of ``vision_config``. An
+    entrance camera makes one ``store_visit`` per face *per analysed frame* (a single frame cannot be
+    tracked), so sample it only on a door trigger, or run the tracking pipeline (``python -m vision``).
+    """
 
     def __init__(
         self,
@@ -65,18 +99,21 @@ class CameraLoop:
         source: int | str = 0,
         *,
         mode: Literal["upload", "edge"] = "upload",
-        analyse: FaceAnalyser | None = None,
+        screen_kind: ScreenKind = "lead_in",
+        analyzer: EdgeAnalyzer | None = None,
+        vision_config: str | Path | None = None,
         fps: float = 2.0,
         jpeg_quality: int = 80,
         capture_factory: Callable[[int | str], Capture] = open_capture,
         reopen: RetryPolicy | None = None,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
-        if mode == "edge" and analyse is None:
-            raise ValueError("edge mode needs analyse=<frame -> faces callable>, e.g. the vision pipeline")
         if fps <= 0:
             raise ValueError("fps must be > 0")
-        self.client, self.source, self.mode, self.analyse = client, source, mode, analyse
+        if mode == "edge" and analyzer is None:
+            analyzer = load_edge_analyzer(vision_config)
+        self.client, self.source, self.mode, self.screen_kind = client, source, mode, screen_kind
+        self.analyzer = analyzer
         self.period = 1.0 / fps
         self.jpeg_params = [int(cv2.IMWRITE_JPEG_QUALITY), int(jpeg_quality)]
         self.capture_factory = capture_factory
@@ -136,8 +173,7 @@ class CameraLoop:
         self.stats.uploaded += 1
 
     def _process_on_device(self, frame: np.ndarray) -> None:
-        assert self.analyse is not None
-        faces = [dict(face) for face in self.analyse(frame)]
-        if faces:
-            self.client.record("audience", screen_id=self.client.screen_id, faces=faces)
+        assert self.analyzer is not None
+        for event in self.analyzer.analyze_array(frame, self.screen_kind).to_events(self.client.screen_id):
+            self.client.record(event.pop("type"), **event)  # keeps vision's event_id and ts
             self.stats.events += 1

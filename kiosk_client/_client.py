@@ -216,8 +216,10 @@ class LeadInClient(KioskClient):
         extra = {"dwell_s": dwell_s} if dwell_s is not None else {}
         return self.record("audience", screen_id=self.screen_id, faces=[dict(f) for f in faces], **extra)
 
-    def record_coupon_impression(self, coupon_id: str) -> str:
-        return self.record("coupon_impression", screen_id=self.screen_id, coupon_id=coupon_id)
+    def record_coupon_impression(self, coupon_id: str, explored: bool | None = None) -> str:
+        """``explored``: the coupon list marked it so (it feeds the console's measured exploration share)."""
+        extra = {} if explored is None else {"explored": explored}
+        return self.record("coupon_impression", screen_id=self.screen_id, coupon_id=coupon_id, **extra)
 
     def record_coupon_claim(self, coupon_id: str) -> str:
         return self.record("coupon_claim", screen_id=self.screen_id, coupon_id=coupon_id)

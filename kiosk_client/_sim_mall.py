@@ -74,6 +74,19 @@ class SimMall:
         mean = sum(mix.get(cell, 0.0) for mix in self.audience.values()) / len(self.audience)
         return Shopper(cell, {store: mix.get(cell, 0.0) / mean for store, mix in self.audience.items()})
 
+    def busiest_mirror(self) -> str | None:
+        """The mirror expecting the most try-ons: the store's expected share of visits (a shopper of
+        cell ``c`` picks store ``s`` with weight taste²) split over the store's mirrors."""
+        visits: dict[str, float] = dict.fromkeys(self.audience, 0.0)
+        for cell in {c for mix in self.audience.values() for c in mix}:
+            cell_weight = sum(mix.get(cell, 0.0) for mix in self.audience.values())
+            squared = {store: mix.get(cell, 0.0) ** 2 for store, mix in self.audience.items()}
+            total = sum(squared.values()) or 1.0
+            for store, weight in squared.items():
+                visits[store] += cell_weight * weight / total
+        per_mirror = {m: visits.get(store, 0.0) / len(ms) for store, ms in self.mirrors.items() for m in ms}
+        return max(sorted(per_mirror), key=per_mirror.__getitem__) if per_mirror else None
+
     def pick_items(self, store_id: str, rng: random.Random, n: int) -> list[str]:
         skus = self.skus.get(store_id, [])
         return rng.sample(skus, min(n, len(skus)))

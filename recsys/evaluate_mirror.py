@@ -9,8 +9,10 @@ Two questions, each answered with hit-rate@10 and NDCG@10 on held-out sessions:
   try-on, is it in the complementary list shown for that first item?
 
 Policies: ``random`` (eligible items in random order), ``popular-in-category`` (most tried in the
-training log), ``content-only``, ``cf-only`` (ALS co-try-on alone) and ``blended`` (all signals with
-the default weights of :mod:`recsys.weights`). Run ``python -m recsys.evaluate_mirror --seed 1``.
+training log), ``content-only``, ``cf-only`` (ALS co-try-on alone), ``blended`` (all signals with
+the default weights of :mod:`recsys.weights`, crowd profile from :class:`CellTasteModel`), the same
+with the LightFM profile model (:class:`LightFMProfileModel`) and without any profile.
+Run ``python -m recsys.evaluate_mirror --seed 1``.
 """
 
 from __future__ import annotations
@@ -29,19 +31,26 @@ from recsys.mirror import MirrorRecommender
 from recsys.mirror_catalog import DEFAULT_COMPATIBILITY, CatalogItem, Purchase, TryOn
 from recsys.mirror_sim import SimConfig, SimSession, simulate
 from recsys.models.als_model import CoTryOnALS
-from recsys.models.mirror_profile import CellTasteModel
+from recsys.models.mirror_lightfm import KIND as LIGHTFM
+from recsys.models.mirror_lightfm import LightFMProfileModel
+from recsys.models.mirror_profile import CellTasteModel, ProfileModel
 from recsys.weights import default_weights
 
 logger = logging.getLogger(__name__)
 K = 10
 Lists = tuple[list[str], list[str]]
 Policy = Callable[[str, str, Sequence[str], dict[str, float]], Lists]
+PROFILE_MODELS: dict[str, Callable[[], CellTasteModel | LightFMProfileModel]] = {
+    "taste": CellTasteModel,
+    LIGHTFM: LightFMProfileModel,
+}
+"""``train_mirror_model(profile=...)``: ``taste`` (the default, it wins the evaluation) or ``lightfm``."""
 
 
 @dataclass(frozen=True)
 class MirrorModels:
     als: CoTryOnALS
-    taste: CellTasteModel
+    taste: ProfileModel
 
 
 def train_mirror_model(
@@ -52,10 +61,13 @@ def train_mirror_model(
     out_dir: str | Path | None = None,
     factors: int = 32,
     iterations: int = 12,
+    profile: str = "taste",
 ) -> MirrorModels:
-    """Fit the co-try-on ALS and the cell-taste model; saves ``mirror_als.npz``/``mirror_taste.npz``."""
+    """Fit the co-try-on ALS and the crowd-profile model; saves ``mirror_als.npz``/``mirror_taste.npz``."""
+    if profile not in PROFILE_MODELS:
+        raise ValueError(f"unknown profile model {profile!r}; expected one of {', '.join(PROFILE_MODELS)}")
     als = CoTryOnALS(factors=factors, iterations=iterations).fit(tryons, purchases)
-    taste = CellTasteModel().fit(tryons, session_profiles, items)
+    taste = PROFILE_MODELS[profile]().fit(tryons, session_profiles, items)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         als.save(Path(out_dir) / "mirror_als.npz")
@@ -68,7 +80,10 @@ def load_mirror_models(models_dir: str | Path) -> MirrorModels | None:
     als_path, taste_path = Path(models_dir) / "mirror_als.npz", Path(models_dir) / "mirror_taste.npz"
     if not als_path.exists() or not taste_path.exists():
         return None
-    return MirrorModels(CoTryOnALS.load(als_path), CellTasteModel.load(taste_path))
+    with np.load(taste_path, allow_pickle=False) as data:
+        kind = str(data["kind"]) if "kind" in data.files else "taste"
+    taste = LightFMProfileModel.load(taste_path) if kind == LIGHTFM else CellTasteModel.load(taste_path)
+    return MirrorModels(CoTryOnALS.load(als_path), taste)
 
 
 @dataclass
@@ -119,8 +134,13 @@ def _model_policy(rec: MirrorRecommender, weights: dict[str, float]) -> Policy:
 def _score(
     policy: Policy, sessions: Sequence[SimSession], category: dict[tuple[str, str], str]
 ) -> tuple[Scores, Scores]:
+    """Next-try-on and purchased-complement scores; try-ons of items not in ``category`` are skipped."""
     next_try, bought = Scores(), Scores()
     for s in sessions:
+        if any((s.store_id, sku) not in category for sku in (*s.skus, *s.purchased)):
+            s = _known_only(s, category)
+        if not s.skus:
+            continue
         for j in range(1, len(s.skus)):
             similar, complementary = policy(s.store_id, s.skus[j - 1], s.skus[: j - 1], s.profile)
             same = category[(s.store_id, s.skus[j])] == category[(s.store_id, s.skus[j - 1])]
@@ -134,10 +154,31 @@ def _score(
     return next_try, bought
 
 
+def _known_only(s: SimSession, category: dict[tuple[str, str], str]) -> SimSession:
+    """A logged session without the items that have left the catalog since."""
+    known = tuple(sku for sku in s.skus if (s.store_id, sku) in category)
+    bought = tuple(sku for sku in s.purchased if (s.store_id, sku) in category)
+    return SimSession(s.session_id, s.store_id, known, bought, s.profile)
+
+
+def next_tryon_hit_rate(
+    models: MirrorModels | None, items: Sequence[CatalogItem], sessions: Sequence[SimSession]
+) -> dict[str, float]:
+    """``{"next_hit@10", "n_next"}`` of the blended policy (default weights) with ``models`` on ``sessions``.
+
+    ``models=None`` is the content-only recommender a store gets before its first training.
+    """
+    rec = MirrorRecommender(als=models.als, taste=models.taste) if models is not None else MirrorRecommender()
+    rec.load_catalog(items)
+    next_try, _ = _score(_model_policy(rec, default_weights()), sessions, {it.key: it.category for it in items})
+    hit_rate = float(np.mean(next_try.hits)) if next_try.hits else float("nan")
+    return {"next_hit@10": hit_rate, "n_next": float(len(next_try.hits))}
+
+
 def evaluate_mirror(
     config: SimConfig | None = None, models_dir: str | Path | None = None
 ) -> dict[str, dict[str, float]]:
-    """Simulate, train, score the five policies; ``{policy: {metric: value}}``."""
+    """Simulate, train, score the seven policies; ``{policy: {metric: value}}``."""
     config = config or SimConfig()
     logger.info("simulating %d train + %d test sessions", config.n_train_sessions, config.n_test_sessions)
     log = simulate(config)
@@ -147,6 +188,9 @@ def evaluate_mirror(
     content_rec.load_catalog(log.items)
     full_rec = MirrorRecommender(als=models.als, taste=models.taste)
     full_rec.load_catalog(log.items)
+    lightfm = LightFMProfileModel().fit(log.tryons(), log.profiles(), log.items)
+    lightfm_rec = MirrorRecommender(als=models.als, taste=lightfm)
+    lightfm_rec.load_catalog(log.items)
     only = {name: 0.0 for name in default_weights() if name.startswith("mirror_")}
     policies: dict[str, Policy] = {
         "random": _baseline(log.items, None, config.seed),
@@ -154,6 +198,7 @@ def evaluate_mirror(
         "content-only": _model_policy(content_rec, {**only, "mirror_content": 1.0}),
         "cf-only": _model_policy(full_rec, {**only, "mirror_collaborative": 1.0}),
         "blended": _model_policy(full_rec, default_weights()),
+        "blended + LightFM profile": _model_policy(lightfm_rec, default_weights()),
         "blended, no crowd profile": _model_policy(full_rec, {**default_weights(), "mirror_profile": 0.0}),
     }
     category = {it.key: it.category for it in log.items}

@@ -35,7 +35,7 @@ from recsys.mirror_scoring import (
     explain,
 )
 from recsys.models.als_model import CoTryOnALS
-from recsys.models.mirror_profile import CellTasteModel, CrowdProfile
+from recsys.models.mirror_profile import CrowdProfile, ProfileModel
 from recsys.weights import default_weights
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class MirrorRecommender:
     def __init__(
         self,
         als: CoTryOnALS | None = None,
-        taste: CellTasteModel | None = None,
+        taste: ProfileModel | None = None,
         compatibility: Mapping[str, Mapping[str, float]] | None = None,
         index_config: IndexConfig | None = None,
         collaborative_weight: float = 0.7,
@@ -124,7 +124,7 @@ class MirrorRecommender:
         for store_id, store_items in by_store.items():
             self.update_store(store_id, store_items)
 
-    def set_models(self, als: CoTryOnALS | None, taste: CellTasteModel | None) -> None:
+    def set_models(self, als: CoTryOnALS | None, taste: ProfileModel | None) -> None:
         """Adopt retrained models (``vitrine train mirror``) and re-embed every known store."""
         self.als = als if als is not None and als.is_fitted else None
         self.taste = taste

@@ -146,25 +146,31 @@ def eval_coupons(ctx: typer.Context) -> None:
 def train_mirror(
     factors: Annotated[int, typer.Option(min=2, help="ALS factors")] = 32,
     iterations: Annotated[int, typer.Option(min=1, help="ALS iterations")] = 12,
+    test_fraction: Annotated[float, typer.Option(min=0.01, max=0.9, help="newest share of sessions held out")] = 0.2,
+    min_gain: Annotated[float, typer.Option(help="held-out next-try-on HR@10 gain needed to publish")] = 0.005,
+    force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
 ) -> None:
-    """Train the mirrors' co-try-on and crowd-taste models on the event log and publish them."""
+    """Train the mirrors' co-try-on and crowd-taste models on the event log; publish only if better."""
     import json
     import logging
 
     from screens.bus import make_bus
     from screens.db.session import make_engine
-    from screens.services.mirror_training import train_and_publish
+    from screens.services.mirror_training import train_and_maybe_publish
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings()
     engine = make_engine(settings.database_url)
     bus = make_bus(settings.redis_url, buffer_max=10, retry_interval_s=settings.bus_retry_interval_s)
     try:
-        report = train_and_publish(
+        report = train_and_maybe_publish(
             engine,
             settings.model_dir,
             bus.config,
             window_s=settings.crowd_window_s,
+            test_fraction=test_fraction,
+            min_gain=min_gain,
+            force=force,
             factors=factors,
             iterations=iterations,
         )
@@ -174,7 +180,7 @@ def train_mirror(
     finally:
         bus.close()
         engine.dispose()
-    typer.echo(json.dumps(report, indent=2))
+    typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
 
 
 @eval_app.command("mirror", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -242,29 +248,31 @@ def _print_bench(run: object) -> None:
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    preset: Annotated[str, typer.Option(help="small (6 stores) or full (60 stores, 21,000 SKUs)")] = "small",
+    preset: Annotated[str, typer.Option(help="full (60 stores, 21,000 SKUs) or small (6 stores, 240 SKUs)")] = "full",
     reload_data: Annotated[bool, typer.Option("--reload-data", help="load the mall again")] = False,
     simulate_shoppers: Annotated[
         bool, typer.Option("--simulator/--no-simulator", help="simulated shoppers in the background")
     ] = True,
 ) -> None:
-    """Migrate, load the demo mall from seeds/ (first run only), serve it on SQLite without Redis and
-    let simulated shoppers walk the mall in the background (log: var/demo/simulator.log)."""
+    """Migrate, load the demo mall from seeds/ (first run, or when --preset changes), serve it on SQLite
+    without Redis and let simulated shoppers walk the mall in the background (log: var/demo/simulator.log)."""
     import json
     import logging
 
     from screens.db.session import upgrade
-    from screens.demo import load_demo_mall
+    from screens.demo import ensure_demo_mall
+    from seeds.generate import PRESETS
 
+    if preset not in PRESETS:
+        raise typer.BadParameter(f"{preset!r}; choose one of {', '.join(PRESETS)}", param_hint="--preset")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings()
     upgrade(settings.database_url)
     tokens = Path("var/demo/tokens.json")
-    if reload_data or not tokens.exists():
-        load_demo_mall(settings.database_url, preset, tokens)
+    ensure_demo_mall(settings.database_url, preset, tokens, reload=reload_data)
     base = f"http://127.0.0.1:{port}"
     simulator = _simulate_in_background(base, tokens, preset) if simulate_shoppers else None
-    typer.echo(_demo_urls(base, json.loads(tokens.read_text())), err=True)
+    typer.echo(_demo_urls(base, json.loads(tokens.read_text()), _busy_mirror(preset, simulate_shoppers)), err=True)
     try:
         serve(host="127.0.0.1", port=port, workers=1, log_level="warning")
     finally:
@@ -298,13 +306,23 @@ def _simulate_in_background(base: str, tokens: Path, preset: str) -> subprocess.
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _demo_urls(base: str, tokens: dict[str, Any]) -> str:
+def _busy_mirror(preset: str, simulated: bool) -> str | None:
+    """With simulated shoppers, the mirror they try most on: its page fills soonest (60 stores share them)."""
+    if not simulated:
+        return None
+    from kiosk_client._sim_mall import load_sim_mall
+
+    return load_sim_mall(preset, 7).busiest_mirror()
+
+
+def _demo_urls(base: str, tokens: dict[str, Any], mirror: str | None = None) -> str:
     devices: dict[str, str] = tokens["devices"]
     lead_in = next(s for s in devices if s.startswith("lead-"))
-    mirror = next((s for s in devices if s.startswith("mirror-")), None)
+    if mirror not in devices:
+        mirror = next((s for s in devices if s.startswith("mirror-")), None)
     lines = [f"\nVitrine demo on {base}", f"  lead-in screen: {base}/screens/{lead_in}?token={devices[lead_in]}"]
     if mirror:
-        lines.append(f"  mirror:         {base}/screens/{mirror}?token={devices[mirror]}")
+        lines.append(f"  mirror:         {base}/screens/{mirror}?token={devices[mirror]}  (fills at its first try-on)")
     lines += [
         f"  API docs:       {base}/docs",
         f"  ops console:    {base}/console  (ops token: {tokens['ops']})",

@@ -24,6 +24,19 @@ from seeds.generate import PRESETS, generate_mall
 log = logging.getLogger(__name__)
 
 
+def ensure_demo_mall(database_url: str, preset: str, tokens_path: Path, reload: bool = False) -> bool:
+    """Load the preset's mall unless it is the one loaded last (noted beside the tokens); True if loaded.
+
+    Switching presets loads the new mall over the old one; stores only the old preset had stay.
+    """
+    loaded = tokens_path.parent / "preset"
+    if not reload and tokens_path.exists() and loaded.exists() and loaded.read_text() == preset:
+        return False
+    load_demo_mall(database_url, preset, tokens_path)
+    loaded.write_text(preset)
+    return True
+
+
 def load_demo_mall(database_url: str, preset: str, tokens_path: Path, seed: int = 7) -> dict[str, Any]:
     """Upsert the preset's stores, screens, catalogs and coupons; create one token per role and screen."""
     n_stores, per_store = PRESETS[preset]

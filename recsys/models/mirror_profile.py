@@ -7,10 +7,11 @@ its share), minus the mean over all sessions, shrunk towards zero for rarely see
 James–Stein-style ``n / (n + prior)`` factor). A profile's taste is the share-weighted sum of its
 cells' directions, and an item's profile score is its content vector's inner product with it.
 
-Why not LightFM with cell user features? It learns the same "cell × item feature" interactions, but
-it needs an SGD fit with tuned epochs and learning rate and a per-request forward pass; living in
-the content space, this model generalises to items uploaded after training without a refit, and in
-the simulator (``python -m recsys.evaluate_mirror``) it is what the blended policy uses.
+Why not LightFM with cell user features? :class:`~recsys.models.mirror_lightfm.LightFMProfileModel`
+learns the same "cell × item feature" interactions with an SGD fit, and in the simulator
+(``python -m recsys.evaluate_mirror``, two seeds, see ``docs/evaluation.md``) the two tie within
+noise; this closed-form model has no hyper-parameters to tune, so it stays the default. Either
+answers :class:`ProfileModel`, so the recommender takes whichever ``train_mirror_model`` trained.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -26,6 +28,22 @@ from recsys.embeddings import ContentEncoder
 from recsys.mirror_catalog import CatalogItem, TryOn
 
 CrowdProfile = Mapping[str, float]
+
+
+class ProfileModel(Protocol):
+    """What :class:`~recsys.mirror.MirrorRecommender` needs from a crowd-profile model.
+
+    ``query`` maps a profile to a direction in :class:`~recsys.embeddings.ContentEncoder` space whose
+    inner product with an item's content vector is the item's profile score (zeros without a
+    profile), so any such model folds into the same FAISS query. Implementations:
+    :class:`CellTasteModel` and :class:`~recsys.models.mirror_lightfm.LightFMProfileModel`.
+    """
+
+    version: str
+
+    def query(self, profile: CrowdProfile | None) -> np.ndarray: ...
+
+    def save(self, path: str | Path) -> None: ...
 
 
 class CellTasteModel:

@@ -104,6 +104,7 @@ def lead_in_display(
                 discount=discount_text(coupon),
                 score=pick.score,
                 explain=pick.explain,
+                explored=pick.explored,
                 claim_url=url,
                 qr_svg=segno.make(url, error="m").svg_data_uri(scale=4, border=2),
             )

@@ -101,6 +101,14 @@ class Pacing(StrictModel):
     status: str = Field(description="capped | exhausted | ahead | on_track | behind | uncapped")
 
 
+class MeasuredExploration(StrictModel):
+    """How many showings the ranking drew by Thompson sampling, as the screens reported them."""
+
+    flagged_impressions: int = Field(description="impressions whose screen said whether they were explored")
+    explored_impressions: int = Field(description="flagged impressions the ranking drew by Thompson sampling")
+    share: float | None = Field(description="explored / flagged impressions; null when none is flagged")
+
+
 class CouponPerformance(StrictModel):
     coupon_id: str
     title: str
@@ -109,6 +117,7 @@ class CouponPerformance(StrictModel):
     claims: int
     claim_rate: float | None
     unattributed_impressions: int = Field(description="impressions with no crowd seen just before")
+    exploration: MeasuredExploration
     trend: list[DayPerformance]
     by_cell: list[CellPerformance]
     pacing: Pacing
@@ -118,6 +127,7 @@ class StoreCouponTotals(StrictModel):
     impressions: int
     claims: int
     claim_rate: float | None
+    exploration: MeasuredExploration
     trend: list[DayPerformance]
     by_cell: list[CellPerformance]
 
@@ -126,7 +136,8 @@ class StoreCoupons(StrictModel):
     store_id: str
     window: Window
     exploration_share: float = Field(
-        description="share of lead-in slots re-ranked by exploration (the `exploration` ranking weight in force)"
+        description="configured share of lead-in slots re-ranked by exploration (the `exploration` weight in "
+        "force); the measured share is in `totals.exploration`"
     )
     totals: StoreCouponTotals
     coupons: list[CouponPerformance]
@@ -139,6 +150,7 @@ class StoreCouponSummary(StrictModel):
     impressions: int
     claims: int
     claim_rate: float | None
+    exploration: MeasuredExploration
 
 
 class CouponSummary(StrictModel):

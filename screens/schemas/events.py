@@ -52,6 +52,9 @@ class CouponImpressionEvent(_EventBase):
     type: Literal["coupon_impression"]
     screen_id: Id
     coupon_id: Id
+    explored: bool | None = Field(
+        None, description="the ranking drew this coupon by Thompson sampling; null when the screen does not say"
+    )
 
 
 class CouponClaimEvent(_EventBase):

@@ -17,6 +17,7 @@ class DisplayedCoupon(BaseModel):
     discount: str = Field(description="the offer in a few words, e.g. '20% off' or '$10 off over $30'")
     score: float
     explain: dict[str, float]
+    explored: bool = Field(description="drawn by Thompson sampling rather than by score")
     claim_url: str = Field(description="signed /c/{code} URL; scanning it records a coupon_claim")
     qr_svg: str = Field(description="QR code of claim_url as an SVG data URI")
 

@@ -1,10 +1,14 @@
-"""Coupon performance: impressions, claims, claim rate, daily trend, audience cells and pacing.
+"""Coupon performance: impressions, claims, claim rate, measured exploration, daily trend, audience
+cells and pacing.
 
 An impression or claim at a lead-in screen is attributed to the crowd that screen saw just before it
 (its latest audience event within ``crowd_window_s``), each face carrying an equal share. A cell's
 figures are published only when at least ``k`` faces stand behind its impressions (see
 :mod:`screens.services.analytics` for the k-anonymity rule). Coupon totals count showings and claims,
 not people, and are always published: merchandisers need them to pace their caps.
+
+The measured exploration share counts only impressions whose screen reported the ranking's
+``explored`` flag; older screens leave it out, and guessing for them would skew the share.
 """
 
 from __future__ import annotations
@@ -50,23 +54,47 @@ class CrowdLookup:
 
 
 @dataclass
+class ExplorationCount:
+    flagged: int = 0
+    explored: int = 0
+
+    def add(self, explored: bool | None) -> None:
+        if explored is not None:
+            self.flagged += 1
+            self.explored += explored
+
+    def merge(self, other: ExplorationCount) -> None:
+        self.flagged += other.flagged
+        self.explored += other.explored
+
+    def public(self) -> schema.MeasuredExploration:
+        return schema.MeasuredExploration(
+            flagged_impressions=self.flagged,
+            explored_impressions=self.explored,
+            share=_rate(self.explored, self.flagged),
+        )
+
+
+@dataclass
 class Tally:
     impressions: int = 0
     claims: int = 0
     unattributed: int = 0
+    exploration: ExplorationCount = field(default_factory=ExplorationCount)
     day_impressions: Counter[date] = field(default_factory=Counter)
     day_claims: Counter[date] = field(default_factory=Counter)
     cell_impressions: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     cell_claims: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     cell_faces: Counter[str] = field(default_factory=Counter)
 
-    def add(self, claim: bool, day: date, cells: list[str]) -> None:
+    def add(self, claim: bool, day: date, cells: list[str], explored: bool | None = None) -> None:
         (self.day_claims if claim else self.day_impressions)[day] += 1
         if claim:
             self.claims += 1
         else:
             self.impressions += 1
             self.unattributed += not cells
+            self.exploration.add(explored)
             self.cell_faces.update(cells)
         for cell in cells:
             (self.cell_claims if claim else self.cell_impressions)[cell] += 1 / len(cells)
@@ -75,6 +103,7 @@ class Tally:
         self.impressions += other.impressions
         self.claims += other.claims
         self.unattributed += other.unattributed
+        self.exploration.merge(other.exploration)
         self.day_impressions.update(other.day_impressions)
         self.day_claims.update(other.day_claims)
         self.cell_faces.update(other.cell_faces)
@@ -168,7 +197,7 @@ def store_coupons(
             in_validity[coupon_id] += 1
         if event.ts >= window.since:
             cells = crowds.cells_at(event.screen_id, event.ts)
-            tallies[coupon_id].add(claim, window.local(event.ts).date(), cells)
+            tallies[coupon_id].add(claim, window.local(event.ts).date(), cells, event.payload.get("explored"))
     days, total = window.days(), Tally()
     answer = []
     for coupon in coupons:
@@ -183,6 +212,7 @@ def store_coupons(
                 claims=tally.claims,
                 claim_rate=_rate(tally.claims, tally.impressions),
                 unattributed_impressions=tally.unattributed,
+                exploration=tally.exploration.public(),
                 trend=tally.trend(days),
                 by_cell=tally.by_cell(window.k),
                 pacing=_pacing(coupon, today[coupon.id], in_validity[coupon.id], day_share, now),
@@ -192,6 +222,7 @@ def store_coupons(
         impressions=total.impressions,
         claims=total.claims,
         claim_rate=_rate(total.claims, total.impressions),
+        exploration=total.exploration.public(),
         trend=total.trend(days),
         by_cell=total.by_cell(window.k),
     )
@@ -201,14 +232,20 @@ def store_coupons(
 
 
 def coupon_summary(session: Session, window: Window, store_ids: frozenset[str] | None) -> schema.CouponSummary:
-    """Impressions, claims and claim rate of each store's coupons, for comparing stores."""
+    """Impressions, claims, claim rate and measured exploration of each store's coupons, for comparing stores."""
     owner = coupon_stores(session)
     shown: Counter[str] = Counter()
     claimed: Counter[str] = Counter()
+    explored: defaultdict[str, ExplorationCount] = defaultdict(ExplorationCount)
     for event in logged_events(session, COUPON_EVENTS, window.since, window.until):
         store = owner.get(event.payload["coupon_id"])
-        if store is not None:
-            (claimed if event.payload["type"] == "coupon_claim" else shown)[store] += 1
+        if store is None:
+            continue
+        if event.payload["type"] == "coupon_claim":
+            claimed[store] += 1
+        else:
+            shown[store] += 1
+            explored[store].add(event.payload.get("explored"))
     per_store = Counter(owner.values())
     query = select(Store).order_by(col(Store.id))
     if store_ids is not None:
@@ -221,6 +258,7 @@ def coupon_summary(session: Session, window: Window, store_ids: frozenset[str] |
             impressions=shown[s.id],
             claims=claimed[s.id],
             claim_rate=_rate(claimed[s.id], shown[s.id]),
+            exploration=explored[s.id].public(),
         )
         for s in session.execute(query).scalars()
     ]

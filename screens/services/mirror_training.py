@@ -5,9 +5,11 @@ are never joined across mirrors. Its crowd profile is the mean, over its try-ons
 profile at try-on time (rebuilt from that screen's ``audience`` events in the crowd window before
 it). A purchase naming a ``session_id`` joins the latest mirror session of its store with that id.
 
-Publishing follows :mod:`screens.services.models`: the two files go to a fresh folder
-``{model_dir}/mirror/{version}/``, the ``mirror/CURRENT`` pointer is swapped by an atomic rename, and
-``{"kind": "mirror", "version"}`` is announced on the ``models`` channel.
+A new version is published only when it beats the models in force on the newest sessions (see
+:mod:`recsys.mirror_training`), or when forced. Publishing follows :mod:`screens.services.models`:
+the two files go to a fresh folder ``{model_dir}/mirror/{version}/``, the ``mirror/CURRENT`` pointer
+is swapped by an atomic rename, and ``{"kind": "mirror", "version"}`` is announced on the ``models``
+channel.
 """
 
 from __future__ import annotations
@@ -18,21 +20,23 @@ import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from recsys.evaluate_mirror import train_mirror_model
+from recsys.evaluate_mirror import load_mirror_models
 from recsys.mirror_catalog import CatalogItem as MirrorItem
 from recsys.mirror_catalog import Purchase, TryOn
+from recsys.mirror_training import DEFAULT_MIN_HIT_RATE_GAIN, should_publish, train_mirror_candidate
 from recsys.profile import CrowdWindow, Face
 from screens.bus import ConfigChannel
 from screens.db.models import EventRecord, Screen
 from screens.db.session import as_utc
 from screens.services.mirror import MIRROR, load_items
-from screens.services.models import CHANNEL
+from screens.services.models import CHANNEL, current_version
 
 log = logging.getLogger(__name__)
 _TYPES: Final = ("audience", "try_on", "purchase")
@@ -106,40 +110,77 @@ def publish(folder: Path, version: str, model_dir: Path, config: ConfigChannel |
     log.info("published mirror models %s", version)
 
 
-def train_and_publish(
+@dataclass(frozen=True)
+class MirrorTrainingReport:
+    published: bool
+    version: str | None
+    """The version now in force (the new one when published)."""
+    candidate_version: str
+    metrics: dict[str, Any]
+    counts: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "published": self.published,
+            "version": self.version,
+            "candidate_version": self.candidate_version,
+            "metrics": self.metrics,
+            **self.counts,
+        }
+
+
+def train_and_maybe_publish(
     engine: Engine,
     model_dir: Path,
     config: ConfigChannel | None,
     *,
     window_s: float,
+    test_fraction: float = 0.2,
+    min_gain: float = DEFAULT_MIN_HIT_RATE_GAIN,
+    force: bool = False,
     factors: int = 32,
     iterations: int = 12,
-) -> dict[str, Any]:
-    """Train the co-try-on ALS and the crowd-taste model on the whole log and publish them."""
+) -> MirrorTrainingReport:
+    """Train on the log, compare with the models in force on the newest sessions, publish if better."""
     mirror_log, items = load_mirror_log(engine, window_s)
     profiles = mirror_log.session_profiles()
-    log.info(
-        "%d try-ons in %d sessions (%d with a crowd profile), %d purchases",
-        len(mirror_log.tryons),
-        len({t.session_id for t in mirror_log.tryons}),
-        len(profiles),
-        len(mirror_log.purchases),
-    )
-    (model_dir / MIRROR).mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=model_dir / MIRROR, prefix=".training-"))
-    try:
-        models = train_mirror_model(
-            mirror_log.tryons, mirror_log.purchases, items, profiles, folder, factors=factors, iterations=iterations
-        )
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    version = f"{models.als.version}+{models.taste.version}"
-    publish(folder, version, model_dir, config)
-    return {
-        "version": version,
+    counts = {
         "try_ons": len(mirror_log.tryons),
         "purchases": len(mirror_log.purchases),
         "sessions": len({t.session_id for t in mirror_log.tryons}),
         "sessions_with_profile": len(profiles),
     }
+    log.info("mirror log: %s", counts)
+    current_version_now = current_version(model_dir, MIRROR)
+    current = load_mirror_models(model_dir / MIRROR / current_version_now) if current_version_now else None
+    (model_dir / MIRROR).mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=model_dir / MIRROR, prefix=".training-"))
+    try:
+        models, metrics = train_mirror_candidate(
+            mirror_log.tryons,
+            mirror_log.purchases,
+            items,
+            profiles,
+            folder,
+            current=current,
+            test_fraction=test_fraction,
+            factors=factors,
+            iterations=iterations,
+        )
+        version = _unused_version(model_dir, f"{models.als.version}+{models.taste.version}")
+        if not (force or should_publish(metrics["new"], metrics["current"], min_gain)):
+            shutil.rmtree(folder, ignore_errors=True)
+            return MirrorTrainingReport(False, current_version_now, version, metrics, counts)
+        publish(folder, version, model_dir, config)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return MirrorTrainingReport(True, version, version, metrics, counts)
+
+
+def _unused_version(model_dir: Path, version: str) -> str:
+    """``version``, suffixed when a forced retrain in the same second already used that folder name."""
+    candidate, n = version, 1
+    while (model_dir / MIRROR / candidate).exists():
+        candidate, n = f"{version}-{n}", n + 1
+    return candidate

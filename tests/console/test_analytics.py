@@ -92,6 +92,26 @@ def test_coupon_performance_by_audience_cell_and_pacing(client: TestClient, mall
     assert c2["pacing"]["status"] == "uncapped"
     assert data["totals"]["impressions"] == 5 and sum(d["claims"] for d in data["totals"]["trend"]) == 2
     assert 0.0 <= data["exploration_share"] <= 1.0
+    assert c1["exploration"] == {"flagged_impressions": 0, "explored_impressions": 0, "share": None}
+
+
+def test_measured_exploration_share_counts_only_impressions_that_say_whether_they_were_explored(
+    client: TestClient, mall: dict[str, str]
+) -> None:
+    at = datetime.now(UTC) - timedelta(minutes=5)
+
+    def shown(coupon_id: str, *flags: bool | None) -> list[dict[str, object]]:
+        flagged = [{} if f is None else {"explored": f} for f in flags]
+        return [event("coupon_impression", at, screen_id="lead1", coupon_id=coupon_id, **x) for x in flagged]
+
+    send(client, mall, shown("C1", True, False, False, False) + shown("C2", True, None, None) + shown("D1", False))
+    data = client.get("/v1/analytics/stores/s1/coupons", headers=mall).json()
+    c1, c2 = data["coupons"]
+    assert c1["exploration"] == {"flagged_impressions": 4, "explored_impressions": 1, "share": 0.25}
+    assert c2["impressions"] == 3 and c2["exploration"]["share"] == 1.0
+    assert data["totals"]["exploration"] == {"flagged_impressions": 5, "explored_impressions": 2, "share": 0.4}
+    by_store = {s["store_id"]: s for s in client.get("/v1/analytics/coupons", headers=mall).json()["stores"]}
+    assert by_store["s1"]["exploration"]["share"] == 0.4 and by_store["s2"]["exploration"]["share"] == 0.0
 
 
 def test_flow_from_lead_in_screens_to_stores_is_k_anonymous(client: TestClient, mall: dict[str, str]) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import httpx
 import numpy as np
+import pytest
+from kiosk_server import LEAD_IN, REPO, RealService
 
 from kiosk_client import CameraLoop, LeadInClient, RetryPolicy
 
@@ -71,6 +77,21 @@ def test_frames_are_dropped_not_stored_when_the_service_is_away(tmp_path: Path):
         assert (stats.uploaded, stats.dropped, kiosk.pending) == (0, 5, 0)
 
 
+class FixedAnalysis:
+    """Stands in for ``vision.analyze.FrameAnalyzer``: the same audience event for every frame."""
+
+    def __init__(self, faces: list[dict[str, Any]]) -> None:
+        self.faces, self.kinds = faces, []
+
+    def analyze_array(self, frame: np.ndarray, screen_kind: str) -> FixedAnalysis:
+        self.kinds.append(screen_kind)
+        return self
+
+    def to_events(self, screen_id: str) -> list[dict[str, Any]]:
+        event = {"event_id": str(len(self.kinds)), "type": "audience", "ts": "2026-01-01T00:00:00Z"}
+        return [event | {"screen_id": screen_id, "faces": self.faces}]
+
+
 def test_edge_mode_queues_only_anonymous_audience_events(tmp_path: Path):
     faces = [{"gender": "female", "age": 28, "confidence": 0.93}]
     with _kiosk(tmp_path, lambda r: httpx.Response(500)) as kiosk:
@@ -78,7 +99,7 @@ def test_edge_mode_queues_only_anonymous_audience_events(tmp_path: Path):
             kiosk,
             0,
             mode="edge",
-            analyse=lambda frame: faces,
+            analyzer=FixedAnalysis(faces),
             fps=1000,
             capture_factory=lambda src: FakeCamera(4),
             sleep=lambda s: None,
@@ -112,3 +133,71 @@ def test_an_unplugged_camera_is_reopened_with_back_off(tmp_path: Path):
     reopen_waits = [s for s in sleeps if s >= 0.01]  # the rest are frame pacing at 1000 fps
     assert len(reopen_waits) == 2
     assert 0.5 <= reopen_waits[0] <= 1.0 and 1.0 <= reopen_waits[1] <= 2.0
+
+
+def test_kiosk_client_imports_without_vision():
+    """A device that uploads frames needs no ``vision``: edge mode imports it when it is built."""
+    code = "import sys, kiosk_client; sys.exit('vision' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def astronaut_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eileen Collins' NASA portrait (public domain, shipped in scikit-image) as a 4-frame MJPG file."""
+    data = pytest.importorskip("skimage.data")
+    photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    path = tmp_path_factory.mktemp("video") / "astronaut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, photo.shape[1::-1])
+    assert writer.isOpened(), "OpenCV was built without a video writer"
+    for _ in range(4):
+        writer.write(photo)
+    writer.release()
+    return path
+
+
+class RecordingTransport(httpx.HTTPTransport):
+    """The real network transport, noting each request's path and content type."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.url.path, request.headers.get("content-type", "")))
+        return super().handle_request(request)
+
+
+def _run_edge_camera(service: RealService, screen_id: str, kind: str, video: Path, state: Path) -> Any:
+    transport = RecordingTransport()
+    with LeadInClient(service.url, screen_id, service.token(screen_id), state_dir=state, transport=transport) as kiosk:
+        loop = CameraLoop(kiosk, str(video), mode="edge", screen_kind=kind, fps=1000)  # type: ignore[arg-type]
+        stats = loop.run(max_frames=3)
+        event_ids = [p.event_id for p in kiosk.outbox.peek(10)]
+        flushed = kiosk.flush()
+        assert kiosk.pending == 0
+    rows = service.query(
+        f"SELECT type, screen_id, payload FROM event_log WHERE event_id IN ({','.join('?' * len(event_ids))})",
+        *event_ids,
+    )
+    return stats, flushed, transport.sent, [(t, s, json.loads(p)) for t, s, p in rows]
+
+
+def test_edge_mode_posts_vision_events_of_a_real_photo_never_frames(
+    shared_service: RealService, astronaut_video: Path, tmp_path: Path
+):
+    stats, flushed, sent, logged = _run_edge_camera(shared_service, LEAD_IN, "lead_in", astronaut_video, tmp_path)
+    assert (stats.frames, stats.events, stats.uploaded) == (3, 3, 0)
+    assert flushed.accepted == 3
+    assert sent == [("/v1/events", "application/json")], "edge mode sends events only, never a frame"
+    assert len(logged) == 3
+    for event_type, screen_id, payload in logged:
+        assert (event_type, screen_id, payload["group_size"]) == ("audience", LEAD_IN, 1)
+        assert payload["faces"] == [{"gender": "unknown", "age": None, "confidence": 0.0}]
+
+
+def test_an_edge_entrance_camera_logs_store_visits(shared_service: RealService, astronaut_video: Path, tmp_path: Path):
+    stats, flushed, sent, logged = _run_edge_camera(
+        shared_service, "cam-s001", "entrance_camera", astronaut_video, tmp_path
+    )
+    assert stats.events == 3 and flushed.accepted == 3 and {path for path, _ in sent} == {"/v1/events"}
+    assert [(t, s, p["group"]) for t, s, p in logged] == [("store_visit", "cam-s001", "solo")] * 3

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from kiosk_client import REQUIRED_FIELDS, make_event, validate_event
+from kiosk_client import REQUIRED_FIELDS, LeadInClient, make_event, validate_event
 
 
 def test_made_events_carry_a_uuid4_id_and_an_iso_timestamp():
@@ -47,9 +48,18 @@ def test_made_events_pass_the_service_schema():
         make_event("store_visit", screen_id="cam-s001", gender="unknown", age=None, group="family"),
         make_event("try_on", screen_id="mirror-s003-1", sku="S003-00012", session_id="sess-1"),
         make_event("coupon_impression", screen_id="lead-f1-atrium", coupon_id="s001-c01"),
+        make_event("coupon_impression", screen_id="lead-f1-atrium", coupon_id="s001-c02", explored=True),
         make_event("coupon_claim", coupon_id="s001-c01"),
         make_event("purchase", store_id="s003", skus=["S003-00012"], session_id="sess-1"),
     ]
     assert {e["type"] for e in examples} == set(REQUIRED_FIELDS) == set(schemas.EVENT_TYPES)
     for event in examples:
         schemas.EVENT_ADAPTER.validate_python(event)
+
+
+def test_impressions_say_whether_they_were_explored_only_when_told(tmp_path: Path):
+    with LeadInClient("http://vitrine.test", "lead-1", "tok", state_dir=tmp_path) as kiosk:
+        kiosk.record_coupon_impression("s001-c01", explored=True)
+        kiosk.record_coupon_impression("s001-c02")
+        first, second = (p.event for p in kiosk.outbox.peek(2))
+    assert first["explored"] is True and "explored" not in second

@@ -52,7 +52,12 @@ def test_lead_in_page_shows_ranked_coupons_with_store_floor_discount_and_qr(
         )
         assert bottom <= viewport["height"], f"coupons overflow the {name} screen"
         page.screenshot(path=str(screenshot_dir / f"lead-in-{name}.png"))
+        page.wait_for_function(f"!JSON.parse(localStorage.getItem('vitrine.screen.{LEAD_IN}.outbox')).value.length")
         page.close()
+    impressions = service.payloads("coupon_impression", LEAD_IN)
+    assert impressions and all(isinstance(p["explored"], bool) for p in impressions), (
+        "the page says which coupons the ranking explored"
+    )
 
 
 def test_lead_in_page_updates_when_the_crowd_changes(browser: Any, service: DemoService, screenshot_dir: Path):

@@ -36,9 +36,10 @@ def test_trained_models_are_saved_and_loaded(tmp_path: Path) -> None:
     assert loaded.taste.version == trained.taste.version
 
 
-def test_markdown_table_lists_the_five_policies(table: dict[str, dict[str, float]]) -> None:
+def test_markdown_table_lists_the_seven_policies(table: dict[str, dict[str, float]]) -> None:
     text = to_markdown(table)
-    for name in ("random", "popular-in-category", "content-only", "cf-only", "blended"):
+    policies = ("random", "popular-in-category", "content-only", "cf-only", "blended", "blended + LightFM profile")
+    for name in (*policies, "blended, no crowd profile"):
         assert f"| {name} |" in text
 
 
@@ -58,3 +59,33 @@ def test_crowd_profile_shifts_ranking(tmp_path: Path) -> None:
     assert [r.sku for r in women.similar] != [r.sku for r in men.similar]
     gender = {it.sku: it.gender_target for it in log.items}
     assert sum(gender[r.sku] == "women" for r in women.similar) > sum(gender[r.sku] == "women" for r in men.similar)
+
+
+def test_lightfm_profile_model_plugs_into_the_recommender_and_round_trips(tmp_path: Path) -> None:
+    from recsys.evaluate_mirror import load_mirror_models, train_mirror_model
+    from recsys.mirror import MirrorRecommender
+    from recsys.models.mirror_lightfm import LightFMProfileModel
+
+    log = simulate(SimConfig(n_items=600, n_train_sessions=2500, n_test_sessions=0, seed=5))
+    trained = train_mirror_model(
+        log.tryons(), log.purchases(), log.items, log.profiles(), tmp_path, factors=8, iterations=3, profile="lightfm"
+    )
+    loaded = load_mirror_models(tmp_path)
+    assert loaded is not None and isinstance(loaded.taste, LightFMProfileModel)
+    assert loaded.taste.version == trained.taste.version and loaded.taste.version.startswith("lightfm-")
+    assert not loaded.taste.query(None).any() and loaded.taste.query({"female:25-34": 1.0}).any()
+    rec = MirrorRecommender(als=loaded.als, taste=loaded.taste)
+    rec.load_catalog(log.items)
+    item = next(it for it in log.items if it.stock > 0 and it.gender_target == "unisex" and it.category == "tops")
+    women = rec.recommend(item.store_id, item.sku, profile={"female:25-34": 1.0}, weights={"mirror_profile": 3.0})
+    men = rec.recommend(item.store_id, item.sku, profile={"male:25-34": 1.0}, weights={"mirror_profile": 3.0})
+    gender = {it.sku: it.gender_target for it in log.items}
+    assert sum(gender[r.sku] == "women" for r in women.similar) > sum(gender[r.sku] == "women" for r in men.similar)
+    assert women.model_version.split("+")[1].startswith("lightfm-")
+
+
+def test_an_unknown_profile_model_is_refused() -> None:
+    from recsys.evaluate_mirror import train_mirror_model
+
+    with pytest.raises(ValueError, match="taste, lightfm"):
+        train_mirror_model([], [], [], {}, profile="bpr")

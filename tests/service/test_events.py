@@ -30,6 +30,7 @@ def _batch() -> list[dict[str, object]]:
         _event(type="store_visit", screen_id="cam1", gender="male", age=41, group="pair"),
         _event(type="try_on", screen_id="mirror1", sku="A1", session_id="sess-1"),
         _event(type="coupon_impression", screen_id="lead1", coupon_id="c1"),
+        _event(type="coupon_impression", screen_id="lead1", coupon_id="c1", explored=True),
         _event(type="coupon_claim", coupon_id="c1", screen_id="lead1"),
         _event(type="purchase", store_id="s1", skus=["A1", "B1"], session_id="sess-1"),
     ]
@@ -38,14 +39,14 @@ def _batch() -> list[dict[str, object]]:
 def test_every_event_type_is_accepted(client: TestClient, mall: dict[str, str]) -> None:
     r = client.post("/v1/events", json={"events": _batch()}, headers=mall)
     assert r.status_code == 200
-    assert r.json() == {"accepted": 6, "duplicates": 0, "rejected": 0, "errors": []}
+    assert r.json() == {"accepted": 7, "duplicates": 0, "rejected": 0, "errors": []}
 
 
 def test_repeated_event_id_is_a_duplicate_never_applied_twice(client: TestClient, mall: dict[str, str]) -> None:
     batch = _batch()
     client.post("/v1/events", json={"events": batch}, headers=mall)
     again = client.post("/v1/events", json={"events": batch + [batch[0]]}, headers=mall).json()
-    assert again["accepted"] == 0 and again["duplicates"] == 7
+    assert again["accepted"] == 0 and again["duplicates"] == 8
     counters = client.app.state.runtime.bus.counters  # type: ignore[attr-defined]
     deadline = time.monotonic() + 5
     while counters.get("coupons:claims").get("c1") != 1.0 and time.monotonic() < deadline:
@@ -60,10 +61,10 @@ def test_duplicates_are_recognised_across_a_restart(
     settings: Settings, mall: dict[str, str], client: TestClient
 ) -> None:
     batch = _batch()
-    assert client.post("/v1/events", json={"events": batch}, headers=mall).json()["accepted"] == 6
+    assert client.post("/v1/events", json={"events": batch}, headers=mall).json()["accepted"] == 7
     with TestClient(create_app(settings)) as restarted:
         body = restarted.post("/v1/events", json={"events": batch}, headers=mall).json()
-    assert body["accepted"] == 0 and body["duplicates"] == 6
+    assert body["accepted"] == 0 and body["duplicates"] == 7
 
 
 def test_extra_fields_such_as_images_or_face_ids_are_rejected(client: TestClient, mall: dict[str, str]) -> None:

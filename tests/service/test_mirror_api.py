@@ -17,7 +17,7 @@ from screens.app import create_app
 from screens.auth import Role, create_token
 from screens.db.models import AuditLog, EventRecord
 from screens.db.session import make_engine
-from screens.services.mirror_training import train_and_publish
+from screens.services.mirror_training import train_and_maybe_publish
 from screens.settings import Settings
 from tests.conftest import TokenFactory, make_settings
 
@@ -318,15 +318,21 @@ def test_trained_models_are_published_and_served(mirror: Mirror) -> None:
         for sku in ("T0", "B3", "S2"):
             assert mirror.try_on(sku, session_id=f"train-{n}").status_code == 200
     runtime = mirror.runtime
-    report = train_and_publish(
+    report = train_and_maybe_publish(
         runtime.engine,
         runtime.settings.model_dir,
         runtime.bus.config,
         window_s=runtime.settings.crowd_window_s,
+        force=True,
         factors=4,
         iterations=2,
+    ).as_dict()
+    assert (
+        report["published"] is True
+        and report["try_ons"] == 18
+        and report["sessions"] == 6
+        and report["sessions_with_profile"] == 6
     )
-    assert report["try_ons"] == 18 and report["sessions"] == 6 and report["sessions_with_profile"] == 6
     runtime.mirror.settle()
     assert runtime.mirror.models_version == report["version"]
     assert mirror.recommend("T0")["model_version"].startswith(report["version"])

@@ -82,3 +82,12 @@ class DemoService:
             rows = conn.execute(text("SELECT type, COUNT(*) FROM event_log GROUP BY type")).all()
         engine.dispose()
         return {kind: n for kind, n in rows}
+
+    def payloads(self, event_type: str, screen_id: str | None = None) -> list[dict[str, Any]]:
+        """The logged payloads of one event type (of one screen), oldest first."""
+        query = "SELECT payload FROM event_log WHERE type = :type AND (:screen IS NULL OR screen_id = :screen)"
+        engine = create_engine(self.database_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text(query + " ORDER BY ts"), {"type": event_type, "screen": screen_id}).all()
+        engine.dispose()
+        return [json.loads(p) if isinstance(p, str) else p for (p,) in rows]

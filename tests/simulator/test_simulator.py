@@ -49,6 +49,9 @@ def test_simulated_shoppers_claim_coupons_and_the_service_state_matches_what_was
         assert service.runtime.bus.counters.get(f"store:{store_id}:visits")["total"] == visits
     claims = service.runtime.bus.counters.get("coupons:claims")
     assert sum(claims.values()) == summary.claims
+    assert {type(p.get("explored")) for p in service.payloads("coupon_impression")} == {bool}, (
+        "every simulated impression says whether the ranking explored it"
+    )
     assert any("40/40 shoppers" in line for line in lines)
     assert "claim rate" in summary.render()
 

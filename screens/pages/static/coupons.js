@@ -1,5 +1,6 @@
 // Coupon analytics: per store and coupon, impressions, claims, claim rate and trend, audience cells,
-// exploration share and pacing against caps.
+// exploration share (measured from the screens' `explored` flags, beside the configured weight) and
+// pacing against caps.
 
 import { api, tzOffsetMin } from "./api.js";
 import { barOption, draw, lineOption } from "./charts.js";
@@ -22,10 +23,17 @@ function cellChart(el, cells, k) {
   return hidden.length ? `Suppressed (fewer than ${k} faces): ${hidden.join(", ")}.` : "";
 }
 
+// Measured share of explored impressions; only impressions whose screen sent the flag count.
+function explored(x, long = false) {
+  if (!x || !x.flagged_impressions) return long ? "not measured (no screen reported it)" : "–";
+  const n = num(x.flagged_impressions);
+  return long ? `measured ${pct(x.share)} of ${n} flagged impressions` : `${pct(x.share)} of ${n}`;
+}
+
 function couponRows(coupons, onPick) {
   return coupons.map((c) => [
     h("button", { type: "button", class: "link", onclick: () => onPick(c) }, c.coupon_id),
-    c.title, String(c.impressions), String(c.claims), pct(c.claim_rate),
+    c.title, String(c.impressions), String(c.claims), pct(c.claim_rate), explored(c.exploration),
     meter(c.pacing.claims_today, c.pacing.daily_cap, "claims today against the daily cap"),
     meter(c.pacing.claims_in_validity, c.pacing.total_stock, "claims against the stock"),
     h("span", { class: `badge ${c.pacing.status}` }, c.pacing.status.replace("_", " "))]);
@@ -62,7 +70,7 @@ export async function mount(root) {
         { query: { days: card.querySelector("#coupon-days").value, tz_offset_min: tzOffsetMin() } });
       const t = data.totals;
       head.textContent = `${num(t.impressions)} impressions, ${num(t.claims)} claims, claim rate ${pct(t.claim_rate)}; ` +
-        `exploration share ${pct(data.exploration_share)} of lead-in slots.`;
+        `exploration ${explored(t.exploration, true)}, configured ${pct(data.exploration_share)} of lead-in slots.`;
       draw(trend, lineOption(t.trend.map((d) => d.date), [
         { name: "impressions", data: t.trend.map((d) => d.impressions) },
         { name: "claims", data: t.trend.map((d) => d.claims) },
@@ -74,7 +82,8 @@ export async function mount(root) {
       };
       pick(null);
       list.replaceChildren(table("Coupons (pick one for its audience cells)",
-        ["Coupon", "Title", "Impressions", "Claims", "Claim rate", "Today vs daily cap", "Claims vs stock", "Pacing"],
+        ["Coupon", "Title", "Impressions", "Claims", "Claim rate", "Explored (measured)", "Today vs daily cap",
+          "Claims vs stock", "Pacing"],
         couponRows(data.coupons, pick), { id: "coupon-table" }));
     } catch (err) { list.replaceChildren(errorBox(err)); }
   }

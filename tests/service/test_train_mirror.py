@@ -1,0 +1,107 @@
+"""`vitrine train mirror`: publish only models that beat the ones in force on the newest sessions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from screens.app import create_app
+from screens.auth import create_token
+from screens.cli import app as cli
+from tests.conftest import make_settings
+from tests.service.test_mirror_api import STYLES, Mirror, row, wait_for
+
+LOOKS = 30
+COLORS = ["navy", "olive", "sand", "rust", "grey", "teal"]
+
+
+@pytest.fixture
+def env(sqlite_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "VITRINE_DATABASE_URL": sqlite_url,
+        "VITRINE_REDIS_URL": redis_url,
+        "VITRINE_MODEL_DIR": str(tmp_path / "models"),
+    }
+
+
+@pytest.fixture
+def mirror(env: dict[str, str]) -> Iterator[Mirror]:
+    settings = make_settings(
+        env["VITRINE_DATABASE_URL"], redis_url=env["VITRINE_REDIS_URL"], model_dir=env["VITRINE_MODEL_DIR"]
+    )
+    with TestClient(create_app(settings)) as client:
+        with Session(client.app.state.runtime.engine) as session:  # type: ignore[attr-defined]
+            admin = {"Authorization": f"Bearer {create_token(session, 'admin')}"}
+            device = {"Authorization": f"Bearer {create_token(session, 'device', screen_id='mirror1')}"}
+            session.commit()
+        Mirror.build_mall(client, admin)
+        yield Mirror(client, admin, device, upload=False)
+
+
+def looks_catalog() -> list[dict[str, Any]]:
+    """Thirty tops, bottoms and shoes whose colours and styles say nothing about which go together."""
+    return [
+        row(f"{c[0].upper()}{i}", c, COLORS[(i * k) % len(COLORS)], STYLES[(i * (k + 2)) % len(STYLES)][1])
+        for k, c in enumerate(("tops", "bottoms", "shoes"), start=1)
+        for i in range(LOOKS)
+    ]
+
+
+def history(mirror: Mirror, repeats: int = 4) -> None:
+    """Shoppers copy thirty looks (top i, then bottom 7i+3, then shoes 11i+5), each look ``repeats`` times."""
+    mirror.upload("s1", looks_catalog())
+    start = datetime.now(UTC) - timedelta(days=2)
+    events: list[dict[str, Any]] = []
+    for n in range(LOOKS * repeats):
+        at, look = start + timedelta(minutes=5 * n), n % LOOKS
+        gender = "female" if n % 2 else "male"
+        events.append(_event(at, "audience", faces=[{"gender": gender, "age": 30, "confidence": 0.9}]))
+        skus = (f"T{look}", f"B{(7 * look + 3) % LOOKS}", f"S{(11 * look + 5) % LOOKS}")
+        for j, sku in enumerate(skus):
+            events.append(_event(at + timedelta(seconds=10 + 60 * j), "try_on", sku=sku, session_id=f"s{n}"))
+    r = mirror.client.post("/v1/events", json={"events": events}, headers=mirror.admin)
+    assert r.status_code == 200 and r.json()["accepted"] == len(events), r.text
+
+
+def _event(at: datetime, type_: str, **fields: Any) -> dict[str, Any]:
+    return {"event_id": str(uuid.uuid4()), "ts": at.isoformat(), "type": type_, "screen_id": "mirror1", **fields}
+
+
+def train(env: dict[str, str], *args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["train", "mirror", "--factors", "48", "--iterations", "8", *args], env=env)
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(result.stdout[result.stdout.index("{") :])
+    return report
+
+
+def test_first_training_beats_content_only_and_is_published(mirror: Mirror, env: dict[str, str]) -> None:
+    history(mirror)
+    report = train(env)
+    metrics = report["metrics"]
+    assert metrics["current_is"] == "content-only" and metrics["n_test_sessions"] == 24
+    assert metrics["new"]["next_hit@10"] > metrics["current"]["next_hit@10"] + 0.005
+    assert report["published"] is True and report["version"] == report["candidate_version"]
+    wait_for(lambda: mirror.runtime.mirror.models_version == report["version"])
+
+
+def test_retraining_on_the_same_log_publishes_only_when_forced(mirror: Mirror, env: dict[str, str]) -> None:
+    history(mirror)
+    first = train(env)["version"]
+
+    again = train(env)
+    assert again["published"] is False and again["version"] == first, "not better: the models in force stay"
+    assert again["metrics"]["current_is"] == first
+    assert (Path(env["VITRINE_MODEL_DIR"]) / "mirror" / "CURRENT").read_text().strip() == first
+
+    forced = train(env, "--force")
+    assert forced["published"] is True and forced["version"] != first
+    wait_for(lambda: mirror.runtime.mirror.models_version == forced["version"])
