@@ -5,6 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
+PRESET ?= full
 
 .PHONY: demo test venv redis-server chromium lint bench clean
 
@@ -35,7 +36,7 @@ test: $(STAMP) redis-server chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
-	$(PY) -m screens.cli demo --port $(PORT)
+	$(PY) -m screens.cli demo --port $(PORT) --preset $(PRESET)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -31,8 +31,13 @@ def current(session: Session) -> RankingWeights:
     if row is None:
         # model_construct: version 0 was never saved, so it has no creation time.
         return RankingWeights.model_construct(
-            version=0, weights=default_weights(), diff={}, author="defaults", comment=None, created_at=None
-        )  # type: ignore[arg-type]
+            version=0,
+            weights=default_weights(),
+            diff={},
+            author="defaults",
+            comment=None,
+            created_at=None,  # type: ignore[arg-type]
+        )
     merged = default_weights() | row.weights  # weights added by later releases get their default
     return RankingWeights.model_validate(row.model_dump() | {"weights": merged})
 
