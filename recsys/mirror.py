@@ -47,12 +47,29 @@ class UnknownItemError(LookupError):
 
 @dataclass(frozen=True)
 class Recommendation:
-    sku: str
+    """One shelf entry; carries what a mirror shows of the item so the page needs no second call."""
+
+    item: CatalogItem
     score: float
     reason: str
 
+    @property
+    def sku(self) -> str:
+        return self.item.sku
+
     def to_dict(self) -> dict[str, Any]:
-        return {"sku": self.sku, "score": round(self.score, 4), "reason": self.reason}
+        it = self.item
+        return {
+            "sku": it.sku,
+            "score": round(self.score, 4),
+            "reason": self.reason,
+            "name": it.name,
+            "category": it.category,
+            "price": it.price,
+            "sale_price": it.sale_price,
+            "discount_pct": it.discount_pct,
+            "image_url": it.image_url,
+        }
 
 
 @dataclass(frozen=True)
@@ -191,7 +208,7 @@ class MirrorRecommender:
         scores, rows = part.categories[category].search(query, k, part.allowed_mask(category, exclude))
         reasons = explain(contributions(part, rows, sig.content, sig, w, cf_weight), SIMILAR_REASONS)
         return [
-            Recommendation(part.items[r].sku, float(s), reason)
+            Recommendation(part.items[r], float(s), reason)
             for s, r, reason in zip(scores[:k], rows[:k], reasons, strict=False)
         ]
 
@@ -224,7 +241,7 @@ class MirrorRecommender:
             for r, total, reason in zip(rows.tolist(), totals, explain(parts, COMPLEMENT_REASONS), strict=True):
                 scored[r] = (float(total), reason)
         best = sorted(scored.items(), key=lambda kv: -kv[1][0])[:k]
-        return [Recommendation(part.items[r].sku, score, reason) for r, (score, reason) in best]
+        return [Recommendation(part.items[r], score, reason) for r, (score, reason) in best]
 
     def _targets(
         self, part: StorePartition, item: CatalogItem, exclude: list[int]

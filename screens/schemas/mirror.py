@@ -54,6 +54,12 @@ class MirrorPick(StrictModel):
     sku: str
     score: float
     reason: str = Field(description="short, shopper-facing: why this item is shown")
+    name: str
+    category: str
+    price: float
+    sale_price: float | None
+    discount_pct: int
+    image_url: str | None
 
 
 class MirrorRecommendations(StrictModel):

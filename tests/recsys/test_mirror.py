@@ -178,7 +178,7 @@ def test_every_item_carries_a_reason_and_the_contract_shape(rec: MirrorRecommend
     assert {"sku", "name", "price", "sale_price", "discount_pct", "stock"} <= set(body["item"])
     assert body["item"]["coupons"] == [{"code": "SPRING10"}]
     for entry in body["similar"] + body["complementary"]:
-        assert set(entry) == {"sku", "score", "reason"} and entry["reason"]
+        assert {"sku", "score", "reason", "name", "price", "sale_price", "image_url"} <= set(entry) and entry["reason"]
 
 
 def test_item_details_show_the_discount() -> None:

@@ -140,12 +140,23 @@ const refreshLeadIn = () => show("display", () => api(`/v1/screens/${PATH}/displ
 // ---- mirror ----
 let tryOn = recall("try_on")?.value || { sku: null };
 const money = (value) => (value === null || value === undefined ? "" : `$${Number(value).toFixed(2)}`);
+// The API's reason codes, in words a shopper reads at a glance.
+const REASONS = {
+  similar_style: "Similar style",
+  often_tried_instead: "Often tried instead",
+  often_tried_with: "Often tried together",
+  completes_the_look: "Completes the look",
+  matches_your_session: "Goes with what you tried",
+  popular_with_crowd: "Popular right now",
+  merchandiser_pick: "Staff pick",
+};
 function shelf(title, cls, items) {
   return h("section", { class: `shelf ${cls}` }, [
     h("h2", {}, title),
     h("ul", {}, items.map((it) => h("li", { "data-sku": it.sku }, [
       h("div", { class: "sku" }, it.name || it.sku),
-      h("div", { class: "reason" }, it.reason || ""),
+      h("div", { class: "price" }, money(it.sale_price ?? it.price)),
+      h("div", { class: "reason" }, REASONS[it.reason] || it.reason || ""),
     ]))),
   ]);
 }
