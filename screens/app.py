@@ -15,6 +15,7 @@ from screens.errors import install_error_handlers
 from screens.observability import configure_logging, install_request_metrics
 from screens.routes import (
     analytics,
+    api_docs,
     audience,
     console,
     coupons,
@@ -103,16 +104,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             runtime.stop()
 
-    app = FastAPI(title="Vitrine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs is served by api_docs with a vendored Swagger UI; ReDoc would need a CDN.
+    app = FastAPI(
+        title="Vitrine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     install_error_handlers(app)
     install_request_metrics(app)
-    for module in (health, mall, uploads, weights, events, vision):
+    routers = (
+        health,
+        mall,
+        uploads,
+        weights,
+        events,
+        coupons,
+        audience,
+        mirrors,
+        vision,
+        analytics,
+        templates,
+        console,
+        pages,
+        api_docs,
+    )
+    for module in routers:
         app.include_router(module.router)
-    app.include_router(analytics.router)
-    app.include_router(templates.router)
-    app.include_router(console.router)
-    app.include_router(pages.router)
-    app.include_router(coupons.router)
-    app.include_router(audience.router)
-    app.include_router(mirrors.router)
     return app

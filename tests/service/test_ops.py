@@ -73,3 +73,10 @@ def test_token_create_prints_only_the_token(sqlite_url: str) -> None:
         text=True,
     )
     assert bad.returncode == 2 and "--screen" in bad.stderr and bad.stdout == ""
+
+
+def test_api_docs_page_needs_no_internet(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/console/static/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert client.get("/console/static/swagger-ui-bundle.js").status_code == 200

@@ -1,0 +1,3 @@
+from screens.cli import main
+
+main()

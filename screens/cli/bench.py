@@ -1,0 +1,59 @@
+"""`vitrine bench …`: benchmarks over real HTTP on loopback."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from screens.cli._apps import bench_app
+
+
+@bench_app.command("upload")
+def bench_upload(
+    rows: Annotated[int, typer.Option(help="catalog rows")] = 100_000,
+    repeats: Annotated[int, typer.Option(min=1)] = 3,
+    redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None,
+) -> None:
+    """Time a catalog CSV upload through the API (SQLite)."""
+    _print_bench(lambda: __import__("screens.bench", fromlist=["x"]).bench_upload(rows, repeats, redis_url))
+
+
+@bench_app.command("events")
+def bench_events(
+    total: Annotated[int, typer.Option(help="events to send")] = 50_000,
+    batch: Annotated[int, typer.Option(min=1, max=1000)] = 500,
+    redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None,
+) -> None:
+    """Events per second through POST /v1/events."""
+    _print_bench(lambda: __import__("screens.bench", fromlist=["x"]).bench_events(total, batch, redis_url))
+
+
+@bench_app.command("coupons")
+def bench_coupons(
+    coupons: Annotated[int, typer.Option(help="active coupons")] = 2000,
+    stores: Annotated[int, typer.Option(help="stores")] = 300,
+    duration: Annotated[float, typer.Option(help="seconds of load")] = 10.0,
+    clients: Annotated[int, typer.Option(min=1, help="load-generator processes")] = 2,
+    concurrency: Annotated[int, typer.Option(min=1, help="connections per process")] = 4,
+    workers: Annotated[int, typer.Option(min=1, help="service workers")] = 1,
+    redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None,
+    load: Annotated[str, typer.Option(help="python (httpx processes) or wrk")] = "python",
+) -> None:
+    """Requests per second, median and p99 of GET /v1/screens/{id}/coupons over HTTP."""
+    _print_bench(
+        lambda: __import__("screens.bench", fromlist=["x"]).bench_coupons_http(
+            coupons, stores, duration, clients, concurrency, workers, redis_url, load
+        )
+    )
+
+
+def _print_bench(run: object) -> None:
+    import json
+    import logging
+
+    from screens.bench import machine
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = run()  # type: ignore[operator]
+    typer.echo(json.dumps({"machine": machine(), "result": result}, indent=2))

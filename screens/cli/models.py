@@ -1,0 +1,106 @@
+"""`vitrine train …` and `vitrine eval …`: learned models and offline evaluations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from screens.cli._apps import eval_app, train_app
+from screens.settings import Settings
+
+
+@train_app.command("coupons")
+def train_coupons(
+    test_fraction: Annotated[float, typer.Option(min=0.01, max=0.9, help="newest share held out")] = 0.2,
+    min_gain: Annotated[float, typer.Option(help="held-out AUC gain needed to publish")] = 0.002,
+    epochs: Annotated[int, typer.Option(min=1)] = 15,
+    force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
+) -> None:
+    """Train the LightFM coupon model on the event log; publish a new version only if it is better."""
+    import json
+    import logging
+
+    from screens.bus import make_bus
+    from screens.db.session import make_engine
+    from screens.services.coupon_training import train_and_maybe_publish
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    bus = make_bus(settings.redis_url, buffer_max=10, retry_interval_s=settings.bus_retry_interval_s)
+    try:
+        report = train_and_maybe_publish(
+            engine,
+            settings.model_dir,
+            bus.config,
+            window_s=settings.crowd_window_s,
+            test_fraction=test_fraction,
+            min_gain=min_gain,
+            force=force,
+            epochs=epochs,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        bus.close()
+        engine.dispose()
+    typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+
+
+@eval_app.command("coupons", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def eval_coupons(ctx: typer.Context) -> None:
+    """Compare coupon policies in the mall simulator (options of `python -m recsys.evaluate_coupons -h`)."""
+    from recsys.evaluate_coupons import main as evaluate
+
+    raise typer.Exit(evaluate(list(ctx.args)))
+
+
+@train_app.command("mirror")
+def train_mirror(
+    factors: Annotated[int, typer.Option(min=2, help="ALS factors")] = 32,
+    iterations: Annotated[int, typer.Option(min=1, help="ALS iterations")] = 12,
+    test_fraction: Annotated[float, typer.Option(min=0.01, max=0.9, help="newest share of sessions held out")] = 0.2,
+    min_gain: Annotated[float, typer.Option(help="held-out next-try-on HR@10 gain needed to publish")] = 0.005,
+    force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
+) -> None:
+    """Train the mirrors' co-try-on and crowd-taste models on the event log; publish only if better."""
+    import json
+    import logging
+
+    from screens.bus import make_bus
+    from screens.db.session import make_engine
+    from screens.services.mirror_training import train_and_maybe_publish
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    bus = make_bus(settings.redis_url, buffer_max=10, retry_interval_s=settings.bus_retry_interval_s)
+    try:
+        report = train_and_maybe_publish(
+            engine,
+            settings.model_dir,
+            bus.config,
+            window_s=settings.crowd_window_s,
+            test_fraction=test_fraction,
+            min_gain=min_gain,
+            force=force,
+            factors=factors,
+            iterations=iterations,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        bus.close()
+        engine.dispose()
+    typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+
+
+@eval_app.command("mirror", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def eval_mirror(ctx: typer.Context) -> None:
+    """Compare mirror policies on simulated fitting sessions (options of `python -m recsys.evaluate_mirror -h`)."""
+    from recsys.evaluate_mirror import main as evaluate
+
+    raise typer.Exit(evaluate(list(ctx.args)))
