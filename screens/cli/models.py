@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -18,35 +19,9 @@ def train_coupons(
     force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
 ) -> None:
     """Train the LightFM coupon model on the event log; publish a new version only if it is better."""
-    import json
-    import logging
-
-    from screens.bus import make_bus
-    from screens.db.session import make_engine
     from screens.services.coupon_training import train_and_maybe_publish
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    settings = Settings()
-    engine = make_engine(settings.database_url)
-    bus = make_bus(settings.redis_url, buffer_max=10, retry_interval_s=settings.bus_retry_interval_s)
-    try:
-        report = train_and_maybe_publish(
-            engine,
-            settings.model_dir,
-            bus.config,
-            window_s=settings.crowd_window_s,
-            test_fraction=test_fraction,
-            min_gain=min_gain,
-            force=force,
-            epochs=epochs,
-        )
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        bus.close()
-        engine.dispose()
-    typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+    _train(train_and_maybe_publish, test_fraction=test_fraction, min_gain=min_gain, force=force, epochs=epochs)
 
 
 @eval_app.command("coupons", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -66,12 +41,25 @@ def train_mirror(
     force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
 ) -> None:
     """Train the mirrors' co-try-on and crowd-taste models on the event log; publish only if better."""
+    from screens.services.mirror_training import train_and_maybe_publish
+
+    _train(
+        train_and_maybe_publish,
+        test_fraction=test_fraction,
+        min_gain=min_gain,
+        force=force,
+        factors=factors,
+        iterations=iterations,
+    )
+
+
+def _train(train_and_maybe_publish: Callable[..., Any], **options: Any) -> None:
+    """Run one trainer against the configured database and bus; print its report (exit 2 if it cannot train)."""
     import json
     import logging
 
     from screens.bus import make_bus
     from screens.db.session import make_engine
-    from screens.services.mirror_training import train_and_maybe_publish
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings()
@@ -79,15 +67,7 @@ def train_mirror(
     bus = make_bus(settings.redis_url, buffer_max=10, retry_interval_s=settings.bus_retry_interval_s)
     try:
         report = train_and_maybe_publish(
-            engine,
-            settings.model_dir,
-            bus.config,
-            window_s=settings.crowd_window_s,
-            test_fraction=test_fraction,
-            min_gain=min_gain,
-            force=force,
-            factors=factors,
-            iterations=iterations,
+            engine, settings.model_dir, bus.config, window_s=settings.crowd_window_s, **options
         )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
