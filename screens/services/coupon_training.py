@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,7 +26,7 @@ from screens.bus import ConfigChannel
 from screens.db.models import CatalogItem, Coupon, EventRecord, Store
 from screens.db.session import as_utc
 from screens.services.coupon_state import DEFAULT_BASKET
-from screens.services.models import load_coupon_model, publish_coupon_model
+from screens.services.models import TrainingReport, load_coupon_model, publish_coupon_model
 
 log = logging.getLogger(__name__)
 CLAIM_JOIN_S: Final = 1800.0
@@ -97,23 +96,6 @@ def _join_claim(
         if index not in claimed:
             claimed.add(index)
             return
-
-
-@dataclass(frozen=True)
-class TrainingReport:
-    published: bool
-    version: str | None
-    """The version now in force (the new one when published)."""
-    candidate_version: str
-    metrics: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "published": self.published,
-            "version": self.version,
-            "candidate_version": self.candidate_version,
-            "metrics": self.metrics,
-        }
 
 
 def train_and_maybe_publish(

@@ -15,14 +15,12 @@ channel.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -36,7 +34,7 @@ from screens.bus import ConfigChannel
 from screens.db.models import EventRecord, Screen
 from screens.db.session import as_utc
 from screens.services.mirror import MIRROR, load_items
-from screens.services.models import CHANNEL, current_version
+from screens.services.models import TrainingReport, current_version, make_current
 
 log = logging.getLogger(__name__)
 _TYPES: Final = ("audience", "try_on", "purchase")
@@ -99,34 +97,8 @@ def load_mirror_log(engine: Engine, window_s: float) -> tuple[MirrorLog, list[Mi
 
 def publish(folder: Path, version: str, model_dir: Path, config: ConfigChannel | None) -> None:
     """Move a trained model folder into place, make it current and tell every worker."""
-    target = model_dir / MIRROR / version
-    folder.rename(target)
-    fd, tmp = tempfile.mkstemp(dir=model_dir / MIRROR, prefix=".CURRENT.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(version + "\n")
-    os.replace(tmp, model_dir / MIRROR / "CURRENT")
-    if config is not None:
-        config.publish(CHANNEL, {"kind": MIRROR, "version": version})
-    log.info("published mirror models %s", version)
-
-
-@dataclass(frozen=True)
-class MirrorTrainingReport:
-    published: bool
-    version: str | None
-    """The version now in force (the new one when published)."""
-    candidate_version: str
-    metrics: dict[str, Any]
-    counts: dict[str, int]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "published": self.published,
-            "version": self.version,
-            "candidate_version": self.candidate_version,
-            "metrics": self.metrics,
-            **self.counts,
-        }
+    folder.rename(model_dir / MIRROR / version)
+    make_current(model_dir, MIRROR, version, config)
 
 
 def train_and_maybe_publish(
@@ -140,7 +112,7 @@ def train_and_maybe_publish(
     force: bool = False,
     factors: int = 32,
     iterations: int = 12,
-) -> MirrorTrainingReport:
+) -> TrainingReport:
     """Train on the log, compare with the models in force on the newest sessions, publish if better."""
     mirror_log, items = load_mirror_log(engine, window_s)
     profiles = mirror_log.session_profiles()
@@ -170,12 +142,12 @@ def train_and_maybe_publish(
         version = _unused_version(model_dir, f"{models.als.version}+{models.taste.version}")
         if not (force or should_publish(metrics["new"], metrics["current"], min_gain)):
             shutil.rmtree(folder, ignore_errors=True)
-            return MirrorTrainingReport(False, current_version_now, version, metrics, counts)
+            return TrainingReport(False, current_version_now, version, metrics, counts)
         publish(folder, version, model_dir, config)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return MirrorTrainingReport(True, version, version, metrics, counts)
+    return TrainingReport(True, version, version, metrics, counts)
 
 
 def _unused_version(model_dir: Path, version: str) -> str:

@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,14 +54,42 @@ def publish_coupon_model(model: CouponModel, model_dir: Path, config: ConfigChan
     folder = model_dir / COUPONS
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / f"{model.version}.pkl")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".CURRENT.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(model.version + "\n")
-    os.replace(tmp, _pointer(model_dir, COUPONS))
-    if config is not None:
-        config.publish(CHANNEL, {"kind": COUPONS, "version": model.version})
-    log.info("published coupon model %s", model.version)
+    make_current(model_dir, COUPONS, model.version, config)
     return model.version
+
+
+def make_current(model_dir: Path, kind: str, version: str, config: ConfigChannel | None) -> None:
+    """Point ``{kind}/CURRENT`` at ``version`` atomically (readers never see a half-written pointer)
+    and announce it so every worker loads it."""
+    fd, tmp = tempfile.mkstemp(dir=model_dir / kind, prefix=".CURRENT.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(version + "\n")
+    os.replace(tmp, _pointer(model_dir, kind))
+    if config is not None:
+        config.publish(CHANNEL, {"kind": kind, "version": version})
+    log.info("published %s model %s", kind, version)
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """What `vitrine train …` prints: whether the candidate was published and the held-out metrics."""
+
+    published: bool
+    version: str | None
+    """The version now in force (the new one when published)."""
+    candidate_version: str
+    metrics: dict[str, Any]
+    counts: dict[str, int] = field(default_factory=dict)
+    """Sizes of what was trained on (sessions, try-ons, …), where the trainer reports them."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "published": self.published,
+            "version": self.version,
+            "candidate_version": self.candidate_version,
+            "metrics": self.metrics,
+            **self.counts,
+        }
 
 
 class CouponModelHolder:
