@@ -44,6 +44,7 @@ def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
         "buffered_events": runtime.bus.events.pending(),
         "worker_pid": os.getpid(),
         "weights_version": runtime.weights.version,
+        "background_tasks": runtime.mirror.background_tasks,
     }
 
 

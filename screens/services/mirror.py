@@ -121,6 +121,7 @@ class MirrorService:
         self.compatibility_version = -1
         self._ready = threading.Event()
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-loader")
+        self._queued, self._queued_lock = 0, threading.Lock()
         self._pointer_checked_at = time.monotonic()
         self._screens: dict[str, tuple[float, MirrorScreen]] = {}
         self._coupons: dict[str, tuple[float, list[tuple[float, float, dict[str, Any]]]]] = {}
@@ -137,8 +138,18 @@ class MirrorService:
                 task()
             except Exception:
                 log.exception("mirror background task %s failed", getattr(task, "__name__", task))
+            finally:
+                with self._queued_lock:
+                    self._queued -= 1
 
+        with self._queued_lock:
+            self._queued += 1
         return self._loader.submit(run)
+
+    @property
+    def background_tasks(self) -> int:
+        """Index rebuilds and model loads queued or running (shown by /readyz)."""
+        return self._queued
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every reload queued so far is published (each task waits for its own index build)."""
