@@ -27,15 +27,51 @@ DryRunQuery = Annotated[bool, Query(description="validate and report what would 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 UPLOAD_ERRORS = error_responses(401, 403, 404, 413, 415, 422)
-_BODY_DOC = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string"}, "example": "sku,name,category,...\n"},
-            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-        },
-    }
+_CATALOG_EXAMPLE = {
+    "sku": "A1",
+    "name": "Linen shirt, white",
+    "category": "tops",
+    "subcategory": "shirts",
+    "gender_target": "women",
+    "colors": ["white", "blue"],
+    "style_tags": ["casual", "minimal"],
+    "price": 59.9,
+    "sale_price": 39.9,
+    "stock": 12,
+    "image_url": "https://img.example/a1.jpg",
+    "complements": ["B1", "bottoms"],
 }
+_COUPON_EXAMPLE = {
+    "coupon_id": "c1",
+    "title": "20% off shirts",
+    "kind": "percent",
+    "value": 20,
+    "min_spend": 0,
+    "valid_from": "2026-11-01T00:00:00Z",
+    "valid_to": "2026-12-31T23:59:59Z",
+    "daily_cap": 50,
+    "total_stock": 500,
+    "active": True,
+}
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, list):
+        return "|".join(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = "" if value is None else str(value)
+    return f'"{text}"' if "," in text else text
+
+
+def _body_doc(columns: tuple[str, ...], example: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for an upload body: the CSV template with one row, or the same row as JSON."""
+    csv_example = ",".join(columns) + "\n" + ",".join(_csv_cell(example.get(c)) for c in columns) + "\n"
+    content = {
+        "text/csv": {"schema": {"type": "string"}, "example": csv_example},
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}, "example": [example]},
+    }
+    return {"requestBody": {"required": True, "content": content}}
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -98,7 +134,7 @@ async def _upload(
     return {"store_id": store_id, "mode": mode, **await run_in_threadpool(work)}
 
 
-@router.put("/{store_id}/catalog", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
+@router.put("/{store_id}/catalog", responses=UPLOAD_ERRORS, openapi_extra=_body_doc(CATALOG_COLUMNS, _CATALOG_EXAMPLE))
 async def put_catalog(
     store_id: str,
     request: Request,
@@ -118,7 +154,7 @@ async def put_catalog(
     return await _upload(_CATALOG, store_id, request, session, runtime, who, mode, dry_run)
 
 
-@router.put("/{store_id}/coupons", responses=UPLOAD_ERRORS, openapi_extra=_BODY_DOC)
+@router.put("/{store_id}/coupons", responses=UPLOAD_ERRORS, openapi_extra=_body_doc(COUPON_COLUMNS, _COUPON_EXAMPLE))
 async def put_coupons(
     store_id: str,
     request: Request,
