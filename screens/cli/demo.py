@@ -36,6 +36,7 @@ def demo(
     if preset not in PRESETS:
         raise typer.BadParameter(f"{preset!r}; choose one of {', '.join(PRESETS)}", param_hint="--preset")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # which SIMD build it picked: noise here
     settings = Settings()
     upgrade(settings.database_url)
     tokens = Path("var/demo/tokens.json")
