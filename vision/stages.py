@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,19 +109,37 @@ def detector_main(
 ) -> None:
     """Batch frames from every camera, detect faces, pass refs and boxes on."""
     _setup_logging(log_level)
-    ring = FrameRing.attach(*ring_handle)
     detector = build_detector(config.models.detector, choose_providers(config.providers), config.threads)
-    if hasattr(detector, "model"):
-        detector.model.warm_up(640)
+    _serve_stage(ring_handle, config, detector, 640, detect_q, attr_q, ready, _detect_batch)
+
+
+def _serve_stage(
+    ring_handle: tuple[RingSpec, Any],
+    config: VisionConfig,
+    model: Any,
+    warm_up_size: int,
+    in_q: Any,
+    out_q: Any,
+    ready: Any,
+    process: Callable[[FrameRing, Any, list[Any]], list[Any]],
+) -> None:
+    """The loop every model stage runs: warm up, then batch with the latency bound, forward, stop.
+
+    Warming up before ``ready`` matters: the first inference compiles kernels (seconds on CUDA) and
+    would otherwise count as frame latency.
+    """
+    ring = FrameRing.attach(*ring_handle)
+    if hasattr(model, "model"):
+        model.model.warm_up(warm_up_size)
     ready.set()
     max_latency = config.batching.max_latency_ms / 1000
     try:
         while True:
-            batch, stopped = gather(detect_q, config.batching.max_batch, max_latency)
-            for item in _detect_batch(ring, detector, batch):
-                attr_q.put(item)
+            batch, stopped = gather(in_q, config.batching.max_batch, max_latency)
+            for item in process(ring, model, batch):
+                out_q.put(item)
             if stopped:
-                attr_q.put(STOP)
+                out_q.put(STOP)
                 return
     finally:
         ring.close()
@@ -145,22 +164,8 @@ def attributes_main(
 ) -> None:
     """Batch faces across frames and cameras, estimate attributes, release the frames' slots."""
     _setup_logging(log_level)
-    ring = FrameRing.attach(*ring_handle)
     model = build_attributes(config.models.attributes, choose_providers(config.providers), config.threads)
-    if hasattr(model, "model"):
-        model.model.warm_up(96)
-    ready.set()
-    max_latency = config.batching.max_latency_ms / 1000
-    try:
-        while True:
-            batch, stopped = gather(attr_q, config.batching.max_batch, max_latency)
-            for result in _attribute_batch(ring, model, batch):
-                result_q.put(result)
-            if stopped:
-                result_q.put(STOP)
-                return
-    finally:
-        ring.close()
+    _serve_stage(ring_handle, config, model, 96, attr_q, result_q, ready, _attribute_batch)
 
 
 def _attribute_batch(ring: FrameRing, model: Any, batch: list[tuple[FrameRef, list[Any]]]) -> list[FrameResult]:
