@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.builders import event as _event
 from tests.conftest import TokenFactory
 
 ITEM = [{"sku": "A", "name": "a", "category": "tops", "gender_target": "men", "price": 1, "stock": 1}]
-
-
-def _event(**fields: object) -> dict[str, object]:
-    return {"event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), **fields}
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer vt_not-a-token"}, {"Authorization": "Basic x"}])

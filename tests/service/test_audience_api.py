@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from screens.app import create_app
+from tests.builders import event
 from tests.conftest import TokenFactory, make_settings
-from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall, event
+from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,35 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from screens.app import create_app
+from tests.builders import coupon, event, wait_for
 from tests.conftest import TokenFactory, make_settings
 
 Headers = dict[str, str]
 YOUNG_WOMEN = [("female", 19), ("female", 22), ("female", 24)]
 OLDER_MEN = [("male", 58), ("male", 63), ("male", 70)]
-
-
-def event(**fields: object) -> dict[str, object]:
-    return {"event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), **fields}
-
-
-def coupon(coupon_id: str, **kw: object) -> dict[str, object]:
-    now = datetime.now(UTC)
-    return {
-        "coupon_id": coupon_id,
-        "title": f"{coupon_id} offer",
-        "kind": "percent",
-        "value": 20,
-        "valid_from": (now - timedelta(days=1)).isoformat(),
-        "valid_to": (now + timedelta(days=30)).isoformat(),
-        **kw,
-    }
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 class Mall:

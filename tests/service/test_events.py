@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
-from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
 from screens.app import create_app
 from screens.settings import Settings
-
-
-def _event(**fields: object) -> dict[str, object]:
-    return {"event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), **fields}
+from tests.builders import event as _event
 
 
 def _batch() -> list[dict[str, object]]:

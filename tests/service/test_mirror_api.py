@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from screens.db.models import AuditLog, EventRecord
 from screens.db.session import make_engine
 from screens.services.mirror_training import train_and_maybe_publish
 from screens.settings import Settings
+from tests.builders import coupon, wait_for
 from tests.conftest import TokenFactory, make_settings
 
 Headers = dict[str, str]
@@ -60,26 +60,6 @@ def catalog(prefix: str = "", out_of_stock: bool = True) -> list[dict[str, Any]]
             row(f"{prefix}BX", "bottoms", "blue", "casual", stock=0),
         ]
     return rows
-
-
-def coupon(coupon_id: str, **kw: object) -> dict[str, object]:
-    now = datetime.now(UTC)
-    return {
-        "coupon_id": coupon_id,
-        "title": f"{coupon_id} offer",
-        "kind": "percent",
-        "value": 20,
-        "valid_from": (now - timedelta(days=1)).isoformat(),
-        "valid_to": (now + timedelta(days=30)).isoformat(),
-        **kw,
-    }
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 class Mirror:

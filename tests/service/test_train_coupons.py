@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 from screens.app import create_app
 from screens.auth import create_token
 from screens.cli import app as cli
+from tests.builders import coupon, event, wait_for
 from tests.conftest import make_settings
-from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall, coupon, event, ids, wait_for
+from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall, ids
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 from screens.app import create_app
 from screens.auth import create_token
 from screens.cli import app as cli
+from tests.builders import wait_for
 from tests.conftest import make_settings
-from tests.service.test_mirror_api import STYLES, Mirror, row, wait_for
+from tests.service.test_mirror_api import STYLES, Mirror, row
 
 LOOKS = 30
 COLORS = ["navy", "olive", "sand", "rust", "grey", "teal"]

@@ -1,0 +1,35 @@
+"""Small builders shared by the API tests: events, coupon rows, and waiting on asynchronous effects."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+
+def event(**fields: object) -> dict[str, object]:
+    """A device event with a fresh ``event_id`` and the current time, plus ``fields``."""
+    return {"event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), **fields}
+
+
+def coupon(coupon_id: str, **kw: object) -> dict[str, object]:
+    """A valid 20 % coupon row, live from yesterday for a month; ``kw`` overrides any field."""
+    now = datetime.now(UTC)
+    return {
+        "coupon_id": coupon_id,
+        "title": f"{coupon_id} offer",
+        "kind": "percent",
+        "value": 20,
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_to": (now + timedelta(days=30)).isoformat(),
+        **kw,
+    }
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll until ``predicate`` holds (the event consumer and pub/sub work in the background)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
