@@ -31,11 +31,11 @@ from screens.routes import (
 )
 from screens.runtime import Runtime
 from screens.services.consumer import EventConsumer
-from screens.services.coupon_ranking import CouponRecommender
-from screens.services.coupon_state import CouponState
+from screens.services.leadin.recommender import CouponRecommender
+from screens.services.leadin.state import CouponState
 from screens.services.live_state import apply_events
-from screens.services.mirror import MirrorService
-from screens.services.models import CouponModelHolder
+from screens.services.mirror.service import MirrorService
+from screens.services.model_pointers import CouponModelHolder
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 

@@ -19,7 +19,7 @@ from typing import Literal, cast
 
 from sqlmodel import Session, select
 
-from screens.db.models import ApiToken
+from screens.db.tables import ApiToken
 from screens.errors import Forbidden, Unauthorized
 
 Role = Literal["admin", "ops", "merchandiser", "device"]

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from screens.auth import TokenCache
 from screens.bus import Bus
 from screens.services.consumer import EventConsumer
-from screens.services.coupon_ranking import CouponRecommender
-from screens.services.mirror import MirrorService
+from screens.services.leadin.recommender import CouponRecommender
+from screens.services.mirror.service import MirrorService
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 

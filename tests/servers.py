@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from screens.launcher import ServiceProcess, free_port
+from screens.tools.launcher import ServiceProcess, free_port
 
 __all__ = [
     "POSTGRES_ADMIN_URL",

@@ -16,7 +16,7 @@ def bench_upload(
     redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None,
 ) -> None:
     """Time a catalog CSV upload through the API (SQLite)."""
-    _print_bench(lambda: __import__("screens.bench", fromlist=["x"]).bench_upload(rows, repeats, redis_url))
+    _print_bench(lambda: __import__("screens.tools.http_bench", fromlist=["x"]).bench_upload(rows, repeats, redis_url))
 
 
 @bench_app.command("events")
@@ -26,7 +26,7 @@ def bench_events(
     redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None,
 ) -> None:
     """Events per second through POST /v1/events."""
-    _print_bench(lambda: __import__("screens.bench", fromlist=["x"]).bench_events(total, batch, redis_url))
+    _print_bench(lambda: __import__("screens.tools.http_bench", fromlist=["x"]).bench_events(total, batch, redis_url))
 
 
 @bench_app.command("coupons")
@@ -42,7 +42,7 @@ def bench_coupons(
 ) -> None:
     """Requests per second, median and p99 of GET /v1/screens/{id}/coupons over HTTP."""
     _print_bench(
-        lambda: __import__("screens.bench", fromlist=["x"]).bench_coupons_http(
+        lambda: __import__("screens.tools.http_bench", fromlist=["x"]).bench_coupons_http(
             coupons, stores, duration, clients, concurrency, workers, redis_url, load
         )
     )
@@ -52,7 +52,7 @@ def _print_bench(run: object) -> None:
     import json
     import logging
 
-    from screens.bench import machine
+    from screens.tools.http_bench import machine
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = run()  # type: ignore[operator]

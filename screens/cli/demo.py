@@ -30,7 +30,7 @@ def demo(
     import logging
 
     from screens.db.session import upgrade
-    from screens.demo import ensure_demo_mall
+    from screens.tools.demo_mall import ensure_demo_mall
     from seeds.generate import PRESETS
 
     if preset not in PRESETS:

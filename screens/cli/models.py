@@ -19,15 +19,15 @@ def train_coupons(
     force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
 ) -> None:
     """Train the LightFM coupon model on the event log; publish a new version only if it is better."""
-    from screens.services.coupon_training import train_and_maybe_publish
+    from screens.services.leadin.training import train_and_maybe_publish
 
     _train(train_and_maybe_publish, test_fraction=test_fraction, min_gain=min_gain, force=force, epochs=epochs)
 
 
 @eval_app.command("coupons", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def eval_coupons(ctx: typer.Context) -> None:
-    """Compare coupon policies in the mall simulator (options of `python -m recsys.evaluate_coupons -h`)."""
-    from recsys.evaluate_coupons import main as evaluate
+    """Compare coupon policies in the mall simulator (options of `python -m recsys.lab.leadin_eval -h`)."""
+    from recsys.lab.leadin_eval import main as evaluate
 
     raise typer.Exit(evaluate(list(ctx.args)))
 
@@ -41,7 +41,7 @@ def train_mirror(
     force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
 ) -> None:
     """Train the mirrors' co-try-on and crowd-taste models on the event log; publish only if better."""
-    from screens.services.mirror_training import train_and_maybe_publish
+    from screens.services.mirror.training import train_and_maybe_publish
 
     _train(
         train_and_maybe_publish,
@@ -80,7 +80,7 @@ def _train(train_and_maybe_publish: Callable[..., Any], **options: Any) -> None:
 
 @eval_app.command("mirror", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def eval_mirror(ctx: typer.Context) -> None:
-    """Compare mirror policies on simulated fitting sessions (options of `python -m recsys.evaluate_mirror -h`)."""
-    from recsys.evaluate_mirror import main as evaluate
+    """Compare mirror policies on simulated fitting sessions (options of `python -m recsys.lab.mirror_eval -h`)."""
+    from recsys.lab.mirror_eval import main as evaluate
 
     raise typer.Exit(evaluate(list(ctx.args)))

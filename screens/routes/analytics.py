@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from screens.auth import Principal
-from screens.db.models import Store
+from screens.db.tables import Store
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, error_responses
 from screens.routes.mall import STALE_AFTER
@@ -25,7 +25,8 @@ from screens.schemas.analytics import (
     StoreAudience,
     StoreCoupons,
 )
-from screens.services import analytics, coupon_analytics
+from screens.services import analytics
+from screens.services.leadin import analytics as leadin_analytics
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 Days = Annotated[int, Query(ge=1, le=92, description="how many days back from now")]
@@ -83,7 +84,7 @@ def get_flow(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: 
 def get_coupon_summary(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7) -> CouponSummary:
     """Impressions, claims and claim rate of the coupons of each store the caller may see."""
     who.require("ops", "merchandiser")
-    return coupon_analytics.coupon_summary(session, _window(runtime, days, 0), _own_stores(who))
+    return leadin_analytics.coupon_summary(session, _window(runtime, days, 0), _own_stores(who))
 
 
 @router.get("/stores/{store_id}/coupons", response_model=StoreCoupons, responses=STORE_ERRORS)
@@ -99,7 +100,7 @@ def get_store_coupons(
     who.require_store(store_id, "ops", "merchandiser")
     _store_or_404(session, store_id)
     _, weights = runtime.weights.snapshot()
-    return coupon_analytics.store_coupons(
+    return leadin_analytics.store_coupons(
         session,
         store_id,
         _window(runtime, days, tz_offset_min),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from screens.db.models import Store
+from screens.db.tables import Store
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, error_responses
 from screens.schemas.recommend import Daypart, StoreAudiencePublic

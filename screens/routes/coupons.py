@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from sqlmodel import Session
 
 from recsys.weights import validate_weights
-from screens.db.models import Screen
+from screens.db.tables import Screen
 from screens.deps import PrincipalDep, RuntimeDep
 from screens.errors import InvalidInput, NotFound, error_responses
 from screens.schemas.recommend import CouponPick, CrowdProfilePublic, RecommendRequest, RecommendResponse
-from screens.services.coupon_ranking import Recommendation
+from screens.services.leadin.recommender import Recommendation
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 TopK = Annotated[int, Query(ge=1, le=20, description="number of coupons")]

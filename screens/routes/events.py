@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlmodel import col, select
 
-from screens.db.models import Screen
+from screens.db.tables import Screen
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import InvalidInput, error_responses
 from screens.observability import EVENTS

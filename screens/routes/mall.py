@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
-from screens.db.models import Screen, Store
 from screens.db.session import as_utc
+from screens.db.tables import Screen, Store
 from screens.deps import PrincipalDep, SessionDep
 from screens.errors import InvalidInput, NotFound, error_responses
 from screens.schemas.mall import ScreenIn, ScreenPublic, StoreIn, StorePublic

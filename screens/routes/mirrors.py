@@ -7,15 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from screens.db.models import SettingValue
+from screens.db.tables import SettingValue
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import InvalidInput, error_responses
 from screens.observability import EVENTS
 from screens.schemas.events import Id
 from screens.schemas.mirror import CompatibilityUpdate, CompatibilityVersion, MirrorRecommendations, TryOnRequest
-from screens.services import mirror_compat
 from screens.services.events import ScreenInfo, ingest
-from screens.services.mirror import MirrorScreen
+from screens.services.mirror import compat
+from screens.services.mirror.service import MirrorScreen
 
 router = APIRouter(prefix="/v1", tags=["mirrors"])
 TopK = Annotated[int, Query(ge=1, le=50, description="items per list")]
@@ -82,7 +82,7 @@ def _public(row: SettingValue) -> CompatibilityVersion:
 def get_compatibility(session: SessionDep, who: PrincipalDep) -> CompatibilityVersion:
     """The category-compatibility table in force and its version (0: the built-in defaults)."""
     who.require("ops")
-    return _public(mirror_compat.current(session))
+    return _public(compat.current(session))
 
 
 @router.put("/mirror/compatibility", response_model=CompatibilityVersion, responses=error_responses(401, 403, 422))
@@ -91,8 +91,8 @@ def put_compatibility(
 ) -> CompatibilityVersion:
     """Replace the table (a new version, audited with its diff); every worker adopts it within a second."""
     who.require("ops")
-    row = mirror_compat.update(session, body.table, who, body.comment)
+    row = compat.update(session, body.table, who, body.comment)
     session.commit()
     runtime.mirror.set_compatibility(row.version, row.value)
-    runtime.bus.config.publish(mirror_compat.CHANNEL, {"version": row.version})
+    runtime.bus.config.publish(compat.CHANNEL, {"version": row.version})
     return _public(row)

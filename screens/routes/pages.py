@@ -21,12 +21,12 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from sqlmodel import Session, col, select
 
 from screens.auth import Principal
-from screens.db.models import Coupon, Screen, Store
+from screens.db.tables import Coupon, Screen, Store
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, error_responses
 from screens.schemas.pages import DisplayedCoupon, LeadInDisplay
-from screens.services.claim_codes import InvalidClaimCode, claim_event_id, make_code, read_code
 from screens.services.events import ScreenInfo, ingest
+from screens.services.leadin.claim_codes import InvalidClaimCode, claim_event_id, make_code, read_code
 from screens.services.live_push import screen_events
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from screens.auth import Principal
-from screens.db.models import CatalogItem, Coupon, Store, table
+from screens.db.tables import CatalogItem, Coupon, Store, table
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, PayloadTooLarge, error_responses
 from screens.runtime import Runtime

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import select
 
-from screens.db.models import Screen
+from screens.db.tables import Screen
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import InvalidInput, NotFound, UnsupportedMediaType, error_responses
 from screens.routes.uploads import read_body
 from screens.services.events import ScreenInfo, ingest
-from screens.services.frames import analyzer_for
+from screens.services.frame_analyzers import analyzer_for
 from vision.analyze import MAX_IMAGE_BYTES, UndecodableImage
 from vision.config import CameraKind
 

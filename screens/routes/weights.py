@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from recsys.weights import WEIGHT_SPECS
-from screens.db.models import RankingWeights
+from screens.db.tables import RankingWeights
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import error_responses
 from screens.schemas.weights import WeightsUpdate, WeightsVersion

@@ -1,1 +1,1 @@
-"""Request and response models of the HTTP API (pydantic); tables live in ``screens.db.models``."""
+"""Request and response models of the HTTP API (pydantic); tables live in ``screens.db.tables``."""

@@ -23,8 +23,8 @@ from sqlmodel import Session, col
 from recsys.attributes import AGE_BUCKETS, CELLS, DAYPARTS, GENDERS, UNKNOWN, cell_of, daypart
 from recsys.profile import cell_index
 from screens.bus import LiveCounters
-from screens.db.models import Coupon, EventRecord, Screen
 from screens.db.session import as_utc
+from screens.db.tables import Coupon, EventRecord, Screen
 from screens.schemas import analytics as schema
 from screens.services.live_state import recent_faces
 

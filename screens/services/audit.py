@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from screens.auth import Principal
-from screens.db.models import AuditLog
+from screens.db.tables import AuditLog
 
 
 def record(session: Session, actor: Principal | str, action: str, target: str, **detail: Any) -> None:

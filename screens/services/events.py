@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from screens.auth import Principal
 from screens.bus import EventStream
-from screens.db.models import EventRecord, table
+from screens.db.tables import EventRecord, table
 from screens.schemas.events import EVENT_ADAPTER, EventError, IngestResult
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import Any, Final
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from screens.db.models import EventRecord
+from screens.db.tables import EventRecord
 from screens.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from screens.db.models import CatalogItem, Coupon
+from screens.db.tables import CatalogItem, Coupon
 from screens.services.uploads import Mode, validate_catalog, validate_coupons
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from screens.auth import Principal
-from screens.db.models import CatalogItem, Coupon, table
+from screens.db.tables import CatalogItem, Coupon, table
 from screens.errors import InvalidInput, UnsupportedMediaType
 from screens.schemas.catalog import CATALOG_COLUMNS, LIST_COLUMNS, CatalogRow
 from screens.schemas.coupons import COUPON_COLUMNS, CouponRow

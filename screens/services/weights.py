@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from recsys.weights import default_weights, validate_weights
 from screens.auth import Principal
 from screens.bus import ConfigChannel
-from screens.db.models import RankingWeights
+from screens.db.tables import RankingWeights
 from screens.errors import InvalidInput, NotFound
 from screens.services import audit
 

@@ -12,8 +12,8 @@ from sqlmodel import Session
 from screens.app import create_app
 from screens.auth import Role, create_token
 from screens.db.session import make_engine, upgrade
-from screens.launcher import free_port
 from screens.settings import Settings
+from screens.tools.launcher import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,7 +9,7 @@ import pytest
 from kiosk_server import RealService
 
 from screens.db.session import upgrade
-from screens.demo import load_demo_mall
+from screens.tools.demo_mall import load_demo_mall
 
 
 @pytest.fixture(scope="session")

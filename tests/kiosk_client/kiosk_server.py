@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from screens.launcher import ServiceProcess, free_port
+from screens.tools.launcher import ServiceProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 LEAD_IN = "lead-f1-atrium"

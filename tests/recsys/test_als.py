@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys.mirror_catalog import Purchase, TryOn
-from recsys.models import als_model
-from recsys.models.als_model import CoTryOnALS, make_als
+from recsys.mirror.catalog import Purchase, TryOn
+from recsys.mirror.models import als
+from recsys.mirror.models.als import CoTryOnALS, make_als
 
 
 def looks_log(n_looks: int = 30, sessions_per_look: int = 12) -> list[TryOn]:
@@ -54,14 +54,14 @@ def test_no_events_is_an_actionable_error() -> None:
 
 
 def test_asking_for_gpu_without_cuda_warns_and_trains_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(als_model, "HAS_CUDA", False)
+    monkeypatch.setattr(als, "HAS_CUDA", False)
     with pytest.warns(UserWarning, match="CPU"):
         model = make_als(4, 1, 0.1, use_gpu=True)
     assert type(model).__module__.startswith("implicit.cpu")
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not als_model.HAS_CUDA, reason="implicit built without CUDA")
+@pytest.mark.skipif(not als.HAS_CUDA, reason="implicit built without CUDA")
 def test_gpu_training_gives_cpu_factors() -> None:  # pragma: no cover - needs CUDA
     model = CoTryOnALS(factors=8, iterations=5, use_gpu=True).fit(looks_log(5, 4))
     assert isinstance(model.unit_factors, np.ndarray) and model.unit_factors.shape[1] == 8

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from recsys.audience import AudienceLift, StoreAudience
-from recsys.coupons import CouponCandidate, PacingConfig, RankedCoupon, StoreStats, rank_coupons
+from recsys.leadin.rank import CouponCandidate, PacingConfig, RankedCoupon, StoreStats, rank_coupons
 from recsys.profile import CrowdProfile
 
 NOW = datetime(2024, 6, 14, 15, 0, tzinfo=UTC)

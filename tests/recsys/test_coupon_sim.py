@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from recsys.coupon_sim import Mall, SimConfig, cascade_claim, first_per_store
-from recsys.evaluate_coupons import POLICIES, PolicyResult, entropy_bits, evaluate, gini, main, markdown_table
+from recsys.lab.leadin_eval import POLICIES, PolicyResult, entropy_bits, evaluate, gini, main, markdown_table
+from recsys.lab.leadin_sim import Mall, SimConfig, cascade_claim, first_per_store
 
 SMALL = SimConfig(n_stores=40, eval_groups=800, history_days=7, seed=1)
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from recsys.embeddings import ContentEncoder, item_embeddings
-from recsys.mirror_catalog import CatalogItem
+from recsys.mirror.catalog import CatalogItem
+from recsys.mirror.embeddings import ContentEncoder, item_embeddings
 
 BASE = CatalogItem(
     store_id="s",
@@ -49,7 +49,7 @@ def test_closer_in_style_colour_and_price_means_more_similar() -> None:
 def test_embeddings_are_identical_across_processes() -> None:
     # Python's str hash is salted per process; the trainer and the server must agree anyway.
     code = (
-        "from recsys.embeddings import ContentEncoder; from recsys.mirror_catalog import CatalogItem;"
+        "from recsys.mirror.embeddings import ContentEncoder; from recsys.mirror.catalog import CatalogItem;"
         "print(ContentEncoder().encode([CatalogItem('s','A','Linen Shirt','tops',colors=('red',),"
         "style_tags=('boho',),price=30.0)]).tobytes().hex())"
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recsys.embeddings import ContentEncoder
-from recsys.index import IndexConfig, IndexRegistry, build_partition, make_index
-from recsys.mirror_catalog import item_from_dict
+from recsys.mirror.catalog import item_from_dict
+from recsys.mirror.embeddings import ContentEncoder
+from recsys.mirror.index import IndexConfig, IndexRegistry, build_partition, make_index
 
 
 @pytest.fixture(scope="module")

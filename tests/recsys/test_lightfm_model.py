@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys.coupon_training import should_publish, time_split, train_coupon_model
-from recsys.models.lightfm_model import CouponFeatures, CouponImpression, CouponModel
+from recsys.leadin.model import CouponFeatures, CouponImpression, CouponModel
+from recsys.leadin.training import should_publish, time_split, train_coupon_model
 from recsys.profile import CrowdProfile
 
 NOW = datetime(2024, 6, 14, 15, 0, tzinfo=UTC)

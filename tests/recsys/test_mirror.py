@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from recsys.mirror import MirrorRecommender, UnknownItemError
-from recsys.mirror_catalog import CatalogItem, Purchase, TryOn, item_from_dict
-from recsys.models.als_model import CoTryOnALS
+from recsys.mirror.catalog import CatalogItem, Purchase, TryOn, item_from_dict
+from recsys.mirror.models.als import CoTryOnALS
+from recsys.mirror.recommender import MirrorRecommender, UnknownItemError
 
 STYLES = ("casual", "formal", "boho", "sporty")
 COLOURS = ("black", "white", "red", "navy", "green")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from recsys.evaluate_mirror import evaluate_mirror, to_markdown
-from recsys.mirror_sim import SimConfig, simulate
-from recsys.models.als_model import CoTryOnALS
-from recsys.models.mirror_profile import CellTasteModel
+from recsys.lab.mirror_eval import evaluate_mirror, to_markdown
+from recsys.lab.mirror_sim import SimConfig, simulate
+from recsys.mirror.models.als import CoTryOnALS
+from recsys.mirror.models.cell_taste import CellTasteModel
 
 SMALL = SimConfig(n_items=1200, n_train_sessions=5000, n_test_sessions=300, seed=3)
 
@@ -26,7 +26,7 @@ def test_blended_beats_popular_in_category(table: dict[str, dict[str, float]]) -
 
 
 def test_trained_models_are_saved_and_loaded(tmp_path: Path) -> None:
-    from recsys.evaluate_mirror import load_mirror_models, train_mirror_model
+    from recsys.lab.mirror_eval import load_mirror_models, train_mirror_model
 
     assert load_mirror_models(tmp_path) is None
     log = simulate(SimConfig(n_items=300, n_train_sessions=400, n_test_sessions=0, seed=2))
@@ -44,7 +44,7 @@ def test_markdown_table_lists_the_seven_policies(table: dict[str, dict[str, floa
 
 
 def test_crowd_profile_shifts_ranking(tmp_path: Path) -> None:
-    from recsys.mirror import MirrorRecommender
+    from recsys.mirror.recommender import MirrorRecommender
 
     log = simulate(SimConfig(n_items=600, n_train_sessions=2500, n_test_sessions=0, seed=5))
     taste = CellTasteModel().fit(log.tryons(), log.profiles(), log.items)
@@ -62,9 +62,9 @@ def test_crowd_profile_shifts_ranking(tmp_path: Path) -> None:
 
 
 def test_lightfm_profile_model_plugs_into_the_recommender_and_round_trips(tmp_path: Path) -> None:
-    from recsys.evaluate_mirror import load_mirror_models, train_mirror_model
-    from recsys.mirror import MirrorRecommender
-    from recsys.models.mirror_lightfm import LightFMProfileModel
+    from recsys.lab.mirror_eval import load_mirror_models, train_mirror_model
+    from recsys.mirror.models.lightfm_taste import LightFMProfileModel
+    from recsys.mirror.recommender import MirrorRecommender
 
     log = simulate(SimConfig(n_items=600, n_train_sessions=2500, n_test_sessions=0, seed=5))
     trained = train_mirror_model(
@@ -85,7 +85,7 @@ def test_lightfm_profile_model_plugs_into_the_recommender_and_round_trips(tmp_pa
 
 
 def test_an_unknown_profile_model_is_refused() -> None:
-    from recsys.evaluate_mirror import train_mirror_model
+    from recsys.lab.mirror_eval import train_mirror_model
 
     with pytest.raises(ValueError, match="taste, lightfm"):
         train_mirror_model([], [], [], {}, profile="bpr")

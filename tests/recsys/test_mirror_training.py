@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from recsys.mirror_catalog import Purchase, TryOn
-from recsys.mirror_training import logged_sessions, should_publish
+from recsys.mirror.catalog import Purchase, TryOn
+from recsys.mirror.training import logged_sessions, should_publish
 
 
 def test_sessions_are_ordered_by_their_first_try_on() -> None:

@@ -14,9 +14,9 @@ from sqlmodel import Session, col, func, select
 
 from screens.app import create_app
 from screens.auth import Role, create_token
-from screens.db.models import AuditLog, EventRecord
 from screens.db.session import make_engine
-from screens.services.mirror_training import train_and_maybe_publish
+from screens.db.tables import AuditLog, EventRecord
+from screens.services.mirror.training import train_and_maybe_publish
 from screens.settings import Settings
 from tests.builders import coupon, wait_for
 from tests.conftest import TokenFactory, make_settings

@@ -2,7 +2,7 @@
 
 Faster than a subprocess (the test process has already paid for the imports) and it exposes the
 app's runtime, so tests can compare live counters with what was sent. Tests that must SIGKILL the
-service use :class:`screens.launcher.ServiceProcess` instead.
+service use :class:`screens.tools.launcher.ServiceProcess` instead.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from sqlalchemy import create_engine, text
 
 from screens.app import create_app
 from screens.db.session import upgrade
-from screens.demo import load_demo_mall
-from screens.launcher import free_port
 from screens.runtime import Runtime
 from screens.settings import Settings
+from screens.tools.demo_mall import load_demo_mall
+from screens.tools.launcher import free_port
 
 
 class DemoService:

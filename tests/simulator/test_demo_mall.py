@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kiosk_client._sim_mall import load_sim_mall
 from screens.db.session import upgrade
-from screens.demo import ensure_demo_mall
+from screens.tools.demo_mall import ensure_demo_mall
 
 
 def test_the_mall_is_loaded_again_only_when_the_preset_changes(tmp_path: Path):

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 from sqlmodel import SQLModel, create_engine
 
-import screens.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import screens.db.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 

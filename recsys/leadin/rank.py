@@ -1,0 +1,145 @@
+"""Lead-in screen coupon ranking: send each crowd to stores that fit it, and spread the crowd.
+
+``score = Σ weight[c] × component[c]`` over :data:`COMPONENTS` (see :mod:`recsys.leadin.components`
+for what each one measures and how it is normalised), then a slate is built by
+:mod:`recsys.leadin.rerank`: at most ``max_per_store`` coupons per store, a penalty for repeating a
+store category, an ``exploration`` share of slots drawn by Thompson sampling, and pacing against
+daily caps. Invalid coupons (inactive, outside validity, capped today, out of stock) are removed
+before anything else and can never appear.
+
+Every returned coupon carries ``explain``: component → component × weight, plus the
+``category_diversity`` penalty it paid; ``score`` is exactly the sum of ``explain``, so raising a
+weight moves coupons the way their breakdowns say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import numpy as np
+
+from recsys.audience import AudienceLift
+from recsys.leadin import components as comp
+from recsys.leadin.components import COMPONENTS
+from recsys.leadin.rerank import PacingConfig, build_slate, day_fraction, pacing_probability, thompson_draws
+from recsys.leadin.table import CouponCandidate, CouponTable, RankedCoupon, StoreStats, StoreTable
+from recsys.profile import CrowdProfile
+from recsys.weights import default_weights
+
+__all__ = [
+    "COMPONENTS",
+    "CouponCandidate",
+    "CouponTable",
+    "PacingConfig",
+    "RankedCoupon",
+    "StoreStats",
+    "StoreTable",
+    "component_matrix",
+    "rank_coupons",
+]
+
+
+def component_matrix(
+    table: CouponTable,
+    profile: CrowdProfile,
+    audience: AudienceLift | None,
+    stores: StoreTable | None,
+    now_ts: float,
+    valid: np.ndarray,
+    learned_scores: np.ndarray | None = None,
+) -> np.ndarray:
+    """Unweighted components, shape ``(len(COMPONENTS), n_coupons)``, rows in :data:`COMPONENTS` order."""
+    popularity, efficiency, crowding = comp.store_columns(table, stores)
+    return np.stack(
+        [
+            comp.audience_match(table, profile, audience),
+            popularity,
+            efficiency,
+            crowding,
+            comp.coupon_strength(table, now_ts),
+            comp.learned(learned_scores, valid),
+        ]
+    )
+
+
+def _as_table(candidates: Sequence[CouponCandidate] | CouponTable) -> CouponTable:
+    return candidates if isinstance(candidates, CouponTable) else CouponTable.from_candidates(candidates)
+
+
+def _as_stores(stats: Mapping[str, StoreStats] | StoreTable | None) -> StoreTable | None:
+    if stats is None or isinstance(stats, StoreTable):
+        return stats
+    return StoreTable.from_stats(stats)
+
+
+def _exploration_slots(share: float, k: int, rng: np.random.Generator) -> int:
+    """``share × k`` slots on average, rounded stochastically so small shares still explore."""
+    expected = min(max(share, 0.0), 1.0) * k
+    return int(expected) + int(rng.random() < expected - int(expected))
+
+
+def rank_coupons(
+    candidates: Sequence[CouponCandidate] | CouponTable,
+    profile: CrowdProfile,
+    store_audiences: AudienceLift | None,
+    stats: Mapping[str, StoreStats] | StoreTable | None,
+    weights: Mapping[str, float] | None,
+    k: int,
+    now: datetime,
+    rng: np.random.Generator,
+    learned_scores: np.ndarray | None = None,
+    max_per_store: int = 1,
+    pacing: PacingConfig | None = None,
+) -> list[RankedCoupon]:
+    """Top-``k`` slate for one crowd.
+
+    ``now`` must be timezone-aware mall-local time (pacing reads the hour). ``weights`` may be a
+    partial mapping; missing names take their :mod:`recsys.weights` default. ``learned_scores`` are
+    raw model scores aligned with the candidates (NaN where the model has none).
+    """
+    if k <= 0:
+        return []
+    if max_per_store < 1:
+        raise ValueError(f"max_per_store must be at least 1, got {max_per_store}")
+    table = _as_table(candidates)
+    if len(table) == 0:
+        return []
+    pacing = pacing or PacingConfig()
+    w = {**default_weights(), **(weights or {})}
+    now_ts = now.timestamp()
+    valid = table.valid_mask(now_ts)
+    paced = pacing_probability(table.claims_today, table.daily_cap, day_fraction(now, pacing), pacing.slack)
+    eligible = valid & (rng.random(len(table)) < paced)
+    weight_vec = np.array([w[name] for name in COMPONENTS])
+    weighted = component_matrix(table, profile, store_audiences, _as_stores(stats), now_ts, valid, learned_scores)
+    weighted *= weight_vec[:, None]
+    base = weighted.sum(axis=0)
+    n_explore = _exploration_slots(w["exploration"], k, rng)
+    draws = thompson_draws(table.claims_total, table.impressions, rng, pacing) if n_explore > 0 else None
+    slate = build_slate(
+        base,
+        eligible,
+        table.store_idx,
+        table.category_idx,
+        k,
+        max_per_store,
+        w["category_diversity"],
+        draws,
+        n_explore,
+    )
+    out: list[RankedCoupon] = []
+    for row, penalty, explored in zip(slate.rows, slate.diversity_penalty, slate.explored, strict=True):
+        explain = {name: float(weighted[i, row]) for i, name in enumerate(COMPONENTS)}
+        explain["category_diversity"] = penalty
+        out.append(
+            RankedCoupon(
+                coupon_id=table.coupon_ids[row],
+                store_id=table.store_ids[table.store_idx[row]],
+                title=table.titles[row],
+                score=float(base[row] + penalty),
+                explain=explain,
+                explored=explored,
+            )
+        )
+    return out

@@ -1,0 +1,1 @@
+"""The mirror's learned models: co-try-on ALS and the crowd-profile taste models."""

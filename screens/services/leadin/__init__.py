@@ -1,0 +1,1 @@
+"""Lead-in screens: coupon state, ranking, training and analytics."""

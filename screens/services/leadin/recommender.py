@@ -1,0 +1,136 @@
+"""Lead-in recommendations: load the crowd and the cached state, then call :func:`recsys.leadin.rank.rank_coupons`.
+
+The only per-request I/O is one read of the screen's recent faces (it changes every second and
+decides the answer); everything else comes from :class:`~screens.services.leadin.state.CouponState`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from recsys.audience import PublishedAudience
+from recsys.leadin.model import CouponModel
+from recsys.leadin.rank import RankedCoupon, rank_coupons
+from recsys.profile import CrowdProfile
+from screens.bus import LiveCounters
+from screens.services.leadin.state import CouponCatalog, CouponState, LiveSnapshot
+from screens.services.live_state import recent_faces
+from screens.services.model_pointers import CouponModelHolder
+from screens.services.weights import WeightsCache
+
+PROFILE_TTL_S = 0.5
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    coupons: list[RankedCoupon]
+    profile: CrowdProfile
+    model_version: str | None
+    weights_version: int | None
+    """None when the request previewed weights of its own."""
+
+
+class CouponRecommender:
+    """Everything a worker needs to answer ``/coupons`` requests, built once in the lifespan."""
+
+    def __init__(
+        self,
+        state: CouponState,
+        models: CouponModelHolder,
+        weights: WeightsCache,
+        counters: LiveCounters,
+        crowd_window_s: float,
+    ) -> None:
+        self.state, self.models, self.weights = state, models, weights
+        self._counters, self.crowd_window_s = counters, crowd_window_s
+        self._local = threading.local()
+        self.known_screens: set[str] = set()
+        self._profiles: dict[str, tuple[float, CrowdProfile]] = {}
+        self._reps_lock = threading.Lock()
+        self._reps: tuple[CouponModel, CouponCatalog, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def _rng(self) -> np.random.Generator:
+        """One generator per thread: numpy generators are not safe to share between threads."""
+        rng: np.random.Generator | None = getattr(self._local, "rng", None)
+        if rng is None:
+            rng = self._local.rng = np.random.default_rng()
+        return rng
+
+    def crowd_profile(self, screen_id: str, now: datetime) -> CrowdProfile:
+        """Confidence-weighted cells of the faces the screen saw in the last ``crowd_window_s``.
+
+        Reused for ``PROFILE_TTL_S`` per screen: cameras report about once a second and the window
+        is seconds long, so a kiosk polling faster than that would only re-read the same faces.
+        """
+        at = now.timestamp()
+        cached = self._profiles.get(screen_id)
+        if cached is not None and 0 <= at - cached[0] < PROFILE_TTL_S:
+            return cached[1]
+        faces = recent_faces(self._counters, screen_id, at, self.crowd_window_s)
+        profile = CrowdProfile.from_faces(faces, now, self.crowd_window_s)
+        self._profiles[screen_id] = (at, profile)
+        return profile
+
+    def forget_profiles(self, screen_ids: Iterable[str]) -> None:
+        """Drop cached profiles of screens whose cameras just reported (read-your-writes in this worker)."""
+        for screen_id in screen_ids:
+            self._profiles.pop(screen_id, None)
+
+    def recommend(
+        self,
+        screen_id: str,
+        k: int,
+        *,
+        explicit_profile: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        weights: Mapping[str, float] | None = None,
+    ) -> Recommendation:
+        """Top-``k`` coupons for the screen's crowd (or ``explicit_profile``), at most one per store."""
+        now = at or datetime.now(UTC)
+        profile = (
+            CrowdProfile.from_explicit(explicit_profile, now)
+            if explicit_profile is not None
+            else self.crowd_profile(screen_id, now)
+        )
+        snap = self.state.snapshot()
+        weights_version, in_force = self.weights.snapshot()
+        model = self.models.current()
+        learned = None
+        if model is not None and len(snap.table):
+            learned = model.score(profile, self._item_representations(model, snap))
+        ranked = rank_coupons(
+            snap.table,
+            profile,
+            snap.lift(profile.context.daypart),
+            snap.stores,
+            in_force | dict(weights or {}),
+            k,
+            now,
+            self._rng(),
+            learned_scores=learned,
+        )
+        return Recommendation(ranked, profile, model.version if model else None, None if weights else weights_version)
+
+    def _item_representations(self, model: CouponModel, snap: LiveSnapshot) -> tuple[np.ndarray, np.ndarray]:
+        """LightFM item vectors of the catalog, cached per (model, catalog build)."""
+        cached = self._reps
+        if cached is not None and cached[0] is model and cached[1] is snap.catalog:
+            return cached[2]
+        with self._reps_lock:
+            reps = model.item_representations(snap.catalog.table)
+            self._reps = (model, snap.catalog, reps)
+        return reps
+
+    def published_audience(self, store_id: str, daypart: str | None) -> PublishedAudience | None:
+        """The store's audience if it passes k-anonymity (noised when ``dp_epsilon`` is set)."""
+        snap = self.state.snapshot()
+        if store_id not in snap.catalog.store_ids:  # a store added since the catalog was built
+            self.state.coupons_changed(store_id)
+            snap = self.state.snapshot()
+        return snap.published.get(store_id, daypart)

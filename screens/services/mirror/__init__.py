@@ -1,0 +1,1 @@
+"""Mirrors: recommendations on a try-on, the compatibility table and training."""

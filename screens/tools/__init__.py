@@ -1,0 +1,1 @@
+"""Developer tools around the service: HTTP benchmarks, the demo-mall loader and a process launcher."""
