@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recsys.attributes import AGE_BUCKETS, cell_of
-from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, CatalogItem, Purchase, TryOn, item_from_dict
+from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, CatalogItem, Purchase, TryOn, TryOnSession, item_from_dict
 
 
 @dataclass(frozen=True)
@@ -39,29 +39,20 @@ class SimConfig:
     seed: int = 1
 
 
-@dataclass(frozen=True)
-class SimSession:
-    session_id: str
-    store_id: str
-    skus: tuple[str, ...]
-    purchased: tuple[str, ...]
-    profile: dict[str, float]
-
-
 @dataclass
 class SimulatedLog:
     items: list[CatalogItem]
-    train: list[SimSession] = field(default_factory=list)
-    test: list[SimSession] = field(default_factory=list)
+    train: list[TryOnSession] = field(default_factory=list)
+    test: list[TryOnSession] = field(default_factory=list)
 
-    def tryons(self, sessions: Sequence[SimSession] | None = None) -> list[TryOn]:
+    def tryons(self, sessions: Sequence[TryOnSession] | None = None) -> list[TryOn]:
         return [
             TryOn(s.session_id, s.store_id, sku, float(t))
             for s in (self.train if sessions is None else sessions)
             for t, sku in enumerate(s.skus)
         ]
 
-    def purchases(self, sessions: Sequence[SimSession] | None = None) -> list[Purchase]:
+    def purchases(self, sessions: Sequence[TryOnSession] | None = None) -> list[Purchase]:
         return [
             Purchase(s.session_id, s.store_id, s.purchased, 99.0)
             for s in (self.train if sessions is None else sessions)
@@ -198,7 +189,7 @@ def simulate(config: SimConfig | None = None) -> SimulatedLog:
     for n in range(config.n_train_sessions + config.n_test_sessions):
         store = stores[store_ids[int(rng.integers(len(store_ids)))]]
         tried, bought, profile, _ = _session(store, rng)
-        session = SimSession(
+        session = TryOnSession(
             f"sim-{n}",
             store.items[0].store_id,
             tuple(store.items[t].sku for t in tried),

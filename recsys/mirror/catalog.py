@@ -81,6 +81,21 @@ class Purchase:
     ts: float
 
 
+@dataclass(frozen=True)
+class TryOnSession:
+    """One fitting session as the metrics read it: the SKUs tried in order, those bought, the crowd.
+
+    Built from the logged :class:`TryOn`/:class:`Purchase` events by
+    :func:`~recsys.mirror.training.logged_sessions`, and drawn directly by the lab's simulator.
+    """
+
+    session_id: str
+    store_id: str
+    skus: tuple[str, ...]
+    purchased: tuple[str, ...]
+    profile: dict[str, float]
+
+
 def item_from_dict(row: Mapping[str, Any]) -> CatalogItem:
     """Build an item from an upload row or ``seeds.generate`` output; list fields may be lists or CSV."""
 

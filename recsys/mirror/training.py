@@ -3,7 +3,7 @@ and the publish decision (the mirror counterpart of :mod:`recsys.leadin.training
 
 Logged try-ons become sessions ordered by their first try-on; the newest ``test_fraction`` of them
 are held out. Candidate models are trained on the older sessions only, and both they and the models
-in force are scored on the held-out ones with the metric of :mod:`recsys.lab.mirror_eval`: next
+in force are scored on the held-out ones with the metric of :mod:`recsys.mirror.metrics`: next
 try-on hit-rate@10 of the blended recommender with default weights. Before the first training the
 models in force are none at all, i.e. the content-only recommender.
 
@@ -17,21 +17,51 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from recsys.lab.mirror_eval import MirrorModels, next_tryon_hit_rate, train_mirror_model
-from recsys.lab.mirror_sim import SimSession
-from recsys.mirror.catalog import CatalogItem, Purchase, TryOn
+from recsys.mirror.artifacts import MirrorModels, save_mirror_models
+from recsys.mirror.catalog import CatalogItem, Purchase, TryOn, TryOnSession
+from recsys.mirror.metrics import next_tryon_hit_rate
+from recsys.mirror.models.als import CoTryOnALS
+from recsys.mirror.models.cell_taste import CellTasteModel
+from recsys.mirror.models.lightfm_taste import KIND as LIGHTFM
+from recsys.mirror.models.lightfm_taste import LightFMProfileModel
 
 logger = logging.getLogger(__name__)
 DEFAULT_MIN_HIT_RATE_GAIN = 0.005
+PROFILE_MODELS: dict[str, Callable[[], CellTasteModel | LightFMProfileModel]] = {
+    "taste": CellTasteModel,
+    LIGHTFM: LightFMProfileModel,
+}
+"""``train_mirror_model(profile=...)``: ``taste`` (the default, it wins the evaluation) or ``lightfm``."""
+
+
+def train_mirror_model(
+    tryons: Sequence[TryOn],
+    purchases: Sequence[Purchase],
+    items: Sequence[CatalogItem],
+    session_profiles: dict[str, dict[str, float]],
+    out_dir: str | Path | None = None,
+    factors: int = 32,
+    iterations: int = 12,
+    profile: str = "taste",
+) -> MirrorModels:
+    """Fit the co-try-on ALS and the crowd-profile model; saves ``mirror_als.npz``/``mirror_taste.npz``."""
+    if profile not in PROFILE_MODELS:
+        raise ValueError(f"unknown profile model {profile!r}; expected one of {', '.join(PROFILE_MODELS)}")
+    als = CoTryOnALS(factors=factors, iterations=iterations).fit(tryons, purchases)
+    taste = PROFILE_MODELS[profile]().fit(tryons, session_profiles, items)
+    models = MirrorModels(als, taste)
+    if out_dir is not None:
+        save_mirror_models(models, out_dir)
+    return models
 
 
 def logged_sessions(
     tryons: Sequence[TryOn], purchases: Sequence[Purchase], profiles: Mapping[str, Mapping[str, float]]
-) -> list[SimSession]:
+) -> list[TryOnSession]:
     """One session per ``session_id``, try-ons in time order, ordered by first try-on."""
     tried: dict[str, list[TryOn]] = defaultdict(list)
     for event in tryons:
@@ -46,7 +76,7 @@ def logged_sessions(
         skus = tuple(dict.fromkeys(t.sku for t in events))
         profile = dict(profiles.get(session_id, {}))
         sessions.append(
-            (events[0].ts, SimSession(session_id, events[0].store_id, skus, tuple(bought[session_id]), profile))
+            (events[0].ts, TryOnSession(session_id, events[0].store_id, skus, tuple(bought[session_id]), profile))
         )
     return [s for _, s in sorted(sessions, key=lambda pair: pair[0])]
 

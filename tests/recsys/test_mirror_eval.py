@@ -26,7 +26,8 @@ def test_blended_beats_popular_in_category(table: dict[str, dict[str, float]]) -
 
 
 def test_trained_models_are_saved_and_loaded(tmp_path: Path) -> None:
-    from recsys.lab.mirror_eval import load_mirror_models, train_mirror_model
+    from recsys.mirror.artifacts import load_mirror_models
+    from recsys.mirror.training import train_mirror_model
 
     assert load_mirror_models(tmp_path) is None
     log = simulate(SimConfig(n_items=300, n_train_sessions=400, n_test_sessions=0, seed=2))
@@ -62,9 +63,10 @@ def test_crowd_profile_shifts_ranking(tmp_path: Path) -> None:
 
 
 def test_lightfm_profile_model_plugs_into_the_recommender_and_round_trips(tmp_path: Path) -> None:
-    from recsys.lab.mirror_eval import load_mirror_models, train_mirror_model
+    from recsys.mirror.artifacts import load_mirror_models
     from recsys.mirror.models.lightfm_taste import LightFMProfileModel
     from recsys.mirror.recommender import MirrorRecommender
+    from recsys.mirror.training import train_mirror_model
 
     log = simulate(SimConfig(n_items=600, n_train_sessions=2500, n_test_sessions=0, seed=5))
     trained = train_mirror_model(
@@ -85,7 +87,7 @@ def test_lightfm_profile_model_plugs_into_the_recommender_and_round_trips(tmp_pa
 
 
 def test_an_unknown_profile_model_is_refused() -> None:
-    from recsys.lab.mirror_eval import train_mirror_model
+    from recsys.mirror.training import train_mirror_model
 
     with pytest.raises(ValueError, match="taste, lightfm"):
         train_mirror_model([], [], [], {}, profile="bpr")

@@ -11,7 +11,8 @@ Why not LightFM with cell user features? :class:`~recsys.mirror.models.lightfm_t
 learns the same "cell × item feature" interactions with an SGD fit, and in the simulator
 (``python -m recsys.lab.mirror_eval``, two seeds, see ``docs/evaluation.md``) the two tie within
 noise; this closed-form model has no hyper-parameters to tune, so it stays the default. Either
-answers :class:`ProfileModel`, so the recommender takes whichever ``train_mirror_model`` trained.
+answers :class:`ProfileModel`, so the recommender takes whichever
+:func:`~recsys.mirror.training.train_mirror_model` trained.
 """
 
 from __future__ import annotations

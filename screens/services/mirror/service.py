@@ -29,7 +29,7 @@ from typing import Any, Final
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from recsys.lab.mirror_eval import load_mirror_models
+from recsys.mirror.artifacts import load_mirror_models
 from recsys.mirror.catalog import CatalogItem as MirrorItem
 from recsys.mirror.recommender import MirrorRecommender, MirrorResult, UnknownItemError
 from recsys.profile import CrowdProfile

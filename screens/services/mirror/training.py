@@ -25,7 +25,7 @@ from typing import Final
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from recsys.lab.mirror_eval import load_mirror_models
+from recsys.mirror.artifacts import load_mirror_models
 from recsys.mirror.catalog import CatalogItem as MirrorItem
 from recsys.mirror.catalog import Purchase, TryOn
 from recsys.mirror.training import DEFAULT_MIN_HIT_RATE_GAIN, should_publish, train_mirror_candidate
