@@ -24,7 +24,7 @@ import faiss
 import numpy as np
 
 from recsys.attributes import KNOWN_CELLS
-from recsys.mirror.catalog import CatalogItem, TryOn, item_from_dict
+from recsys.mirror.catalog import StoreItem, TryOn, item_from_dict
 from recsys.mirror.index import IndexConfig, build_partition
 from recsys.mirror.models.als import CoTryOnALS
 from recsys.mirror.models.cell_taste import CellTasteModel
@@ -33,7 +33,7 @@ from recsys.mirror.recommender import MirrorRecommender
 logger = logging.getLogger(__name__)
 
 
-def bulk_tryons(items: list[CatalogItem], n_events: int, seed: int) -> list[TryOn]:
+def bulk_tryons(items: list[StoreItem], n_events: int, seed: int) -> list[TryOn]:
     """About ``n_events`` try-ons: sessions of a popular anchor, its look-mates and a stray piece."""
     rng = np.random.default_rng(seed)
     n = len(items)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from recsys.lab.mirror_sim import SimConfig, simulate
-from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, CatalogItem
+from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, StoreItem
 from recsys.mirror.metrics import K, Lists, Policy, recommender_policy, score_policy
 from recsys.mirror.models.lightfm_taste import LightFMProfileModel
 from recsys.mirror.recommender import MirrorRecommender
@@ -32,7 +32,7 @@ from recsys.weights import default_weights
 logger = logging.getLogger(__name__)
 
 
-def _baseline(items: Sequence[CatalogItem], popularity: Counter[tuple[str, str]] | None, seed: int) -> Policy:
+def _baseline(items: Sequence[StoreItem], popularity: Counter[tuple[str, str]] | None, seed: int) -> Policy:
     """``random`` (``popularity=None``) or ``popular-in-category``, over the same eligible items."""
     by_key = {it.key: it for it in items}
     rng = np.random.default_rng(seed)
@@ -43,7 +43,7 @@ def _baseline(items: Sequence[CatalogItem], popularity: Counter[tuple[str, str]]
         pool = [it for it in items if it.store_id == store and it.stock > 0 and it.sku not in seen]
         compat = DEFAULT_COMPATIBILITY.get(item.category, {})
 
-        def order(cands: list[CatalogItem]) -> list[str]:
+        def order(cands: list[StoreItem]) -> list[str]:
             if popularity is None:
                 return [cands[i].sku for i in rng.permutation(len(cands))[:K]]
             ranked = sorted(cands, key=lambda it: -popularity[it.key] * compat.get(it.category, 1.0))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recsys.attributes import AGE_BUCKETS, cell_of
-from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, CatalogItem, Purchase, TryOn, TryOnSession, item_from_dict
+from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, Purchase, StoreItem, TryOn, TryOnSession, item_from_dict
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class SimConfig:
 
 @dataclass
 class SimulatedLog:
-    items: list[CatalogItem]
+    items: list[StoreItem]
     train: list[TryOnSession] = field(default_factory=list)
     test: list[TryOnSession] = field(default_factory=list)
 
@@ -66,7 +66,7 @@ class SimulatedLog:
 class _Store:
     """Vectorised view of one store's catalog plus its latent popularity and looks."""
 
-    def __init__(self, items: list[CatalogItem], rng: np.random.Generator) -> None:
+    def __init__(self, items: list[StoreItem], rng: np.random.Generator) -> None:
         self.items = items
         self.row = {it.sku: i for i, it in enumerate(items)}
         self.styles = sorted({s for it in items for s in it.style_tags})
@@ -102,7 +102,7 @@ class _Store:
         return looks
 
 
-def _multi_hot(items: list[CatalogItem], vocab: list[str], get) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _multi_hot(items: list[StoreItem], vocab: list[str], get) -> np.ndarray:  # type: ignore[no-untyped-def]
     index = {v: i for i, v in enumerate(vocab)}
     m = np.zeros((len(items), max(len(vocab), 1)), dtype=np.float32)
     for r, it in enumerate(items):

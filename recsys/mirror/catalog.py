@@ -21,7 +21,7 @@ GENDER_TARGETS: Final = ("women", "men", "unisex", "kids")
 
 
 @dataclass(frozen=True)
-class CatalogItem:
+class StoreItem:
     """One SKU of one store, with the fields exactly as the catalog upload carries them.
 
     ``complements`` are the merchandiser's declared outfit partners: SKUs of the same store, or
@@ -96,7 +96,7 @@ class TryOnSession:
     profile: dict[str, float]
 
 
-def item_from_dict(row: Mapping[str, Any]) -> CatalogItem:
+def item_from_dict(row: Mapping[str, Any]) -> StoreItem:
     """Build an item from an upload row or ``seeds.generate`` output; list fields may be lists or CSV."""
 
     def as_tuple(value: Any) -> tuple[str, ...]:
@@ -110,7 +110,7 @@ def item_from_dict(row: Mapping[str, Any]) -> CatalogItem:
     if gender not in GENDER_TARGETS:
         raise ValueError(f"gender_target {gender!r} of sku {row.get('sku')!r}: use one of {GENDER_TARGETS}")
     sale = row.get("sale_price")
-    return CatalogItem(
+    return StoreItem(
         store_id=str(row["store_id"]),
         sku=str(row["sku"]),
         name=str(row.get("name") or ""),
@@ -171,7 +171,7 @@ class ItemDetails:
     coupons: tuple[dict[str, Any], ...] = field(default=())
 
     @classmethod
-    def of(cls, item: CatalogItem, coupons: Iterable[dict[str, Any]] = ()) -> ItemDetails:
+    def of(cls, item: StoreItem, coupons: Iterable[dict[str, Any]] = ()) -> ItemDetails:
         return cls(
             sku=item.sku,
             name=item.name,

@@ -24,7 +24,7 @@ from typing import Final
 
 import numpy as np
 
-from recsys.mirror.catalog import GENDER_TARGETS, CatalogItem
+from recsys.mirror.catalog import GENDER_TARGETS, StoreItem
 
 # (block name, width, weight). Category and subcategory matter most for "what is this", style and
 # colours for "would this person like it", name tokens catch what the tags miss ("linen", "slim").
@@ -66,7 +66,7 @@ class ContentEncoder:
     def dim(self) -> int:
         return sum(width for _, width, _ in BLOCKS)
 
-    def encode(self, items: Sequence[CatalogItem]) -> np.ndarray:
+    def encode(self, items: Sequence[StoreItem]) -> np.ndarray:
         """``(len(items), dim)`` float32, one unit row per item.
 
         The Python loop only collects ``(row, column)`` pairs; counting, per-block normalisation

@@ -34,7 +34,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from recsys.mirror.catalog import CatalogItem
+from recsys.mirror.catalog import StoreItem
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class StorePartition:
 
     store_id: str
     version: str
-    items: tuple[CatalogItem, ...]
+    items: tuple[StoreItem, ...]
     vectors: np.ndarray
     content_dim: int
     in_stock: np.ndarray
@@ -169,7 +169,7 @@ class StorePartition:
 
 def build_partition(
     store_id: str,
-    items: Sequence[CatalogItem],
+    items: Sequence[StoreItem],
     vectors: np.ndarray,
     content_dim: int,
     config: IndexConfig | None = None,

@@ -19,7 +19,7 @@ from typing import Final
 import numpy as np
 
 from recsys.mirror.artifacts import MirrorModels
-from recsys.mirror.catalog import CatalogItem, TryOnSession
+from recsys.mirror.catalog import StoreItem, TryOnSession
 from recsys.mirror.recommender import MirrorRecommender
 from recsys.weights import default_weights
 
@@ -81,7 +81,7 @@ def _known_only(s: TryOnSession, category: dict[tuple[str, str], str]) -> TryOnS
 
 
 def next_tryon_hit_rate(
-    models: MirrorModels | None, items: Sequence[CatalogItem], sessions: Sequence[TryOnSession]
+    models: MirrorModels | None, items: Sequence[StoreItem], sessions: Sequence[TryOnSession]
 ) -> dict[str, float]:
     """``{"next_hit@10", "n_next"}`` of the blended policy (default weights) with ``models`` on ``sessions``.
 

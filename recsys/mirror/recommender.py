@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, CatalogItem, ItemDetails, validate_compatibility
+from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, ItemDetails, StoreItem, validate_compatibility
 from recsys.mirror.embeddings import ContentEncoder, item_embeddings
 from recsys.mirror.index import IndexConfig, IndexRegistry, StorePartition, build_partition
 from recsys.mirror.models.als import CoTryOnALS
-from recsys.mirror.models.cell_taste import CrowdProfile, ProfileModel
+from recsys.mirror.models.cell_taste import ProfileModel, ProfileShares
 from recsys.mirror.scoring import (
     COMPLEMENT_REASONS,
     SIMILAR_REASONS,
@@ -46,10 +46,10 @@ class UnknownItemError(LookupError):
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class ShelfItem:
     """One shelf entry; carries what a mirror shows of the item so the page needs no second call."""
 
-    item: CatalogItem
+    item: StoreItem
     score: float
     reason: str
 
@@ -77,8 +77,8 @@ class MirrorResult:
     """The mirror route's body: ``{"item", "similar", "complementary", "model_version"}``."""
 
     item: ItemDetails
-    similar: list[Recommendation] = field(default_factory=list)
-    complementary: list[Recommendation] = field(default_factory=list)
+    similar: list[ShelfItem] = field(default_factory=list)
+    complementary: list[ShelfItem] = field(default_factory=list)
     model_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,13 +109,13 @@ class MirrorRecommender:
         self.collaborative_weight = collaborative_weight
         self.candidates_per_category = candidates_per_category
         self.registry = IndexRegistry()
-        self._catalogs: dict[str, tuple[CatalogItem, ...]] = {}
+        self._catalogs: dict[str, tuple[StoreItem, ...]] = {}
         self.compatibility: dict[str, dict[str, float]] = {}
         self.set_compatibility(compatibility if compatibility is not None else DEFAULT_COMPATIBILITY)
 
     # -- catalog and model updates ---------------------------------------------------------------
 
-    def build_store(self, store_id: str, items: Sequence[CatalogItem]) -> StorePartition:
+    def build_store(self, store_id: str, items: Sequence[StoreItem]) -> StorePartition:
         """Embed and index one store's items without publishing them (safe on any thread)."""
         items = tuple(it for it in items if it.store_id == store_id)
         content = self.encoder.encode(items)
@@ -123,19 +123,19 @@ class MirrorRecommender:
         vectors = item_embeddings(content, cf, self.collaborative_weight)
         return build_partition(store_id, items, vectors, self.encoder.dim, self.index_config)
 
-    def update_store(self, store_id: str, items: Sequence[CatalogItem]) -> None:
+    def update_store(self, store_id: str, items: Sequence[StoreItem]) -> None:
         """Rebuild ``store_id``'s partition now and swap it in; requests keep using the old one meanwhile."""
         self._catalogs[store_id] = tuple(items)
         self.registry.swap(self.build_store(store_id, items))
 
-    def update_store_async(self, store_id: str, items: Sequence[CatalogItem]) -> Future[bool]:
+    def update_store_async(self, store_id: str, items: Sequence[StoreItem]) -> Future[bool]:
         """Like :meth:`update_store` on the registry's background thread; the future says if it was published."""
         self._catalogs[store_id] = tuple(items)
         return self.registry.rebuild_async(store_id, lambda: self.build_store(store_id, items))
 
-    def load_catalog(self, items: Iterable[CatalogItem]) -> None:
+    def load_catalog(self, items: Iterable[StoreItem]) -> None:
         """Index a whole mall (start-up): one partition per store."""
-        by_store: dict[str, list[CatalogItem]] = {}
+        by_store: dict[str, list[StoreItem]] = {}
         for item in items:
             by_store.setdefault(item.store_id, []).append(item)
         for store_id, store_items in by_store.items():
@@ -168,7 +168,7 @@ class MirrorRecommender:
         store_id: str,
         sku: str,
         session_skus: Sequence[str] = (),
-        profile: CrowdProfile | None = None,
+        profile: ProfileShares | None = None,
         k: int = 10,
         weights: Mapping[str, float] | None = None,
         coupons: Iterable[dict[str, Any]] = (),
@@ -202,13 +202,13 @@ class MirrorRecommender:
         w: dict[str, float],
         k: int,
         cf_weight: float,
-    ) -> list[Recommendation]:
+    ) -> list[ShelfItem]:
         category = part.items[row].category
         query = blended_query(sig.content, sig, w, cf_weight)
         scores, rows = part.categories[category].search(query, k, part.allowed_mask(category, exclude))
         reasons = explain(contributions(part, rows, sig.content, sig, w, cf_weight), SIMILAR_REASONS)
         return [
-            Recommendation(part.items[r], float(s), reason)
+            ShelfItem(part.items[r], float(s), reason)
             for s, r, reason in zip(scores[:k], rows[:k], reasons, strict=False)
         ]
 
@@ -221,7 +221,7 @@ class MirrorRecommender:
         w: dict[str, float],
         k: int,
         cf_weight: float,
-    ) -> list[Recommendation]:
+    ) -> list[ShelfItem]:
         item = part.items[row]
         compat, declared = self._targets(part, item, exclude)
         scored: dict[int, tuple[float, str]] = {}
@@ -241,11 +241,9 @@ class MirrorRecommender:
             for r, total, reason in zip(rows.tolist(), totals, explain(parts, COMPLEMENT_REASONS), strict=True):
                 scored[r] = (float(total), reason)
         best = sorted(scored.items(), key=lambda kv: -kv[1][0])[:k]
-        return [Recommendation(part.items[r], score, reason) for r, (score, reason) in best]
+        return [ShelfItem(part.items[r], score, reason) for r, (score, reason) in best]
 
-    def _targets(
-        self, part: StorePartition, item: CatalogItem, exclude: list[int]
-    ) -> tuple[dict[str, float], set[int]]:
+    def _targets(self, part: StorePartition, item: StoreItem, exclude: list[int]) -> tuple[dict[str, float], set[int]]:
         """Compatible categories with their factor, and the declared complement rows still eligible."""
         compat = dict(self.compatibility.get(item.category, {}))
         declared: set[int] = set()

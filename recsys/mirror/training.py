@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys.mirror.artifacts import MirrorModels, save_mirror_models
-from recsys.mirror.catalog import CatalogItem, Purchase, TryOn, TryOnSession
+from recsys.mirror.catalog import Purchase, StoreItem, TryOn, TryOnSession
 from recsys.mirror.metrics import next_tryon_hit_rate
 from recsys.mirror.models.als import CoTryOnALS
 from recsys.mirror.models.cell_taste import CellTasteModel
@@ -41,7 +41,7 @@ PROFILE_MODELS: dict[str, Callable[[], CellTasteModel | LightFMProfileModel]] = 
 def train_mirror_model(
     tryons: Sequence[TryOn],
     purchases: Sequence[Purchase],
-    items: Sequence[CatalogItem],
+    items: Sequence[StoreItem],
     session_profiles: dict[str, dict[str, float]],
     out_dir: str | Path | None = None,
     factors: int = 32,
@@ -84,7 +84,7 @@ def logged_sessions(
 def train_mirror_candidate(
     tryons: Sequence[TryOn],
     purchases: Sequence[Purchase],
-    items: Sequence[CatalogItem],
+    items: Sequence[StoreItem],
     profiles: Mapping[str, Mapping[str, float]],
     out_dir: str | Path,
     current: MirrorModels | None = None,

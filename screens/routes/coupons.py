@@ -13,10 +13,10 @@ from screens.db.tables import Screen
 from screens.deps import PrincipalDep, RuntimeDep
 from screens.errors import InvalidInput, NotFound, error_responses
 from screens.schemas.recommend import CouponPick, CrowdProfilePublic, RecommendRequest, RecommendResponse
-from screens.services.leadin.recommender import Recommendation
+from screens.services.leadin.recommender import LeadInSlate
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
-TopK = Annotated[int, Query(ge=1, le=20, description="number of coupons")]
+SlateSize = Annotated[int, Query(ge=1, le=20, description="number of coupons")]
 
 
 def _screen_or_404(runtime: RuntimeDep, screen_id: str) -> None:
@@ -31,7 +31,7 @@ def _screen_or_404(runtime: RuntimeDep, screen_id: str) -> None:
     known.add(screen_id)
 
 
-def _public(rec: Recommendation) -> RecommendResponse:
+def _public(rec: LeadInSlate) -> RecommendResponse:
     picks = [
         CouponPick(
             coupon_id=c.coupon_id,
@@ -52,7 +52,7 @@ def _public(rec: Recommendation) -> RecommendResponse:
 
 
 @router.get("/screens/{screen_id}/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404))
-def get_screen_coupons(screen_id: str, runtime: RuntimeDep, who: PrincipalDep, k: TopK = 5) -> RecommendResponse:
+def get_screen_coupons(screen_id: str, runtime: RuntimeDep, who: PrincipalDep, k: SlateSize = 5) -> RecommendResponse:
     """Top-k coupons for the crowd in front of the screen, at most one per store, each with `explain`."""
     who.require_screen(screen_id, "ops")
     _screen_or_404(runtime, screen_id)

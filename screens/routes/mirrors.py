@@ -18,7 +18,7 @@ from screens.services.mirror import compat
 from screens.services.mirror.service import MirrorScreen
 
 router = APIRouter(prefix="/v1", tags=["mirrors"])
-TopK = Annotated[int, Query(ge=1, le=50, description="items per list")]
+ShelfSize = Annotated[int, Query(ge=1, le=50, description="items per list")]
 MIRROR_ERRORS: dict[int | str, dict[str, Any]] = {
     **error_responses(401, 403, 404, 422),
     503: {"description": "the index is still loading after a restart"},
@@ -34,7 +34,7 @@ def _answer(
 
 @router.post("/mirrors/{screen_id}/try-ons", response_model=MirrorRecommendations, responses=MIRROR_ERRORS)
 def post_try_on(
-    screen_id: str, body: TryOnRequest, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, k: TopK = 10
+    screen_id: str, body: TryOnRequest, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, k: ShelfSize = 10
 ) -> MirrorRecommendations:
     """Record a try-on (once per `event_id`) and answer the item's details, similar and complementary items."""
     who.require_screen(screen_id, "ops")
@@ -65,7 +65,7 @@ def get_recommendations(
     runtime: RuntimeDep,
     who: PrincipalDep,
     session_id: Annotated[Id | None, Query()] = None,
-    k: TopK = 10,
+    k: ShelfSize = 10,
 ) -> MirrorRecommendations:
     """The same answer as a try-on, without recording one."""
     who.require_screen(screen_id, "ops")

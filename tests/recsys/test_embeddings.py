@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from recsys.mirror.catalog import CatalogItem
+from recsys.mirror.catalog import StoreItem
 from recsys.mirror.embeddings import ContentEncoder, item_embeddings
 
-BASE = CatalogItem(
+BASE = StoreItem(
     store_id="s",
     sku="A",
     name="Relaxed Linen Shirt",
@@ -25,7 +25,7 @@ BASE = CatalogItem(
 )
 
 
-def cos(a: CatalogItem, b: CatalogItem) -> float:
+def cos(a: StoreItem, b: StoreItem) -> float:
     v = ContentEncoder().encode([a, b])
     return float(v[0] @ v[1])
 
@@ -49,8 +49,8 @@ def test_closer_in_style_colour_and_price_means_more_similar() -> None:
 def test_embeddings_are_identical_across_processes() -> None:
     # Python's str hash is salted per process; the trainer and the server must agree anyway.
     code = (
-        "from recsys.mirror.embeddings import ContentEncoder; from recsys.mirror.catalog import CatalogItem;"
-        "print(ContentEncoder().encode([CatalogItem('s','A','Linen Shirt','tops',colors=('red',),"
+        "from recsys.mirror.embeddings import ContentEncoder; from recsys.mirror.catalog import StoreItem;"
+        "print(ContentEncoder().encode([StoreItem('s','A','Linen Shirt','tops',colors=('red',),"
         "style_tags=('boho',),price=30.0)]).tobytes().hex())"
     )
     outs = {

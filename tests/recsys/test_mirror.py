@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from recsys.mirror.catalog import CatalogItem, Purchase, TryOn, item_from_dict
+from recsys.mirror.catalog import Purchase, StoreItem, TryOn, item_from_dict
 from recsys.mirror.models.als import CoTryOnALS
 from recsys.mirror.recommender import MirrorRecommender, UnknownItemError
 
@@ -16,14 +16,14 @@ COLOURS = ("black", "white", "red", "navy", "green")
 CATEGORIES = ("tops", "bottoms", "shoes", "accessories", "dresses")
 
 
-def make_store(store_id: str, per_category: int = 12, prefix: str | None = None) -> list[CatalogItem]:
+def make_store(store_id: str, per_category: int = 12, prefix: str | None = None) -> list[StoreItem]:
     """A store with every category × a spread of styles, colours and prices; all in stock."""
     prefix = prefix or store_id.upper()
     items = []
     for c, category in enumerate(CATEGORIES):
         for i in range(per_category):
             items.append(
-                CatalogItem(
+                StoreItem(
                     store_id=store_id,
                     sku=f"{prefix}-{category[:3]}-{i}",
                     name=f"{STYLES[i % 4].title()} {COLOURS[i % 5]} {category}",
@@ -39,12 +39,12 @@ def make_store(store_id: str, per_category: int = 12, prefix: str | None = None)
 
 
 @pytest.fixture
-def catalog() -> list[CatalogItem]:
+def catalog() -> list[StoreItem]:
     return make_store("s1") + make_store("s2")
 
 
 @pytest.fixture
-def rec(catalog: list[CatalogItem]) -> MirrorRecommender:
+def rec(catalog: list[StoreItem]) -> MirrorRecommender:
     recommender = MirrorRecommender()
     recommender.load_catalog(catalog)
     return recommender
@@ -54,7 +54,7 @@ def skus(recs: list) -> list[str]:  # type: ignore[type-arg]
     return [r.sku for r in recs]
 
 
-def test_complementary_never_shares_tried_category(catalog: list[CatalogItem]) -> None:
+def test_complementary_never_shares_tried_category(catalog: list[StoreItem]) -> None:
     # A merchandiser mistake (a same-category "complement") and co-try-on across the same category
     # must not leak into the complementary list either.
     first = replace(catalog[0], complements=(catalog[1].sku, "tops"))
@@ -70,7 +70,7 @@ def test_complementary_never_shares_tried_category(catalog: list[CatalogItem]) -
         assert all(by_sku[r.sku].category == item.category for r in result.similar)
 
 
-def test_out_of_stock_and_other_stores_never_appear(catalog: list[CatalogItem]) -> None:
+def test_out_of_stock_and_other_stores_never_appear(catalog: list[StoreItem]) -> None:
     sold_out = {it.sku for it in catalog[::3] if it.store_id == "s1"}
     s1 = [replace(it, stock=0) if it.sku in sold_out else it for it in catalog if it.store_id == "s1"]
     # The other store sells clones under the same SKUs, all in stock.
@@ -84,7 +84,7 @@ def test_out_of_stock_and_other_stores_never_appear(catalog: list[CatalogItem]) 
         assert shown <= allowed - {item.sku}
 
 
-def test_declared_complement_appears(catalog: list[CatalogItem]) -> None:
+def test_declared_complement_appears(catalog: list[StoreItem]) -> None:
     tried = next(it for it in catalog if it.store_id == "s1" and it.category == "tops")
     # The worst content match among shoes: different style, colour, gender, far price.
     pick = next(
@@ -215,7 +215,7 @@ def test_compatibility_table_is_validated(rec: MirrorRecommender) -> None:
         rec.set_compatibility({"tops": {"shoes": 3}})
 
 
-def test_co_tried_pairs_rank_as_often_tried_with(catalog: list[CatalogItem]) -> None:
+def test_co_tried_pairs_rank_as_often_tried_with(catalog: list[StoreItem]) -> None:
     pair = ("S1-top-0", "S1-bot-7")  # casual black top with sporty red bottoms: no content match
     tryons = [TryOn(f"p{n}", "s1", sku, 0.0) for n in range(40) for sku in pair]
     tryons += [TryOn(f"r{n}", "s1", f"S1-{c}-{1 + n % 11}", 0.0) for n in range(60) for c in ("top", "bot", "sho")]

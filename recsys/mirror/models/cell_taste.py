@@ -25,10 +25,11 @@ from typing import Protocol
 import numpy as np
 
 from recsys.attributes import CELL_INDEX, CELLS
-from recsys.mirror.catalog import CatalogItem, TryOn
+from recsys.mirror.catalog import StoreItem, TryOn
 from recsys.mirror.embeddings import ContentEncoder
 
-CrowdProfile = Mapping[str, float]
+ProfileShares = Mapping[str, float]
+"""``{cell: share}`` as a model reads it (what :meth:`recsys.profile.CrowdProfile.as_dict` returns)."""
 
 
 class ProfileModel(Protocol):
@@ -42,7 +43,7 @@ class ProfileModel(Protocol):
 
     version: str
 
-    def query(self, profile: CrowdProfile | None) -> np.ndarray: ...
+    def query(self, profile: ProfileShares | None) -> np.ndarray: ...
 
     def save(self, path: str | Path) -> None: ...
 
@@ -58,8 +59,8 @@ class CellTasteModel:
     def fit(
         self,
         tryons: Iterable[TryOn],
-        session_profiles: Mapping[str, CrowdProfile],
-        items: Sequence[CatalogItem],
+        session_profiles: Mapping[str, ProfileShares],
+        items: Sequence[StoreItem],
         encoder: ContentEncoder | None = None,
     ) -> CellTasteModel:
         """Learn from try-ons whose session has a logged crowd profile; returns ``self``."""
@@ -98,7 +99,7 @@ class CellTasteModel:
         self.version = f"taste-{int(total_mass)}s"
         return self
 
-    def query(self, profile: CrowdProfile | None) -> np.ndarray:
+    def query(self, profile: ProfileShares | None) -> np.ndarray:
         """The profile's taste direction, shape ``(dim,)``; zeros without a profile."""
         out = np.zeros(self.tastes.shape[1], dtype=np.float32)
         for cell, share in (profile or {}).items():

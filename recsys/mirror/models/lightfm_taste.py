@@ -32,9 +32,9 @@ import scipy.sparse as sp
 from lightfm import LightFM
 
 from recsys.attributes import CELL_INDEX, CELLS
-from recsys.mirror.catalog import CatalogItem, TryOn
+from recsys.mirror.catalog import StoreItem, TryOn
 from recsys.mirror.embeddings import ContentEncoder
-from recsys.mirror.models.cell_taste import CrowdProfile
+from recsys.mirror.models.cell_taste import ProfileShares
 
 logger = logging.getLogger(__name__)
 KIND: Final = "lightfm"
@@ -70,8 +70,8 @@ class LightFMProfileModel:
     def fit(
         self,
         tryons: Iterable[TryOn],
-        session_profiles: Mapping[str, CrowdProfile],
-        items: Sequence[CatalogItem],
+        session_profiles: Mapping[str, ProfileShares],
+        items: Sequence[StoreItem],
         encoder: ContentEncoder | None = None,
     ) -> LightFMProfileModel:
         """Learn from try-ons whose session has a logged crowd profile; returns ``self``."""
@@ -113,7 +113,7 @@ class LightFMProfileModel:
         logger.info("trained mirror LightFM profile model on %d sessions, %d items", len(sessions), len(keys))
         return self
 
-    def query(self, profile: CrowdProfile | None) -> np.ndarray:
+    def query(self, profile: ProfileShares | None) -> np.ndarray:
         """The profile's direction in content space, shape ``(dim,)``; zeros without a profile."""
         features = user_features([profile or {}])[0]
         if features[1:].sum() == 0:
@@ -143,7 +143,7 @@ class LightFMProfileModel:
         return model
 
 
-def user_features(profiles: Sequence[CrowdProfile]) -> np.ndarray:
+def user_features(profiles: Sequence[ProfileShares]) -> np.ndarray:
     """``[constant, cell shares...]`` per profile, rows summing to one (LightFM's usual normalisation)."""
     dense = np.zeros((len(profiles), 1 + len(CELLS)), dtype=np.float32)
     dense[:, 0] = 1.0

@@ -28,7 +28,9 @@ PROFILE_TTL_S = 0.5
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class LeadInSlate:
+    """The whole answer to one lead-in request: the ranked coupons and what they were ranked for."""
+
     coupons: list[RankedCoupon]
     profile: CrowdProfile
     model_version: str | None
@@ -90,7 +92,7 @@ class CouponRecommender:
         explicit_profile: Mapping[str, Any] | None = None,
         at: datetime | None = None,
         weights: Mapping[str, float] | None = None,
-    ) -> Recommendation:
+    ) -> LeadInSlate:
         """Top-``k`` coupons for the screen's crowd (or ``explicit_profile``), at most one per store."""
         now = at or datetime.now(UTC)
         profile = (
@@ -115,7 +117,7 @@ class CouponRecommender:
             self._rng(),
             learned_scores=learned,
         )
-        return Recommendation(ranked, profile, model.version if model else None, None if weights else weights_version)
+        return LeadInSlate(ranked, profile, model.version if model else None, None if weights else weights_version)
 
     def _item_representations(self, model: CouponModel, snap: LiveSnapshot) -> tuple[np.ndarray, np.ndarray]:
         """LightFM item vectors of the catalog, cached per (model, catalog build)."""

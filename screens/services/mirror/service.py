@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from recsys.mirror.artifacts import load_mirror_models
-from recsys.mirror.catalog import CatalogItem as MirrorItem
+from recsys.mirror.catalog import StoreItem
 from recsys.mirror.recommender import MirrorRecommender, MirrorResult, UnknownItemError
 from recsys.profile import CrowdProfile
 from screens.bus import ConfigChannel, LiveCounters
@@ -68,8 +68,8 @@ class MirrorScreen:
     store_id: str
 
 
-def to_mirror_item(row: CatalogItem) -> MirrorItem:
-    return MirrorItem(
+def to_store_item(row: CatalogItem) -> StoreItem:
+    return StoreItem(
         store_id=row.store_id,
         sku=row.sku,
         name=row.name,
@@ -86,11 +86,11 @@ def to_mirror_item(row: CatalogItem) -> MirrorItem:
     )
 
 
-def load_items(session: Session, store_id: str | None = None) -> list[MirrorItem]:
+def load_items(session: Session, store_id: str | None = None) -> list[StoreItem]:
     query = select(CatalogItem).order_by(col(CatalogItem.store_id), col(CatalogItem.id))
     if store_id is not None:
         query = query.where(CatalogItem.store_id == store_id)
-    return [to_mirror_item(row) for row in session.exec(query)]
+    return [to_store_item(row) for row in session.exec(query)]
 
 
 def try_ons_key(screen_id: str) -> str:

@@ -26,8 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from recsys.mirror.artifacts import load_mirror_models
-from recsys.mirror.catalog import CatalogItem as MirrorItem
-from recsys.mirror.catalog import Purchase, TryOn
+from recsys.mirror.catalog import Purchase, StoreItem, TryOn
 from recsys.mirror.training import DEFAULT_MIN_HIT_RATE_GAIN, should_publish, train_mirror_candidate
 from recsys.profile import CrowdWindow, Face
 from screens.bus import ConfigChannel
@@ -84,7 +83,7 @@ def _events(session: Session) -> Iterator[EventRecord]:
     yield from session.exec(query.execution_options(yield_per=5000))
 
 
-def load_mirror_log(engine: Engine, window_s: float) -> tuple[MirrorLog, list[MirrorItem]]:
+def load_mirror_log(engine: Engine, window_s: float) -> tuple[MirrorLog, list[StoreItem]]:
     """The logged mirror traffic and today's catalog (items of every store)."""
     with Session(engine) as session:
         mirrors = set(session.exec(select(Screen.id).where(Screen.kind == "mirror")).all())
