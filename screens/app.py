@@ -24,6 +24,7 @@ from screens.routes import (
     mall,
     mirrors,
     pages,
+    privacy,
     templates,
     uploads,
     vision,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         templates,
         console,
         pages,
+        privacy,
         api_docs,
     )
     for module in routers:

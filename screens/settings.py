@@ -40,6 +40,23 @@ class Settings(BaseSettings):
     k_anonymity: int = Field(20, ge=1, description="visits needed before a store audience is published")
     dp_epsilon: float | None = Field(None, gt=0, description="Laplace noise on published audiences")
     model_dir: Path = Path("./var/models")
+    media_dir: Path | None = Field(
+        None, description="folder of local product images served at /media/ (screens without internet)"
+    )
+
+    operator_name: str = Field("the operator of this shopping centre", description="who runs the cameras")
+    privacy_contact: str = Field(
+        "the information desk of this shopping centre", description="where people ask about the cameras"
+    )
+    notice_languages: list[str] = Field(
+        ["en"], min_length=1, description="languages of the camera notice on screens, in display order"
+    )
+    privacy_notice: dict[str, str] = Field(
+        {}, description='camera notice text per language, e.g. {"en": "..."}; built-in texts otherwise'
+    )
+    event_retention_days: int | None = Field(
+        None, ge=1, description="how long anonymous events are kept (stated on /privacy); none: no limit set"
+    )
     vision_config: Path | None = Field(
         None, description="cameras.yaml whose `models` serve posted frames; none: Haar detection, attributes unknown"
     )
@@ -60,6 +77,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 "VITRINE_SECRET_KEY must be set to a random value of at least 32 characters in "
                 "production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _every_notice_language_has_a_text(self) -> Settings:
+        from screens.services.privacy import DEFAULT_NOTICES, missing_notice_languages
+
+        missing = missing_notice_languages(self.notice_languages, self.privacy_notice)
+        if missing:
+            raise ValueError(
+                f"VITRINE_NOTICE_LANGUAGES: no camera notice text for {', '.join(missing)}; set it in "
+                f"VITRINE_PRIVACY_NOTICE or use a built-in language ({', '.join(DEFAULT_NOTICES)})"
             )
         return self
 

@@ -34,6 +34,7 @@ class Screen(SQLModel, table=True):
     kind: str = Field(description="lead_in | mirror | entrance_camera")
     store_id: str | None = Field(default=None, foreign_key="store.id", index=True)
     zone: str | None = None
+    camera: bool = Field(default=True, description="its camera is on: the page shows the camera notice")
     last_seen: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 

@@ -61,6 +61,7 @@ def _public(screen: Screen, now: datetime) -> ScreenPublic:
         kind=screen.kind,
         store_id=screen.store_id,
         zone=screen.zone,
+        camera=screen.camera,
         last_seen=last,
         stale=last is None or now - last > STALE_AFTER,
     )

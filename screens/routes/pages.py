@@ -28,9 +28,11 @@ from screens.schemas.pages import DisplayedCoupon, LeadInDisplay
 from screens.services.events import ScreenInfo, ingest
 from screens.services.leadin.claim_codes import InvalidClaimCode, claim_event_id, make_code, read_code
 from screens.services.live_push import screen_events
+from screens.services.privacy import NOTICE_TITLES, notice_text
+from screens.settings import Settings
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
-_STATIC = {"screen.js": "text/javascript", "screen.css": "text/css"}
+_STATIC = {"screen.js": "text/javascript", "screen.css": "text/css", "privacy.css": "text/css"}
 _NO_CACHE = {"Cache-Control": "no-cache"}
 PHONE_COOKIE = "vitrine_phone"
 
@@ -51,12 +53,29 @@ def service_worker() -> FileResponse:
 
 
 @router.get("/screens/{screen_id}", response_class=HTMLResponse, include_in_schema=False)
-def screen_page(screen_id: str, session: SessionDep) -> HTMLResponse:
-    """The page for a lead-in or mirror screen (the kind decides the layout)."""
+def screen_page(screen_id: str, request: Request, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+    """The page for a lead-in or mirror screen (the kind decides the layout), with the camera notice
+    rendered in when its camera is on, so it shows even before the script runs or when offline."""
     screen = _screen(session, screen_id, "lead_in", "mirror")
+    notice = camera_notice(runtime.settings, str(request.url_for("privacy_page"))) if screen.camera else ""
     page = (PAGES / "templates" / "screen.html").read_text()
     page = page.replace("{{SCREEN_ID}}", html.escape(screen.id)).replace("{{KIND}}", screen.kind)
-    return HTMLResponse(page, headers=_NO_CACHE)
+    return HTMLResponse(page.replace("{{NOTICE}}", notice), headers=_NO_CACHE)
+
+
+def camera_notice(settings: Settings, privacy_url: str) -> str:
+    """The first layer of the camera information: a title, the text per language, a QR code to /privacy."""
+    qr = segno.make(privacy_url, error="m").svg_data_uri(scale=4, border=1)
+    texts = "".join(
+        f'<p lang="{html.escape(code)}"><strong>{html.escape(NOTICE_TITLES.get(code, "Camera"))}.</strong> '
+        f"{html.escape(notice_text(settings, code))}</p>"
+        for code in settings.notice_languages
+    )
+    return (
+        '<aside id="camera-notice" class="camera-notice" aria-label="camera notice">'
+        f'<img class="notice-qr" src="{qr}" alt="QR code: privacy information at {html.escape(privacy_url)}">'
+        f'<div class="notice-text">{texts}<p class="notice-url">{html.escape(privacy_url)}</p></div></aside>'
+    )
 
 
 @router.get("/screens/static/{name}", include_in_schema=False)

@@ -33,8 +33,11 @@ class ScreenIn(StrictModel):
     kind: ScreenKind
     store_id: str | None = None
     zone: str | None = None
+    camera: bool = Field(True, description="a camera beside the screen is on; its page then shows the camera notice")
 
-    model_config = {"json_schema_extra": {"examples": [{"kind": "mirror", "store_id": "s01", "zone": "north"}]}}
+    model_config = {
+        "json_schema_extra": {"examples": [{"kind": "mirror", "store_id": "s01", "zone": "north", "camera": True}]}
+    }
 
     @model_validator(mode="after")
     def _store_matches_kind(self) -> ScreenIn:
@@ -48,5 +51,6 @@ class ScreenPublic(StrictModel):
     kind: ScreenKind
     store_id: str | None
     zone: str | None
+    camera: bool
     last_seen: datetime | None
     stale: bool

@@ -8,8 +8,9 @@ import * as weights from "./weights.js";
 import * as audience from "./audience.js";
 import * as coupons from "./coupons.js";
 import * as screens from "./screens.js";
+import * as privacy from "./privacy.js";
 
-const PAGES = [uploads, weights, audience, coupons, screens];
+const PAGES = [uploads, weights, audience, coupons, screens, privacy];
 const $ = (id) => document.getElementById(id);
 let me = null;
 
