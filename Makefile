@@ -24,13 +24,14 @@ redis-server:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
-# Browser tests drive Debian's Chromium through Playwright (no browser download by Playwright).
+# Browser tests drive Debian's Chromium through Playwright (no browser download by Playwright); the
+# screen pages need a CJK font for item names in Chinese (a test fails on missing glyphs).
 chromium:
-	@command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || { \
-	  echo "installing chromium (Debian package) for the browser tests" >&2; \
+	@{ command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; } && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
+	  echo "installing chromium and fonts-noto-cjk (Debian packages) for the browser tests" >&2; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
-	  || echo "chromium could not be installed: browser tests will be skipped" >&2; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null \
+	  || echo "chromium or fonts-noto-cjk could not be installed: browser tests will be skipped or fail" >&2; }
 
 test: $(STAMP) redis-server chromium
 	$(PY) -m pytest -q -p no:cacheprovider

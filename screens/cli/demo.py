@@ -37,10 +37,13 @@ def demo(
         raise typer.BadParameter(f"{preset!r}; choose one of {', '.join(PRESETS)}", param_hint="--preset")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # which SIMD build it picked: noise here
+    # The demo's product pictures are drawn locally; its camera notice speaks English and Chinese.
+    os.environ.setdefault("VITRINE_MEDIA_DIR", "var/demo/media")
+    os.environ.setdefault("VITRINE_NOTICE_LANGUAGES", '["en", "zh"]')
     settings = Settings()
     upgrade(settings.database_url)
     tokens = Path("var/demo/tokens.json")
-    ensure_demo_mall(settings.database_url, preset, tokens, reload=reload_data)
+    ensure_demo_mall(settings.database_url, preset, tokens, reload=reload_data, media_dir=settings.media_dir)
     base = f"http://127.0.0.1:{port}"
     simulator = _simulate_in_background(base, tokens, preset) if simulate_shoppers else None
     typer.echo(_demo_urls(base, json.loads(tokens.read_text()), _busy_mirror(preset, simulate_shoppers)), err=True)

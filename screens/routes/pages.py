@@ -18,10 +18,11 @@ from typing import Annotated
 import segno
 from fastapi import APIRouter, Cookie, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from screens.auth import Principal
-from screens.db.tables import Coupon, Screen, Store
+from screens.db.tables import CatalogItem, Coupon, Screen, Store
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, error_responses
 from screens.schemas.pages import DisplayedCoupon, LeadInDisplay
@@ -106,6 +107,7 @@ def lead_in_display(
     ids = [c.coupon_id for c in rec.coupons]
     coupons = {c.id: c for c in session.exec(select(Coupon).where(col(Coupon.id).in_(ids)))}
     stores = {s.id: s for s in session.exec(select(Store).where(col(Store.id).in_({c.store_id for c in rec.coupons})))}
+    pictures = store_pictures(session, set(stores))
     shown = []
     for pick in rec.coupons:
         coupon, store = coupons.get(pick.coupon_id), stores.get(pick.store_id)
@@ -125,6 +127,7 @@ def lead_in_display(
                 explain=pick.explain,
                 explored=pick.explored,
                 claim_url=url,
+                image_url=pictures.get(store.id),
                 qr_svg=segno.make(url, error="m").svg_data_uri(scale=4, border=2),
             )
         )
@@ -135,6 +138,22 @@ def lead_in_display(
         model_version=rec.model_version,
         generated_at=datetime.now(UTC),
     )
+
+
+def store_pictures(session: Session, store_ids: set[str]) -> dict[str, str]:
+    """One picture per store for its coupon cards: the image of its first item (by SKU) that has one."""
+    if not store_ids:
+        return {}
+    first = (
+        select(CatalogItem.store_id, func.min(CatalogItem.sku).label("sku"))
+        .where(col(CatalogItem.store_id).in_(store_ids), col(CatalogItem.image_url).is_not(None))
+        .group_by(col(CatalogItem.store_id))
+        .subquery()
+    )
+    query = select(CatalogItem.store_id, CatalogItem.image_url).join(
+        first, (first.c.store_id == CatalogItem.store_id) & (first.c.sku == CatalogItem.sku)
+    )
+    return {store_id: url for store_id, url in session.exec(query) if url}
 
 
 def discount_text(coupon: Coupon) -> str:

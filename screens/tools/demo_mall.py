@@ -20,28 +20,46 @@ from screens.db.session import make_engine
 from screens.db.tables import Screen, Store
 from screens.services import uploads
 from seeds.generate import PRESETS, generate_mall
+from seeds.images import write_item_images
 
 log = logging.getLogger(__name__)
 
 
-def ensure_demo_mall(database_url: str, preset: str, tokens_path: Path, reload: bool = False) -> bool:
+DATA_VERSION = "2"
+"""Bumped when what the loader writes changes (2: local product pictures), so older demos reload."""
+MEDIA_URL = "/media/items"
+
+
+def ensure_demo_mall(
+    database_url: str, preset: str, tokens_path: Path, reload: bool = False, media_dir: Path | None = None
+) -> bool:
     """Load the preset's mall unless it is the one loaded last (noted beside the tokens); True if loaded.
 
     Switching presets loads the new mall over the old one; stores only the old preset had stay.
     """
     loaded = tokens_path.parent / "preset"
-    if not reload and tokens_path.exists() and loaded.exists() and loaded.read_text() == preset:
+    marker = f"{preset}:{DATA_VERSION}"
+    pictures = media_dir is None or any((media_dir / "items").glob("*.svg"))
+    if not reload and pictures and tokens_path.exists() and loaded.exists() and loaded.read_text() == marker:
         return False
-    load_demo_mall(database_url, preset, tokens_path)
-    loaded.write_text(preset)
+    load_demo_mall(database_url, preset, tokens_path, media_dir=media_dir)
+    loaded.write_text(marker)
     return True
 
 
-def load_demo_mall(database_url: str, preset: str, tokens_path: Path, seed: int = 7) -> dict[str, Any]:
-    """Upsert the preset's stores, screens, catalogs and coupons; create one token per role and screen."""
+def load_demo_mall(
+    database_url: str, preset: str, tokens_path: Path, seed: int = 7, media_dir: Path | None = None
+) -> dict[str, Any]:
+    """Upsert the preset's stores, screens, catalogs and coupons; create one token per role and screen.
+
+    With ``media_dir``, the items' pictures are drawn into ``media_dir/items`` (served at /media/) and
+    the catalog points at them instead of the generator's unreachable image host.
+    """
     n_stores, per_store = PRESETS[preset]
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     mall = generate_mall(n_stores, per_store, seed, today)
+    if media_dir is not None:
+        log.info("drew %d product pictures", write_item_images(mall.catalog, media_dir / "items", MEDIA_URL))
     engine = make_engine(database_url)
     with Session(engine) as session:
         for store in mall.stores:

@@ -31,10 +31,15 @@ class DemoService:
         self.database_url = f"sqlite:///{workdir}/vitrine.db"
         upgrade(self.database_url)
         self.tokens_path = workdir / "tokens.json"
-        load_demo_mall(self.database_url, "small", self.tokens_path)
+        self.media_dir = workdir / "media"
+        load_demo_mall(self.database_url, "small", self.tokens_path, media_dir=self.media_dir)
         self.tokens: dict[str, Any] = json.loads(self.tokens_path.read_text())
         self.settings = Settings(
-            database_url=self.database_url, model_dir=workdir / "models", log_json=True, **overrides
+            database_url=self.database_url,
+            model_dir=workdir / "models",
+            media_dir=self.media_dir,
+            log_json=True,
+            **overrides,
         )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -47,6 +47,18 @@ function h(tag, attrs = {}, children = []) {
   return el;
 }
 
+// A product picture, or a quiet placeholder when there is none or it fails to load (no internet,
+// a moved file): the card keeps its layout either way.
+function placeholder(label) {
+  return h("div", { class: "pic noimg", role: "img", "aria-label": label }, (label || "?").slice(0, 1).toUpperCase());
+}
+function picture(url, label) {
+  if (!url) return placeholder(label);
+  const img = h("img", { class: "pic", src: url, alt: label, loading: "lazy", decoding: "async" });
+  img.addEventListener("error", () => img.replaceWith(placeholder(label)), { once: true });
+  return img;
+}
+
 // ---- last good content, and the offline badge ----
 function remember(name, value) {
   try { localStorage.setItem(key(name), JSON.stringify({ value, at: Date.now() })); } catch { /* quota */ }
@@ -117,6 +129,7 @@ function renderCrowd(profile) {
 let shownCoupons = "";
 function renderCoupons(display) {
   const cards = display.coupons.map((c, i) => h("article", { class: "coupon", "data-coupon-id": c.coupon_id }, [
+    picture(c.image_url, c.store_name),
     h("div", {}, [
       h("div", { class: "rank" }, `#${i + 1}`),
       h("div", { class: "discount" }, c.discount),
@@ -154,6 +167,7 @@ function shelf(title, cls, items) {
   return h("section", { class: `shelf ${cls}` }, [
     h("h2", {}, title),
     h("ul", {}, items.map((it) => h("li", { "data-sku": it.sku }, [
+      picture(it.image_url, it.category || it.name),
       h("div", { class: "sku" }, it.name || it.sku),
       h("div", { class: "price" }, money(it.sale_price ?? it.price)),
       h("div", { class: "reason" }, REASONS[it.reason] || it.reason || ""),
@@ -167,6 +181,7 @@ function renderMirror(rec) {
   const price = sale ? [h("s", {}, money(item.price)), money(item.sale_price)] : [money(item.price)];
   content.replaceChildren(
     h("section", { class: "tried", "data-sku": item.sku }, [
+      picture(item.image_url, item.category || item.name),
       h("div", { class: "name" }, item.name || item.sku),
       h("div", { class: "price" }, price.concat(pct ? [h("span", { class: "badge" }, `−${Math.round(pct)}%`)] : [])),
       h("div", { class: "stock" }, item.stock === undefined ? "" : `${item.stock} in stock`),
