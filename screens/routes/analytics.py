@@ -1,4 +1,4 @@
-"""Audience, traffic, flow, coupon and screen analytics: the JSON the console draws.
+"""Audience, traffic, flow, coupon, proof-of-play and screen analytics: the JSON the console draws.
 
 Counts that describe people are k-anonymous (``VITRINE_K_ANONYMITY``): below the threshold they are
 ``null`` with ``suppressed: true``. Merchandisers see their own stores only; the API enforces it.
@@ -7,9 +7,10 @@ Counts that describe people are k-anonymous (``VITRINE_K_ANONYMITY``): below the
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 
 from screens.auth import Principal
 from screens.db.tables import Store
@@ -25,8 +26,12 @@ from screens.schemas.analytics import (
     StoreAudience,
     StoreCoupons,
 )
+from screens.schemas.flow_chart import FlowChart
+from screens.schemas.proof_of_play import ProofOfPlay
 from screens.services import analytics
+from screens.services.flow_chart import flow_chart
 from screens.services.leadin import analytics as leadin_analytics
+from screens.services.leadin.proof_of_play import proof_of_play, proof_of_play_csv
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 Days = Annotated[int, Query(ge=1, le=92, description="how many days back from now")]
@@ -78,6 +83,36 @@ def get_flow(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: 
     """Screen → store flow: coupons of each store shown and claimed at each lead-in screen."""
     who.require("ops", "merchandiser")
     return analytics.screen_flow(session, _window(runtime, days, 0), _own_stores(who))
+
+
+@router.get("/flow/chart", response_model=FlowChart, responses=ERRORS)
+def get_flow_chart(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7) -> FlowChart:
+    """Screen → store claims as Sankey nodes and links; pairs under k merged into "other" bands."""
+    who.require("ops", "merchandiser")
+    return flow_chart(session, _window(runtime, days, 0), _own_stores(who))
+
+
+@router.get("/proof-of-play", response_model=ProofOfPlay, responses=ERRORS)
+def get_proof_of_play(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7) -> ProofOfPlay:
+    """Per lead-in screen and coupon: showings, the crowd present when shown (faces, attention), claims."""
+    who.require("ops", "merchandiser")
+    return proof_of_play(session, _window(runtime, days, 0), runtime.settings.crowd_window_s, _own_stores(who))
+
+
+_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/proof-of-play.csv", response_class=PlainTextResponse, responses={**ERRORS, **_CSV})
+def get_proof_of_play_csv(
+    session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7
+) -> PlainTextResponse:
+    """The proof-of-play report as CSV (text cells that a spreadsheet could run as formulas are escaped)."""
+    report = get_proof_of_play(session, runtime, who, days)
+    return PlainTextResponse(
+        proof_of_play_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="proof-of-play-{days}d.csv"'},
+    )
 
 
 @router.get("/coupons", response_model=CouponSummary, responses=ERRORS)

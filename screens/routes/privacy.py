@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from screens.db.models import Screen
+from screens.db.tables import Screen
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import error_responses
 from screens.routes.pages import PAGES
