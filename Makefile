@@ -6,6 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 PRESET ?= full
+HISTORY_DAYS ?= 14
 
 .PHONY: demo test venv redis-server chromium lint bench clean
 
@@ -37,7 +38,7 @@ test: $(STAMP) redis-server chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
-	$(PY) -m screens.cli demo --port $(PORT) --preset $(PRESET)
+	$(PY) -m screens.cli demo --port $(PORT) --preset $(PRESET) --history-days $(HISTORY_DAYS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -23,13 +23,20 @@ def demo(
     simulate_shoppers: Annotated[
         bool, typer.Option("--simulator/--no-simulator", help="simulated shoppers in the background")
     ] = True,
+    history_days: Annotated[
+        float,
+        typer.Option(min=0, help="days of simulated history written first (0: none; only the days not logged yet)"),
+    ] = 14,
+    history_shoppers: Annotated[int, typer.Option(min=1, help="simulated shoppers per day of history")] = 1500,
 ) -> None:
-    """Migrate, load the demo mall from seeds/ (first run, or when --preset changes), serve it on SQLite
-    without Redis and let simulated shoppers walk the mall in the background (log: var/demo/simulator.log)."""
+    """Migrate, load the demo mall from seeds/ (first run, or when --preset changes), write the last
+    --history-days of simulated shoppers into the event log (in process, with a progress bar), serve it on
+    SQLite without Redis and let simulated shoppers walk the mall live (log: var/demo/simulator.log)."""
     import json
     import logging
 
     from screens.db.session import upgrade
+    from screens.tools.demo_history import fill_history
     from screens.tools.demo_mall import ensure_demo_mall
     from seeds.generate import PRESETS
 
@@ -44,6 +51,9 @@ def demo(
     upgrade(settings.database_url)
     tokens = Path("var/demo/tokens.json")
     ensure_demo_mall(settings.database_url, preset, tokens, reload=reload_data, media_dir=settings.media_dir)
+    history = fill_history(settings.database_url, preset, history_days, shoppers_per_day=history_shoppers)
+    if history is not None:
+        typer.echo(f"history: {history.shoppers} shoppers, {history.events} events in {history.wall_s:.1f} s", err=True)
     base = f"http://127.0.0.1:{port}"
     simulator = _simulate_in_background(base, tokens, preset) if simulate_shoppers else None
     typer.echo(_demo_urls(base, json.loads(tokens.read_text()), _busy_mirror(preset, simulate_shoppers)), err=True)

@@ -43,3 +43,18 @@ export async function api(path, { method = "GET", json, body, contentType, query
 
 // Minutes to add to UTC for the browser's local time: the mall's local time on its own machines.
 export const tzOffsetMin = () => -new Date().getTimezoneOffset();
+
+// A file download of an authenticated URL: fetched with the bearer token, handed over as a blob.
+export async function download(path, filename) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${token.get() || ""}` } });
+  if (!res.ok) throw new Error(`HTTP ${res.status} from ${path}`);
+  const url = URL.createObjectURL(await res.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -8,9 +8,10 @@ import * as weights from "./weights.js";
 import * as audience from "./audience.js";
 import * as coupons from "./coupons.js";
 import * as screens from "./screens.js";
+import * as proof from "./proof.js";
 import * as privacy from "./privacy.js";
 
-const PAGES = [uploads, weights, audience, coupons, screens, privacy];
+const PAGES = [uploads, weights, audience, coupons, proof, screens, privacy];
 const $ = (id) => document.getElementById(id);
 let me = null;
 

@@ -69,16 +69,22 @@ async function trafficSection(root) {
 }
 
 async function flowSection(root) {
-  const chart = h("div", { class: "chart", id: "flow-sankey", role: "img", "aria-label": "claims from screens to stores" });
+  const chart = h("div", { class: "chart tall", id: "flow-sankey", role: "img", "aria-label": "claims from screens to stores" });
+  const note = h("p", { id: "flow-note" });
   const list = h("div");
-  root.append(h("div", { class: "card" }, h("h3", {}, "Where lead-in screens sent people"),
-    h("p", {}, "Coupons claimed at each lead-in screen, by the store that issued them (last 7 days)."), chart, list));
+  root.append(h("div", { class: "card" }, h("h3", {}, "Where lead-in screens send people"),
+    h("p", {}, "Coupons claimed at each lead-in screen, by the store that issued them (last 7 days)."), note, chart, list));
   try {
-    const flow = await api("/v1/analytics/flow", { query: { days: 7 } });
-    if (flow.links.some((l) => !l.suppressed)) draw(chart, sankeyOption(flow.links));
-    else chart.replaceChildren(h("p", {}, `No screen → store flow with at least ${flow.window.k} claims yet.`));
-    list.replaceChildren(table("Screen → store", ["Screen", "Store", "Coupon showings", "Claims"],
-      flow.links.map((l) => [l.screen_id, l.store_id, String(l.impressions), num(l.claims)]), { id: "flow-table", class: "compact" }));
+    const [flow, pairs] = await Promise.all([api("/v1/analytics/flow/chart", { query: { days: 7 } }),
+      api("/v1/analytics/flow", { query: { days: 7 } })]);
+    const k = flow.window.k;
+    note.textContent = `Every band rests on at least ${k} claims: ${flow.merged_links} screen → store pairs under ${k} ` +
+      `are merged into "other"${flow.withheld_links ? `; ${flow.withheld_links} screens' remainders stay under ${k} and are left out` : ""}.`;
+    if (flow.links.length) draw(chart, sankeyOption(flow));
+    else chart.replaceChildren(h("p", {}, `No screen → store flow reaches ${k} claims yet, even merged.`));
+    list.replaceChildren(h("details", {}, h("summary", {}, "Show every pair as a table"),
+      table("Screen → store", ["Screen", "Store", "Coupon showings", "Claims"],
+        pairs.links.map((l) => [l.screen_id, l.store_id, String(l.impressions), num(l.claims)]), { id: "flow-table", class: "compact" })));
   } catch (err) { list.replaceChildren(errorBox(err)); }
 }
 

@@ -82,19 +82,17 @@ export function lineOption(categories, series, rightAxis) {
   };
 }
 
-export function sankeyOption(links) {
-  const names = new Set();
-  const data = [];
-  for (const link of links) {
-    if (link.suppressed || !link.claims) continue;
-    const source = `screen ${link.screen_id}`;
-    const target = `store ${link.store_id}`;
-    names.add(source); names.add(target);
-    data.push({ source, target, value: link.claims });
-  }
+// Screens (left) → stores (right) from /v1/analytics/flow/chart: every band already rests on >= k claims.
+export function sankeyOption(chart) {
+  const colour = { screen: "#0369a1", store: "#b45309", other: "#a1a1aa" };
+  const names = Object.fromEntries(chart.nodes.map((n) => [n.id, n.name]));
   return {
-    tooltip: { trigger: "item" },
-    series: [{ type: "sankey", left: 10, right: 110, data: [...names].map((name) => ({ name })), links: data,
-      emphasis: { focus: "adjacency" }, lineStyle: { color: "gradient", curveness: 0.5 } }],
+    tooltip: { trigger: "item", formatter: (p) => (p.dataType === "edge"
+      ? `${names[p.data.source]} → ${names[p.data.target]}: ${p.data.value} claims` : `${p.name}`) },
+    series: [{ type: "sankey", left: 10, right: 160, top: 10, bottom: 10, nodeGap: 10, draggable: false,
+      data: chart.nodes.map((n) => ({ name: n.id, itemStyle: { color: colour[n.kind] },
+        label: { formatter: () => n.name } })),
+      links: chart.links.map((l) => ({ source: l.source, target: l.target, value: l.claims })),
+      emphasis: { focus: "adjacency" }, lineStyle: { color: "gradient", curveness: 0.5, opacity: 0.35 } }],
   };
 }

@@ -1,23 +1,11 @@
 // Privacy (ops): what the camera notice and /privacy tell people, and the DPIA summary as Markdown.
 
-import { api, token } from "./api.js";
+import { api, download } from "./api.js";
 import { errorBox, h, toast } from "./dom.js";
 
 export const id = "privacy";
 export const title = "Privacy";
 export const roles = ["ops"];
-
-// A file download of an authenticated URL: fetched with the bearer token, handed over as a blob.
-export async function download(path, filename) {
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${token.get() || ""}` } });
-  if (!res.ok) throw new Error(`HTTP ${res.status} from ${path}`);
-  const url = URL.createObjectURL(await res.blob());
-  const link = h("a", { href: url, download: filename, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 function section(s) {
   return h("section", { class: "privacy-section" }, h("h3", {}, s.title), s.paragraphs.map((p) => h("p", {}, p)),
