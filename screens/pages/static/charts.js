@@ -7,10 +7,12 @@ export function draw(el, option) {
   let chart = window.echarts.getInstanceByDom(el);
   if (!chart) {
     chart = window.echarts.init(el, null, { renderer: "canvas" });
-    const observer = new ResizeObserver(() => chart.resize());
+    const observer = new ResizeObserver(() => chart.resize({ animation: { duration: 0 } })); // no replay on resize
     observer.observe(el);
     observed.set(el, observer);
+    chart.on("finished", () => { el.dataset.settled = "true"; }); // animations done (screenshots wait for it)
   }
+  delete el.dataset.settled;
   chart.setOption({ animationDuration: 250, animationDurationUpdate: 250, ...option }, true);
   el.dataset.drawn = "true";
   return chart;

@@ -27,7 +27,7 @@ export async function mount(root) {
     const facts = await api("/v1/privacy");
     card.replaceChildren(
       h("h3", {}, "Camera notice"),
-      Object.entries(facts.notice).map(([lang, text]) => h("p", { lang, class: "notice-preview" }, h("strong", {}, `${lang}: `), text)),
-      facts.sections.map(section));
+      ...Object.entries(facts.notice).map(([lang, text]) => h("p", { lang, class: "notice-preview" }, h("strong", {}, `${lang}: `), text)),
+      ...facts.sections.map(section));
   } catch (err) { card.replaceChildren(errorBox(err)); }
 }
