@@ -6,6 +6,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from seeds.generate import PRESETS, generate_mall
@@ -68,11 +69,21 @@ class SimMall:
     skus: Mapping[str, list[str]]
 
     def draw_shopper(self, rng: random.Random) -> Shopper:
+        cells, mall_mix, shoppers = self._shopper_cells
+        cell = rng.choices(cells, mall_mix)[0]
+        return shoppers[cell]
+
+    @cached_property
+    def _shopper_cells(self) -> tuple[list[str], list[float], dict[str, Shopper]]:
+        """The cells, their mall-wide weights and one shopper per cell (a cell's taste is fixed): drawing
+        thousands of shoppers for the demo's history must not redo this per shopper."""
         cells = sorted({c for mix in self.audience.values() for c in mix})
         mall_mix = [sum(mix.get(c, 0.0) for mix in self.audience.values()) for c in cells]
-        cell = rng.choices(cells, mall_mix)[0]
-        mean = sum(mix.get(cell, 0.0) for mix in self.audience.values()) / len(self.audience)
-        return Shopper(cell, {store: mix.get(cell, 0.0) / mean for store, mix in self.audience.items()})
+        shoppers = {}
+        for cell in cells:
+            mean = sum(mix.get(cell, 0.0) for mix in self.audience.values()) / len(self.audience)
+            shoppers[cell] = Shopper(cell, {store: mix.get(cell, 0.0) / mean for store, mix in self.audience.items()})
+        return cells, mall_mix, shoppers
 
     def busiest_mirror(self) -> str | None:
         """The mirror expecting the most try-ons: the store's expected share of visits (a shopper of
