@@ -211,6 +211,7 @@ def test_merchandiser_sees_only_its_own_stores(open_console: Any, live: dict[str
         "uploads",
         "audience",
         "coupons",
+        "proof",
     ]
     for page_id, store_select in (
         ("audience", "#audience-store"),
