@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 
 def event(**fields: object) -> dict[str, object]:
@@ -32,4 +33,15 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def wait_until(page: Any, expression: str, arg: object = None, timeout: float = 30_000) -> None:
+    """Poll a JavaScript ``expression`` (or ``(arg) => …``) in a browser page until it is truthy.
+
+    Playwright's ``wait_for_function`` evaluates its predicate with ``eval`` inside the page, which
+    the pages' Content-Security-Policy forbids (issue 13); ``page.evaluate`` is not subject to it."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"not reached in time: {expression}"
         time.sleep(0.05)

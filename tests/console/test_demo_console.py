@@ -13,6 +13,7 @@ import pytest
 
 from screens.services.leadin.proof_of_play import CSV_COLUMNS
 from screens.tools.demo_history import fill_history
+from tests.builders import wait_until
 from tests.console.live import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.simulator.demo_service import DemoService
 
@@ -66,7 +67,7 @@ def _series(page: Any, selector: str) -> Any:
 
 def _shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_function("[...document.querySelectorAll('[data-drawn]')].every((el) => el.dataset.settled)")
+    wait_until(page, "[...document.querySelectorAll('[data-drawn]')].every((el) => el.dataset.settled)")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.builders import wait_until
 from tests.simulator.demo_service import DemoService
 
 pytestmark = pytest.mark.browser
@@ -66,7 +67,7 @@ def test_lead_in_cards_show_local_pictures(browser: Any, service: DemoService, s
     page = _open(browser, service, LEAD_IN, LANDSCAPE)
     page.locator("article.coupon").nth(4).wait_for(timeout=15_000)
     pictures = page.locator("article.coupon img.pic")
-    page.wait_for_function("[...document.querySelectorAll('article.coupon img.pic')].every(i => i.complete)")
+    wait_until(page, "[...document.querySelectorAll('article.coupon img.pic')].every(i => i.complete)")
     assert pictures.count() == 5
     assert all(pictures.evaluate_all(LOADED)), "a coupon picture did not load"
     assert all(
@@ -85,7 +86,7 @@ def test_mirror_shows_pictures_and_renders_a_chinese_item_name(
     name = page.locator(f".tried[data-sku='{CHINESE_SKU}'] .name")
     name.wait_for(timeout=15_000)
     assert name.inner_text() == "红色裹身裙"
-    page.wait_for_function("[...document.querySelectorAll('main img.pic')].every(i => i.complete)")
+    wait_until(page, "[...document.querySelectorAll('main img.pic')].every(i => i.complete)")
     shown = page.locator("main img.pic")
     assert shown.count() >= 2 and all(shown.evaluate_all(LOADED)), "a mirror picture did not load"
     assert page.locator(".tried img.pic").count() == 1, "the tried item has its picture"
@@ -105,7 +106,8 @@ def test_pages_fall_back_when_pictures_fail(browser: Any, service: DemoService, 
     page.goto(f"{service.url}/screens/{LEAD_IN}?token={service.tokens['devices'][LEAD_IN]}")
     page.locator("article.coupon").nth(4).wait_for(timeout=15_000)
     # Every card ends with its placeholder and no broken image (cards may re-render meanwhile).
-    page.wait_for_function(
+    wait_until(
+        page,
         "document.querySelectorAll('article.coupon .pic.noimg').length === 5"
         " && !document.querySelector('article.coupon img.pic')",
         timeout=10_000,
