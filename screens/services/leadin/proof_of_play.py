@@ -3,8 +3,10 @@ the screen when each was shown (faces, attention share) and the claims scanned t
 
 Signage players prove a spot ran; a camera beside the screen can also say who was there. A showing
 is credited with the screen's latest ``audience`` event within ``crowd_window_s`` before it (the
-same rule as :mod:`screens.services.leadin.analytics`). Events are read in one time-ordered pass
-keeping only each screen's latest crowd, so memory stays bounded by the number of screens.
+same rule as :mod:`screens.services.leadin.analytics`). It reads the raw event log — counts rolled
+up per hour cannot say which crowd stood before which showing — in one time-ordered pass keeping
+only each screen's latest crowd, so memory stays bounded by the number of screens and the reach
+back by the window (at most 92 days, and no further than raw events are kept).
 
 k-anonymity: faces and claims describe people and are published only at ``k`` or more (see
 :mod:`screens.services.analytics`). Claims are also published elsewhere as margins — per coupon
@@ -17,17 +19,18 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from screens.db.tables import Coupon, Screen
+from screens.db.session import as_utc
+from screens.db.tables import Coupon, EventRecord, Screen
 from screens.schemas import proof_of_play as schema
-from screens.services.analytics import Window, logged_events, published
+from screens.services.analytics import Window, published
 
 Key = TypeVar("Key", bound=Hashable)
 EVENTS = ("audience", "coupon_impression", "coupon_claim")
@@ -90,6 +93,24 @@ def suppress_complementary(cells: Mapping[Key, int], groups: Iterable[Iterable[K
     return hidden
 
 
+def _played(
+    session: Session, since: datetime, until: datetime, screen_ids: list[str]
+) -> Iterator[tuple[datetime, str, dict[str, Any]]]:
+    """Audience, impression and claim events of ``screen_ids`` in ``[since, until)``, oldest first."""
+    query = (
+        select(col(EventRecord.ts), col(EventRecord.screen_id), col(EventRecord.payload))
+        .where(
+            col(EventRecord.type).in_(EVENTS),
+            col(EventRecord.ts) >= since,
+            col(EventRecord.ts) < until,
+            col(EventRecord.screen_id).in_(screen_ids),
+        )
+        .order_by(col(EventRecord.ts))
+    )
+    for ts, screen_id, payload in session.execute(query.execution_options(yield_per=5000)):
+        yield as_utc(ts), screen_id or "", payload
+
+
 def proof_of_play(
     session: Session, window: Window, crowd_window_s: float, store_ids: frozenset[str] | None = None
 ) -> schema.ProofOfPlay:
@@ -99,20 +120,19 @@ def proof_of_play(
     reach = timedelta(seconds=crowd_window_s)
     crowd: dict[str, tuple[datetime, int, float | None]] = {}
     plays: defaultdict[tuple[str, str], _Play] = defaultdict(_Play)
-    for event in logged_events(session, EVENTS, window.since - reach, window.until, screen_ids=lead_ins):
-        screen, payload = event.screen_id or "", event.payload
+    for ts, screen, payload in _played(session, window.since - reach, window.until, lead_ins):
         if payload["type"] == "audience":
-            crowd[screen] = (event.ts, len(payload.get("faces") or ()), payload.get("attention"))
+            crowd[screen] = (ts, len(payload.get("faces") or ()), payload.get("attention"))
             continue
         coupon = coupons.get(payload["coupon_id"])
-        if event.ts < window.since or coupon is None or (store_ids is not None and coupon.store_id not in store_ids):
+        if ts < window.since or coupon is None or (store_ids is not None and coupon.store_id not in store_ids):
             continue
         play = plays[(screen, coupon.id)]
         if payload["type"] == "coupon_claim":
             play.claims += 1
             continue
         seen = crowd.get(screen)
-        play.shown(event.ts, seen[1:] if seen and event.ts - seen[0] <= reach else None)
+        play.shown(ts, seen[1:] if seen and ts - seen[0] <= reach else None)
     return schema.ProofOfPlay(
         window=window.public(), crowd_window_s=crowd_window_s, rows=_rows(plays, coupons, window.k)
     )
