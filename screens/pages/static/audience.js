@@ -2,7 +2,7 @@
 // mall traffic by hour and day (ops), and where lead-in screens sent people.
 
 import { api, tzOffsetMin } from "./api.js";
-import { barOption, draw, heatmapOption, sankeyOption } from "./charts.js";
+import { barOption, draw, heatmapOption, sankeyHeight, sankeyOption } from "./charts.js";
 import { errorBox, h, num, select, table } from "./dom.js";
 
 export const id = "audience";
@@ -80,7 +80,10 @@ async function flowSection(root) {
     const k = flow.window.k;
     note.textContent = `Every band rests on at least ${k} claims: ${flow.merged_links} screen → store pairs under ${k} ` +
       `are merged into "other"${flow.withheld_links ? `; ${flow.withheld_links} screens' remainders stay under ${k} and are left out` : ""}.`;
-    if (flow.links.length) draw(chart, sankeyOption(flow));
+    if (flow.links.length) {
+      chart.style.height = `${sankeyHeight(flow)}px`;
+      draw(chart, sankeyOption(flow));
+    }
     else chart.replaceChildren(h("p", {}, `No screen → store flow reaches ${k} claims yet, even merged.`));
     list.replaceChildren(h("details", {}, h("summary", {}, "Show every pair as a table"),
       table("Screen → store", ["Screen", "Store", "Coupon showings", "Claims"],

@@ -85,14 +85,29 @@ export function lineOption(categories, series, rightAxis) {
 }
 
 // Screens (left) → stores (right) from /v1/analytics/flow/chart: every band already rests on >= k claims.
+// Nodes keep a fixed order (biggest first, "other" last) instead of ECharts' relaxation, which
+// scatters 60 stores; the caller sizes the chart with sankeyHeight().
+function sankeyNodes(chart) {
+  const total = {};
+  for (const l of chart.links) {
+    total[l.source] = (total[l.source] || 0) + l.claims;
+    total[l.target] = (total[l.target] || 0) + l.claims;
+  }
+  const rank = (n) => (n.kind === "other" ? 1 : 0);
+  return [...chart.nodes].sort((a, b) => rank(a) - rank(b) || total[b.id] - total[a.id] || a.id.localeCompare(b.id));
+}
+
+export const sankeyHeight = (chart) => Math.max(360, 26 * chart.nodes.filter((n) => n.kind !== "screen").length + 40);
+
 export function sankeyOption(chart) {
   const colour = { screen: "#0369a1", store: "#b45309", other: "#a1a1aa" };
   const names = Object.fromEntries(chart.nodes.map((n) => [n.id, n.name]));
   return {
     tooltip: { trigger: "item", formatter: (p) => (p.dataType === "edge"
-      ? `${names[p.data.source]} → ${names[p.data.target]}: ${p.data.value} claims` : `${p.name}`) },
-    series: [{ type: "sankey", left: 10, right: 160, top: 10, bottom: 10, nodeGap: 10, draggable: false,
-      data: chart.nodes.map((n) => ({ name: n.id, itemStyle: { color: colour[n.kind] },
+      ? `${names[p.data.source]} → ${names[p.data.target]}: ${p.data.value} claims` : `${names[p.name]}`) },
+    series: [{ type: "sankey", left: 10, right: 170, top: 10, bottom: 10, nodeGap: 8, draggable: false,
+      layoutIterations: 0,
+      data: sankeyNodes(chart).map((n) => ({ name: n.id, itemStyle: { color: colour[n.kind] },
         label: { formatter: () => n.name } })),
       links: chart.links.map((l) => ({ source: l.source, target: l.target, value: l.claims })),
       emphasis: { focus: "adjacency" }, lineStyle: { color: "gradient", curveness: 0.5, opacity: 0.35 } }],
