@@ -270,4 +270,5 @@ def test_analytics_pages_draw_charts_at_laptop_and_tablet_size(
     )
     text = page.inner_text("#screens-table")
     assert "C1 offer (s1)" in text and "healthy" in text and "stale" in text
+    assert "on · notice shown" in text, "ops see which screens show the camera notice"
     shot(page, f"screens-{size}")

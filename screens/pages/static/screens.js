@@ -32,10 +32,12 @@ export async function mount(root) {
   async function load() {
     if (!root.isConnected) return;
     try {
-      const screens = await api("/v1/analytics/screens");
+      const [screens, registered] = await Promise.all([api("/v1/analytics/screens"), api("/v1/screens")]);
+      const camera = Object.fromEntries(registered.map((s) => [s.id, s.camera]));
       list.replaceChildren(table(`Screens (refreshed ${new Date().toLocaleTimeString()})`,
-        ["Screen", "Kind", "Location", "Last heartbeat", "Health", "Crowd now", "Showing now"],
+        ["Screen", "Kind", "Location", "Camera", "Last heartbeat", "Health", "Crowd now", "Showing now"],
         screens.map((s) => [s.id, s.kind.replace("_", "-"), [s.store_id && `store ${s.store_id}`, s.zone].filter(Boolean).join(" · ") || "–",
+          camera[s.id] === false ? "off" : s.kind === "entrance_camera" ? "on" : "on · notice shown",
           ago(s.last_seen), h("span", { class: `badge ${s.stale ? "stale" : "ok"}` }, s.stale ? "stale" : "healthy"),
           profileChips(s.profile), showing(s.showing)]), { id: "screens-table" }));
       draw(chart, barOption(screens.map((s) => s.id), [{ name: "faces", data: screens.map((s) => s.faces) }]));
