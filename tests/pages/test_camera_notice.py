@@ -10,6 +10,8 @@ import httpx
 import numpy as np
 import pytest
 
+from screens.services.privacy import notice_text
+from screens.settings import Settings
 from tests.simulator.demo_service import DemoService
 
 pytestmark = pytest.mark.browser
@@ -135,3 +137,10 @@ def test_dpia_summary_is_markdown_for_ops_only(service: DemoService):
     device = {"Authorization": f"Bearer {service.tokens['devices'][LEAD_IN]}"}
     assert httpx.get(f"{service.url}/v1/privacy/dpia.md", headers=device).status_code == 403
     assert httpx.get(f"{service.url}/v1/privacy/dpia.md").status_code == 401
+
+
+def test_a_notice_language_without_a_text_refuses_to_start():
+    with pytest.raises(ValueError, match="no camera notice text for xx"):
+        Settings(notice_languages=["en", "xx"])
+    own = Settings(notice_languages=["xx"], privacy_notice={"xx": "Kamera!"})
+    assert notice_text(own, "xx") == "Kamera!" and notice_text(own, "en").startswith("A camera beside")
