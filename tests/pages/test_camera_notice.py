@@ -12,6 +12,7 @@ import pytest
 
 from screens.services.privacy import notice_text
 from screens.settings import Settings
+from tests.pages.checks import UNCOVERED
 from tests.simulator.demo_service import DemoService
 
 pytestmark = pytest.mark.browser
@@ -20,14 +21,6 @@ PORTRAIT = {"width": 1080, "height": 1920}
 LANDSCAPE = {"width": 1920, "height": 1080}
 PHONE = {"width": 390, "height": 844}
 CONTACT = "privacy@mall.example"
-
-# Points inside the notice where content would show through if anything covered it.
-_UNCOVERED = """(notice) => {
-  const r = notice.getBoundingClientRect();
-  const points = [[0.02, 0.5], [0.5, 0.1], [0.5, 0.5], [0.5, 0.9], [0.98, 0.5]];
-  const at = ([x, y]) => document.elementFromPoint(r.left + x * r.width, r.top + y * r.height);
-  return points.every((p) => notice.contains(at(p)));
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +65,7 @@ def test_notice_is_visible_and_never_covered(
     box = notice.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"] + 0.5, "the notice leaves the screen"
     assert box["height"] >= 60, "the notice is too small to read"
-    assert notice.evaluate(_UNCOVERED), "something covers the camera notice"
+    assert notice.evaluate(UNCOVERED), "something covers the camera notice"
     content_bottom = page.evaluate("document.getElementById('content').getBoundingClientRect().bottom")
     assert content_bottom <= box["y"] + 0.5, "content runs under the notice"
     text = notice.inner_text()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.builders import wait_until
+from tests.pages.checks import UNCOVERED
 from tests.simulator.demo_service import DemoService
 
 pytestmark = pytest.mark.browser
@@ -95,7 +96,9 @@ def test_mirror_shows_pictures_and_renders_a_chinese_item_name(
     missing = [c["ch"] for c in glyphs["chars"] if not c["drawn"]]
     assert len(glyphs["chars"]) == 5 and not missing, f"no glyph for {missing}: install fonts-noto-cjk"
     page.screenshot(path=str(screenshot_dir / "pictures-mirror-chinese-portrait.png"))
+    assert page.locator("#camera-notice").evaluate(UNCOVERED), "a full mirror page covers the notice"
     page.set_viewport_size(LANDSCAPE)
+    assert page.locator("#camera-notice").evaluate(UNCOVERED), "a full mirror page covers the notice"
     page.screenshot(path=str(screenshot_dir / "pictures-mirror-chinese-landscape.png"))
     page.close()
 
