@@ -15,7 +15,8 @@ import numpy as np
 
 from vision.attributes import AttributeModel, FaceAttributes, UnknownAttributes, build_attributes
 from vision.config import CameraKind, ModelsConfig
-from vision.detectors import FaceDetector, HaarDetector, build_detector
+from vision.detectors import FaceDetector, build_detector
+from vision.detectors.haar import HaarDetector
 from vision.events import audience_event, group_label, store_visit_event
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024

@@ -24,10 +24,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision.attributes import AttributeModel, GenderAgeModel, build_attributes
+from vision.attributes import AttributeModel, build_attributes
+from vision.attributes.genderage import GenderAgeConfig, GenderAgeModel
 from vision.batching import STOP, gather
-from vision.config import GenderAgeConfig, ModelsConfig, YuNetConfig
-from vision.detectors import Detection, FaceDetector, YuNetDetector, build_detector
+from vision.config import ModelsConfig
+from vision.detectors import Detection, FaceDetector, build_detector
+from vision.detectors.yunet import YuNetConfig, YuNetDetector
 from vision.runtime import OnnxModel, choose_providers
 
 log = logging.getLogger(__name__)

@@ -2,81 +2,30 @@
 
 Every model forbids unknown keys (a misspelt ``max_latncy_ms`` must fail at start-up, not silently
 fall back to a default), and the detector / attribute sections are unions discriminated on ``type``
-so each adapter declares exactly the options it understands.
+so each adapter declares exactly the options it understands. The sections' classes live in the
+plug-ins (one file per model kind, :mod:`vision.plugins`); this module only assembles them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from vision.attributes import ATTRIBUTE_MODELS
+from vision.detectors import DETECTORS
+from vision.detectors.haar import HaarConfig
+from vision.plugins import config_union
+from vision.schema import ModelFile, StrictModel
 
 CameraKind = Literal["lead_in", "mirror", "entrance_camera"]
 Provider = Literal["tensorrt", "cuda", "cpu"]
 
 
-class StrictModel(BaseModel):
-    """Shared base: unknown keys are an error."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ModelFile(StrictModel):
-    """A model file on disk, pinned by its sha256; ``url`` is only used by ``models fetch``."""
-
-    path: Path
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
-    url: str | None = None
-
-
-class YuNetConfig(ModelFile):
-    type: Literal["yunet"]
-    score_threshold: float = Field(0.6, ge=0, le=1)
-    nms_threshold: float = Field(0.3, ge=0, le=1)
-
-
-class ScrfdConfig(ModelFile):
-    type: Literal["scrfd"]
-    input_size: int = Field(640, gt=0, multiple_of=32)
-    score_threshold: float = Field(0.5, ge=0, le=1)
-    nms_threshold: float = Field(0.4, ge=0, le=1)
-
-
-class HaarConfig(StrictModel):
-    """OpenCV's frontal-face cascade: no file to configure, it ships with ``opencv-python``."""
-
-    type: Literal["haar"] = "haar"
-    min_face_px: int = Field(40, gt=0)
-    min_neighbors: int = Field(5, gt=0)
-
-
-DetectorConfig = Annotated[YuNetConfig | ScrfdConfig | HaarConfig, Field(discriminator="type")]
-
-
-class GenderAgeConfig(ModelFile):
-    """InsightFace ``genderage.onnx``: ``data`` N×3×96×96 → ``fc1`` N×3 (female, male, age/100)."""
-
-    type: Literal["genderage"]
-    min_gender_confidence: float = Field(0.6, ge=0.5, le=1)
-
-
-class GenericHeadConfig(ModelFile):
-    """Any head with a gender-logits output (N×2) and an age output (N×1 years, or N×K classes)."""
-
-    type: Literal["generic"]
-    input_size: int = Field(112, gt=0)
-    channel_order: Literal["rgb", "bgr"] = "rgb"
-    mean: float = 127.5
-    std: float = 128.0
-    gender_labels: tuple[Literal["female", "male"], Literal["female", "male"]] = ("female", "male")
-    age_scale: float = 1.0
-    crop_scale: float = Field(1.5, gt=0)
-    min_gender_confidence: float = Field(0.6, ge=0.5, le=1)
-
-
-AttributesConfig = Annotated[GenderAgeConfig | GenericHeadConfig, Field(discriminator="type")]
+DetectorConfig = config_union(DETECTORS)
+AttributesConfig = config_union(ATTRIBUTE_MODELS)
 
 
 class ModelsConfig(StrictModel):
@@ -153,7 +102,23 @@ def load_config(path: str | Path) -> VisionConfig:
     path = Path(path)
     raw = yaml.safe_load(path.read_text()) or {}
     config = VisionConfig.model_validate(raw)
-    for model in (config.models.detector, config.models.attributes):
-        if isinstance(model, ModelFile) and not model.path.is_absolute():
-            model.path = (path.parent / model.path).resolve()
+    resolve_paths(config.models, path.parent)
     return config
+
+
+def resolve_paths(section: StrictModel, base: Path) -> None:
+    """Make every relative file path of a config section (and its sub-sections) relative to ``base``."""
+    for name, value in section:
+        if isinstance(value, Path) and not value.is_absolute():
+            setattr(section, name, (base / value).resolve())
+        elif isinstance(value, StrictModel):
+            resolve_paths(value, base)
+
+
+def model_files(section: Any) -> list[Any]:
+    """The ``ModelFile`` entries of a model section (a plug-in may have several), in field order."""
+    if isinstance(section, ModelFile):
+        return [section]
+    if isinstance(section, StrictModel):
+        return [f for _, value in section for f in model_files(value)]
+    return []

@@ -129,7 +129,9 @@ def _serve_stage(
     would otherwise count as frame latency.
     """
     ring = FrameRing.attach(*ring_handle)
-    if hasattr(model, "model"):
+    if hasattr(model, "warm_up"):
+        model.warm_up()
+    elif hasattr(model, "model"):
         model.model.warm_up(warm_up_size)
     ready.set()
     max_latency = config.batching.max_latency_ms / 1000

@@ -8,7 +8,9 @@ import pytest
 
 from tests.vision.conftest import paint
 from vision.analyze import FrameAnalyzer, UndecodableImage
-from vision.config import GenderAgeConfig, ModelsConfig, YuNetConfig
+from vision.attributes.genderage import GenderAgeConfig
+from vision.config import ModelsConfig
+from vision.detectors.yunet import YuNetConfig
 
 
 def jpeg(frame: np.ndarray) -> bytes:

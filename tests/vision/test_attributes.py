@@ -8,9 +8,10 @@ import pytest
 from recsys.attributes import age_bucket
 from tests.vision import onnx_graphs
 from tests.vision.conftest import paint
-from vision.attributes import GenderAgeModel, GenericHeadModel, UnknownAttributes, build_attributes
+from vision.attributes import UnknownAttributes, build_attributes
 from vision.attributes.base import centre_crop
-from vision.config import GenderAgeConfig, GenericHeadConfig
+from vision.attributes.genderage import GenderAgeConfig, GenderAgeModel
+from vision.attributes.generic import GenericHeadConfig, GenericHeadModel
 from vision.detectors.base import Detection
 from vision.runtime import OnnxModel
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from vision.config import HaarConfig, load_config
+from vision.config import load_config
+from vision.detectors.haar import HaarConfig
 from vision.runtime import choose_providers, cuda_available
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "vision.md"

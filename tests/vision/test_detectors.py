@@ -7,9 +7,11 @@ import pytest
 
 from tests.vision import onnx_graphs
 from tests.vision.conftest import paint
-from vision.config import HaarConfig, ScrfdConfig, YuNetConfig
-from vision.detectors import HaarDetector, ScrfdDetector, YuNetDetector, build_detector
+from vision.detectors import build_detector
 from vision.detectors.base import Detection, letterbox, nms
+from vision.detectors.haar import HaarConfig, HaarDetector
+from vision.detectors.scrfd import ScrfdConfig, ScrfdDetector
+from vision.detectors.yunet import YuNetConfig, YuNetDetector
 from vision.runtime import ModelError, OnnxModel
 
 BLUE, RED = (255, 0, 0), (0, 0, 255)  # BGR

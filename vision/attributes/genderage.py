@@ -9,13 +9,23 @@ the same rule InsightFace applies by looking at the first graph nodes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
 from vision.attributes.base import FaceAttributes, age_in_years, centre_crop, gender_call
-from vision.config import GenderAgeConfig
 from vision.detectors.base import Detection
+from vision.plugins import Plugin
 from vision.runtime import ModelError, OnnxModel
+from vision.schema import ModelFile
+
+
+class GenderAgeConfig(ModelFile):
+    """InsightFace ``genderage.onnx``: ``data`` N×3×96×96 → ``fc1`` N×3 (female, male, age/100)."""
+
+    type: Literal["genderage"]
+    min_gender_confidence: float = Field(0.6, ge=0.5, le=1)
 
 
 def raw_pixel_input(model_path: str) -> bool:
@@ -52,3 +62,11 @@ class GenderAgeModel:
             gender, confidence = gender_call(row[:2], ("female", "male"), self.config.min_gender_confidence)
             results.append(FaceAttributes(gender, age_in_years(float(row[2]) * 100), confidence))
         return results
+
+
+def _build(config: GenderAgeConfig, providers: Sequence[str] | None, threads: int) -> GenderAgeModel:
+    model = OnnxModel(config.path, providers, config.sha256, threads)
+    return GenderAgeModel(model, config, raw_pixel_input(str(config.path)))
+
+
+PLUGIN = Plugin("genderage", GenderAgeConfig, _build)

@@ -7,13 +7,30 @@ over ages 0..K−1 (DEX-style heads). Outputs are told apart by shape, so the he
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
 from vision.attributes.base import FaceAttributes, age_in_years, centre_crop, gender_call
-from vision.config import GenericHeadConfig
 from vision.detectors.base import Detection
+from vision.plugins import Plugin
 from vision.runtime import ModelError, OnnxModel
+from vision.schema import ModelFile
+
+
+class GenericHeadConfig(ModelFile):
+    """Any head with a gender-logits output (N×2) and an age output (N×1 years, or N×K classes)."""
+
+    type: Literal["generic"]
+    input_size: int = Field(112, gt=0)
+    channel_order: Literal["rgb", "bgr"] = "rgb"
+    mean: float = 127.5
+    std: float = 128.0
+    gender_labels: tuple[Literal["female", "male"], Literal["female", "male"]] = ("female", "male")
+    age_scale: float = 1.0
+    crop_scale: float = Field(1.5, gt=0)
+    min_gender_confidence: float = Field(0.6, ge=0.5, le=1)
 
 
 class GenericHeadModel:
@@ -50,3 +67,12 @@ class GenericHeadModel:
         probs = np.exp(raw - raw.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
         return probs @ np.arange(raw.shape[1], dtype=np.float32)
+
+
+PLUGIN = Plugin(
+    "generic",
+    GenericHeadConfig,
+    lambda config, providers, threads: GenericHeadModel(
+        OnnxModel(config.path, providers, config.sha256, threads), config
+    ),
+)

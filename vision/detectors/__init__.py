@@ -1,26 +1,21 @@
-"""Face detectors: YuNet and SCRFD through ONNX Runtime, Haar as the model-free fallback."""
+"""Face detectors, one plug-in per file (see :mod:`vision.plugins`): CenterFace, YuNet, SCRFD through
+ONNX Runtime, and Haar as the model-free fallback."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import Any
 
-from vision.config import HaarConfig, ScrfdConfig, YuNetConfig
 from vision.detectors.base import Detection, FaceDetector
-from vision.detectors.haar import HaarDetector
-from vision.detectors.scrfd import ScrfdDetector
-from vision.detectors.yunet import YuNetDetector
-from vision.runtime import OnnxModel
+from vision.plugins import discover
 
-__all__ = ["Detection", "FaceDetector", "HaarDetector", "ScrfdDetector", "YuNetDetector", "build_detector"]
+DETECTORS = discover(sys.modules[__name__])
+
+__all__ = ["DETECTORS", "Detection", "FaceDetector", "build_detector"]
 
 
-def build_detector(
-    config: YuNetConfig | ScrfdConfig | HaarConfig, providers: Sequence[str] | None = None, threads: int = 0
-) -> FaceDetector:
-    """The detector a config names; ONNX ones are checksum-verified before loading."""
-    if isinstance(config, HaarConfig):
-        return HaarDetector(config)
-    model = OnnxModel(config.path, providers, config.sha256, threads)
-    if isinstance(config, YuNetConfig):
-        return YuNetDetector(model, config)
-    return ScrfdDetector(model, config)
+def build_detector(config: Any, providers: Sequence[str] | None = None, threads: int = 0) -> FaceDetector:
+    """The detector a config section names; ONNX ones are checksum-verified before loading."""
+    detector: FaceDetector = DETECTORS[config.type].build(config, providers, threads)
+    return detector

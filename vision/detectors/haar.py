@@ -9,16 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
+from pydantic import Field
 
-from vision.config import HaarConfig
 from vision.detectors.base import Detection
+from vision.plugins import Plugin
 from vision.runtime import ModelError
+from vision.schema import StrictModel
 
 CASCADE = "haarcascade_frontalface_default.xml"
 WORK_SIDE = 640  # Haar cost grows with pixels; faces worth counting survive this downscale
+
+
+class HaarConfig(StrictModel):
+    """OpenCV's frontal-face cascade: no file to configure, it ships with ``opencv-python``."""
+
+    type: Literal["haar"] = "haar"
+    min_face_px: int = Field(40, gt=0)
+    min_neighbors: int = Field(5, gt=0)
 
 
 class HaarDetector:
@@ -50,3 +61,6 @@ class HaarDetector:
             Detection((x / scale, y / scale, (x + fw) / scale, (y + fh) / scale), 1.0)
             for x, y, fw, fh in (rects if len(rects) else [])
         ]
+
+
+PLUGIN = Plugin("haar", HaarConfig, lambda config, providers, threads: HaarDetector(config))

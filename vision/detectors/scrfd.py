@@ -10,15 +10,25 @@ nine outputs in order score×3, bbox×3, kps×3 for strides 8, 16, 32, two ancho
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
-from vision.config import ScrfdConfig
 from vision.detectors.base import Detection, letterbox, to_detections
+from vision.plugins import Plugin
 from vision.runtime import ModelError, OnnxModel
+from vision.schema import ModelFile
 
 STRIDES = (8, 16, 32)
 ANCHORS = 2
+
+
+class ScrfdConfig(ModelFile):
+    type: Literal["scrfd"]
+    input_size: int = Field(640, gt=0, multiple_of=32)
+    score_threshold: float = Field(0.5, ge=0, le=1)
+    nms_threshold: float = Field(0.4, ge=0, le=1)
 
 
 class ScrfdDetector:
@@ -84,3 +94,10 @@ class ScrfdDetector:
             self.config.nms_threshold,
             shape,
         )
+
+
+PLUGIN = Plugin(
+    "scrfd",
+    ScrfdConfig,
+    lambda config, providers, threads: ScrfdDetector(OnnxModel(config.path, providers, config.sha256, threads), config),
+)

@@ -9,14 +9,23 @@ score = √(clip(cls)·clip(obj)), centre = (col + dx, row + dy)·s, size = exp(
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
-from vision.config import YuNetConfig
 from vision.detectors.base import Detection, letterbox, to_detections
+from vision.plugins import Plugin
 from vision.runtime import ModelError, OnnxModel
+from vision.schema import ModelFile
 
 STRIDES = (8, 16, 32)
+
+
+class YuNetConfig(ModelFile):
+    type: Literal["yunet"]
+    score_threshold: float = Field(0.6, ge=0, le=1)
+    nms_threshold: float = Field(0.3, ge=0, le=1)
 
 
 class YuNetDetector:
@@ -69,3 +78,10 @@ class YuNetDetector:
             self.config.nms_threshold,
             shape,
         )
+
+
+PLUGIN = Plugin(
+    "yunet",
+    YuNetConfig,
+    lambda config, providers, threads: YuNetDetector(OnnxModel(config.path, providers, config.sha256, threads), config),
+)
