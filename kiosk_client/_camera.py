@@ -50,16 +50,18 @@ class EdgeAnalyzer(Protocol):
     def analyze_array(self, frame: np.ndarray, screen_kind: ScreenKind) -> EdgeResult: ...
 
 
-def load_edge_analyzer(vision_config: str | Path | None = None) -> EdgeAnalyzer:
-    """``vision``'s :class:`FrameAnalyzer`: the models of ``cameras.yaml`` when given, else the Haar
-    fallback (faces counted, attributes unknown). Imported here, not at module import."""
+def load_edge_analyzer(vision_config: str | Path | None = None, model_dir: str | Path | None = None) -> EdgeAnalyzer:
+    """``vision``'s :class:`FrameAnalyzer`: the models of ``cameras.yaml`` when given, else the default
+    set (CenterFace + Cydral) when installed in ``model_dir`` (default ``$VITRINE_MODEL_DIR`` or
+    ``var/models``; ``vitrine vision models fetch``), else the Haar fallback (faces counted, attributes
+    unknown). Imported here, not at module import."""
     try:
         from vision.analyze import FrameAnalyzer
         from vision.config import load_config
     except ImportError as exc:
         raise RuntimeError("edge mode needs the vision package on the device; use mode='upload' without it") from exc
     if vision_config is None:
-        return FrameAnalyzer()
+        return FrameAnalyzer.default(Path(model_dir) if model_dir is not None else None)
     return FrameAnalyzer.from_config(load_config(vision_config).models)
 
 

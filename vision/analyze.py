@@ -7,17 +7,22 @@ kept. The result holds attributes and counts only — no boxes — because that 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
 from vision.attributes import AttributeModel, FaceAttributes, UnknownAttributes, build_attributes
-from vision.config import CameraKind, ModelsConfig
+from vision.config import CameraKind, ModelsConfig, model_files
 from vision.detectors import FaceDetector, build_detector
 from vision.detectors.haar import HaarDetector
 from vision.events import audience_event, group_label, store_visit_event
+from vision.runtime import ModelError, sha256_of
+
+log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_SIDE = 4096
@@ -108,6 +113,20 @@ def decode_image(image_bytes: bytes) -> np.ndarray:
     return frame
 
 
+def describe_models(models: ModelsConfig) -> list[dict[str, Any]]:
+    """What a model set loads — role, type, file name, sha256 — for ``GET /v1/vision/models``."""
+    described: list[dict[str, Any]] = []
+    for role, section in (("detector", models.detector), ("attributes", models.attributes)):
+        if section is None:
+            described.append({"role": role, "type": "unknown", "file": None, "sha256": None})
+            continue
+        files = model_files(section) or [None]
+        for f in files:
+            digest = None if f is None else (f.sha256 or sha256_of(f.path)).lower()
+            described.append({"role": role, "type": section.type, "file": f and f.path.name, "sha256": digest})
+    return described
+
+
 class FrameAnalyzer:
     """Detector + attribute model for one frame at a time (the HTTP path; streams use the pipeline).
 
@@ -115,13 +134,43 @@ class FrameAnalyzer:
     thread-compatible as ONNX Runtime sessions are, and holds no state between calls.
     """
 
-    def __init__(self, detector: FaceDetector | None = None, attributes: AttributeModel | None = None) -> None:
+    def __init__(
+        self,
+        detector: FaceDetector | None = None,
+        attributes: AttributeModel | None = None,
+        models: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.detector = detector or HaarDetector()
         self.attributes = attributes or UnknownAttributes()
+        self.models = models if models is not None else describe_models(ModelsConfig())
+        self.problem: str | None = None  # why the default set is not in use, when it is installed but refused
 
     @classmethod
     def from_config(cls, models: ModelsConfig, providers: list[str] | None = None) -> FrameAnalyzer:
-        return cls(build_detector(models.detector, providers), build_attributes(models.attributes, providers))
+        detector, attributes = (
+            build_detector(models.detector, providers),
+            build_attributes(models.attributes, providers),
+        )
+        return cls(detector, attributes, describe_models(models))
+
+    @classmethod
+    def default(cls, model_dir: Path | None = None, providers: list[str] | None = None) -> FrameAnalyzer:
+        """CenterFace + Cydral when the default set is installed in ``model_dir``, else Haar + unknown.
+
+        A file that fails its pinned sha256 is refused: the fallback serves instead, the error is
+        logged and kept in :attr:`problem` (``GET /v1/vision/models`` shows it)."""
+        from vision.model_set import default_models
+
+        models = default_models(model_dir)
+        if models is None:
+            return cls()
+        try:
+            return cls.from_config(models, providers)
+        except ModelError as exc:
+            log.error("default vision models refused, using Haar + unknown: %s", exc)
+            fallback = cls()
+            fallback.problem = str(exc)
+            return fallback
 
     def analyze(self, image_bytes: bytes, screen_kind: CameraKind = "lead_in") -> AnalysisResult:
         """Decode, detect, estimate, then zero the pixels; raises :class:`UndecodableImage`."""

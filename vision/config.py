@@ -9,7 +9,7 @@ plug-ins (one file per model kind, :mod:`vision.plugins`); this module only asse
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import Field, field_validator
@@ -24,8 +24,12 @@ CameraKind = Literal["lead_in", "mirror", "entrance_camera"]
 Provider = Literal["tensorrt", "cuda", "cpu"]
 
 
-DetectorConfig = config_union(DETECTORS)
-AttributesConfig = config_union(ATTRIBUTE_MODELS)
+if TYPE_CHECKING:  # the unions are built at import time from the plug-ins found
+    DetectorConfig = Any
+    AttributesConfig = Any
+else:
+    DetectorConfig = config_union(DETECTORS)
+    AttributesConfig = config_union(ATTRIBUTE_MODELS)
 
 
 class ModelsConfig(StrictModel):

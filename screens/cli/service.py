@@ -35,6 +35,7 @@ def serve(
     if workers > 1 and not settings.redis_url:
         typer.echo("--workers > 1 needs VITRINE_REDIS_URL: without Redis, live state is per process.", err=True)
         raise typer.Exit(2)
+    typer.echo(_vision_models_line(settings), err=True)
     uvicorn.run(
         "screens.app:create_app",
         factory=True,
@@ -45,6 +46,15 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=5,
     )  # open screen live feeds must not hold a restart
+
+
+def _vision_models_line(settings: Settings) -> str:
+    """Which models posted frames are analysed with, or the one command that installs them."""
+    if settings.vision_config is not None:
+        return f"vision models: as configured in {settings.vision_config}"
+    from vision.model_set import status_line
+
+    return status_line(settings.model_dir)
 
 
 @token_app.command("create")

@@ -50,7 +50,7 @@ async def post_frame(
     if screen is None:
         raise NotFound(f"no screen {screen_id!r}")
     body = await read_body(request, MAX_IMAGE_BYTES)
-    analyzer = analyzer_for(runtime.settings.vision_config)
+    analyzer = analyzer_for(runtime.settings.vision_config, runtime.settings.model_dir)
     try:
         result = await run_in_threadpool(analyzer.analyze, body, cast(CameraKind, screen.kind))
     except UndecodableImage as exc:
@@ -60,3 +60,17 @@ async def post_frame(
     events = result.to_events(screen_id)
     ingested = ingest(session, runtime.bus.events, events, {screen.id: ScreenInfo(screen.kind, screen.store_id)}, who)
     return {"screen_id": screen_id, **result.to_dict(), "events": ingested.accepted}
+
+
+@router.get("/models", responses=error_responses(401))
+async def vision_models(runtime: RuntimeDep, _who: PrincipalDep) -> dict[str, Any]:
+    """The models posted frames are analysed with (role, type, file, sha256), and why the default set
+    is not in use when it is installed but refused."""
+    settings = runtime.settings
+    analyzer = await run_in_threadpool(analyzer_for, settings.vision_config, settings.model_dir)
+    return {
+        "source": str(settings.vision_config) if settings.vision_config else "default set",
+        "model_dir": str(settings.model_dir),
+        "models": analyzer.models,
+        "problem": analyzer.problem,
+    }

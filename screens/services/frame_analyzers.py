@@ -9,14 +9,20 @@ from vision.analyze import FrameAnalyzer
 from vision.config import load_config
 
 _lock = threading.Lock()
-_analyzers: dict[Path | None, FrameAnalyzer] = {}
+_analyzers: dict[tuple[Path | None, Path], FrameAnalyzer] = {}
 
 
-def analyzer_for(config_path: Path | None) -> FrameAnalyzer:
-    """One analyzer per configured model set, built on first use (loading models takes seconds)."""
+def analyzer_for(config_path: Path | None, model_dir: Path) -> FrameAnalyzer:
+    """One analyzer per configured model set, built on first use (loading models takes seconds).
+
+    Without a ``cameras.yaml`` the default set (CenterFace + Cydral) serves when it is installed in
+    ``model_dir``, else Haar + unknown."""
+    key = (config_path, model_dir)
     with _lock:
-        if config_path not in _analyzers:
-            _analyzers[config_path] = (
-                FrameAnalyzer.from_config(load_config(config_path).models) if config_path else FrameAnalyzer()
+        if key not in _analyzers:
+            _analyzers[key] = (
+                FrameAnalyzer.from_config(load_config(config_path).models)
+                if config_path
+                else FrameAnalyzer.default(model_dir)
             )
-        return _analyzers[config_path]
+        return _analyzers[key]

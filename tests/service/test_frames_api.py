@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.conftest import TokenFactory
+from screens.settings import Settings
+from tests.conftest import TokenFactory, make_settings
+from tests.vision.shared import DATA, MODELS, needs_data, needs_models
 
 skimage_data = pytest.importorskip("skimage.data")
 JPEG_MAGIC, PNG_MAGIC = b"\xff\xd8\xff", b"\x89PNG"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """An empty model directory (the Haar fallback), or with ``indirect`` "real" the default set
+    installed from ../shared/models the way an operator does it."""
+    model_dir = tmp_path / "models"
+    if getattr(request, "param", None) == "real":
+        from vision.fetch import fetch_default_models
+
+        fetch_default_models(model_dir, MODELS)
+    return make_settings(database_url, model_dir=model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +98,31 @@ def test_bad_frames_are_rejected(
         ).status_code
         == 403
     )
+
+
+def test_models_route_reports_the_fallback(client: TestClient, auth: TokenFactory) -> None:
+    r = client.get("/v1/vision/models", headers=auth("ops"))
+    assert r.status_code == 200, r.text
+    assert [(m["role"], m["type"]) for m in r.json()["models"]] == [("detector", "haar"), ("attributes", "unknown")]
+
+
+@needs_models
+@needs_data
+@pytest.mark.parametrize("settings", ["real"], indirect=True)
+def test_with_the_default_models_a_real_photo_answers_real_genders_and_ages(
+    client: TestClient, mall: dict[str, str], auth: TokenFactory
+) -> None:
+    photo = (DATA / "faces-group-dlib" / "2008_002506.jpg").read_bytes()  # three men
+    device = auth("device", screen_id="lead1")
+    r = client.post("/v1/vision/frames?screen_id=lead1", content=photo, headers=device | {"Content-Type": "image/jpeg"})
+    assert r.status_code == 200, r.text
+    faces = r.json()["faces"]
+    assert len(faces) == 3 and {f["gender"] for f in faces} == {"male"}
+    assert all(18 <= f["age"] <= 60 and f["age_bucket"] != "unknown" for f in faces)
+    models = client.get("/v1/vision/models", headers=auth("ops")).json()
+    assert {(m["type"], m["file"]) for m in models["models"]} == {
+        ("centerface", "centerface.onnx"),
+        ("cydral", "gender-v1.onnx"),
+        ("cydral", "age-v1.onnx"),
+    }
+    assert all(len(m["sha256"]) == 64 for m in models["models"]) and models["problem"] is None

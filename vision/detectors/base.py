@@ -39,7 +39,7 @@ class Detection:
         eye_distance = abs(ex2 - ex1)
         if eye_distance < 1e-3:
             return False
-        return abs(nx - (ex1 + ex2) / 2) / eye_distance <= max_yaw_ratio
+        return bool(abs(nx - (ex1 + ex2) / 2) / eye_distance <= max_yaw_ratio)
 
 
 class FaceDetector(Protocol):
