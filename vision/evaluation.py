@@ -65,7 +65,7 @@ def match(labels: np.ndarray, found: np.ndarray, threshold: float = 0.3) -> int:
 
 @dataclass
 class DetectionReport:
-    name: str
+    name: str  # the detector and its input size
     rows: list[tuple[str, int, int, int]] = field(default_factory=list)  # image, labelled, found, matched
     counts: dict[str, int] = field(default_factory=dict)  # unlabelled photos: faces found
 
@@ -87,7 +87,8 @@ class DetectionReport:
 
 
 def evaluate_detection(detector: FaceDetector, folder: Path, iou: float = 0.3) -> DetectionReport:
-    report = DetectionReport(detector.name)
+    size = getattr(detector, "width", None), getattr(detector, "height", None)
+    report = DetectionReport(f"{detector.name} {size[0]}×{size[1]}" if size[0] else detector.name)
     labels = group_boxes(folder)
     for image in sorted(folder.glob("*.jpg")):
         frame = cv2.imread(str(image))
@@ -210,23 +211,40 @@ def figures(faces: Iterable[Face], threshold: float) -> AttributeFigures:
     )
 
 
-def reliability(faces: Sequence[Face], edges: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)) -> list[str]:
-    """Markdown rows: gender accuracy of the faces whose confidence falls in each bin."""
-    rows = ["| confidence | faces | gender accuracy |", "|---|---|---|"]
+RELIABILITY_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)
+
+
+def reliability_bins(
+    faces: Sequence[Face], edges: Sequence[float] = RELIABILITY_EDGES
+) -> list[tuple[float, int, float]]:
+    """(lower edge, faces, gender accuracy) of the detected faces whose confidence falls in each bin."""
     seen = [f for f in faces if f.detected]
+    bins = []
     for lo, hi in zip(edges, edges[1:], strict=False):
         inside = [f for f in seen if lo <= f.confidence < hi]
         accuracy = sum(f.predicted_gender == f.gender for f in inside) / len(inside) if inside else float("nan")
-        rows.append(f"| {lo:.2f}–{min(hi, 1.0):.2f} | {len(inside)} | {accuracy:.1%} |")
+        bins.append((lo, len(inside), accuracy))
+    return bins
+
+
+def reliability(faces: Sequence[Face]) -> list[str]:
+    """Markdown rows of :func:`reliability_bins`."""
+    rows = ["| confidence | faces | gender accuracy |", "|---|---|---|"]
+    edges = RELIABILITY_EDGES
+    for (lo, n, accuracy), hi in zip(reliability_bins(faces), edges[1:], strict=True):
+        rows.append(f"| {lo:.2f}–{min(hi, 1.0):.2f} | {n} | {accuracy:.1%} |")
     return rows
 
 
-def choose_threshold(faces: Sequence[Face], target: float = 0.96, candidates: Sequence[float] = THRESHOLDS) -> float:
-    """The lowest threshold whose decided faces reach ``target`` accuracy (most faces decided)."""
-    for t in sorted(candidates):
-        if figures(faces, t).gender_accuracy >= target:
-            return t
-    return max(candidates)
+def choose_threshold(faces: Sequence[Face], min_bin_accuracy: float = 0.8) -> float:
+    """The lowest bin edge from which every confidence bin is right at least ``min_bin_accuracy`` of
+    the time: below it a call is too often wrong, and ``unknown`` is the honest answer."""
+    chosen = RELIABILITY_EDGES[-2]
+    for lo, n, accuracy in reversed(reliability_bins(faces)):
+        if n and accuracy < min_bin_accuracy:
+            break
+        chosen = lo
+    return chosen
 
 
 def _row(label: str, fig: AttributeFigures) -> str:
@@ -274,3 +292,28 @@ def detection_table(reports: Sequence[DetectionReport]) -> list[str]:
             f"| {r.counts.get('dogs.jpg', 0)} | {r.counts.get('bald_guys.jpg', 0)} |"
         )
     return lines
+
+
+def run_evaluation(
+    data: Path,
+    detector: FaceDetector,
+    attributes: CydralAttributes,
+    baseline: FaceDetector | None = None,
+    extra_detectors: Sequence[FaceDetector] = (),
+    progress: Progress | None = None,
+) -> str:
+    """The model card's tables (Markdown) for the data under ``data``."""
+    threshold = attributes.config.min_gender_confidence
+    reports = [evaluate_detection(d, data / GROUP) for d in (detector, *extra_detectors)]
+    if baseline is not None:
+        reports.append(evaluate_detection(baseline, data / GROUP))
+    faces = evaluate_attributes(detector, attributes, data / UTK, progress=progress)
+    lines = [f"## Detection on {GROUP}", "", *detection_table(reports), ""]
+    lines += [
+        f"## Attributes on {UTK} (min_gender_confidence {threshold:.2f})",
+        "",
+        *attribute_tables(faces, threshold),
+    ]
+    lines += ["", "## Reliability of the gender confidence", "", *reliability(faces), "", *threshold_table(faces)]
+    lines += ["", f"threshold chosen by the rule (every bin above it ≥ 80 % right): {choose_threshold(faces):.2f}"]
+    return "\n".join(lines)

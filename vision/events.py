@@ -90,9 +90,11 @@ class CameraAggregator:
         self.window_peak = 0
         self.window_tracks: dict[int, Track] = {}
         self.recent_visits: deque[tuple[float, float, FaceAttributes]] = deque(maxlen=64)
+        self.tracks_confirmed = 0  # a count for the run's summary; no track outlives its forget window
 
     def observe(self, ts: float, observations: list[Observation]) -> list[dict[str, Any]]:
         ended = self.tracker.update(ts, observations)
+        self._count(ended)
         confirmed = [t for t in self.tracker.tracks.values() if t.hits >= self.cfg.min_hits]
         if self.camera.kind == "entrance_camera":
             return self._visits(ended)
@@ -107,9 +109,13 @@ class CameraAggregator:
     def flush(self) -> list[dict[str, Any]]:
         """End of stream: forget every track and emit what is still pending."""
         ended = self.tracker.forget_all()
+        self._count(ended)
         if self.camera.kind == "entrance_camera":
             return self._visits(ended)
         return self._close_window(None)
+
+    def _count(self, ended: list[Track]) -> None:
+        self.tracks_confirmed += sum(t.hits >= self.cfg.min_hits for t in ended)
 
     def _close_window(self, ts: float | None) -> list[dict[str, Any]]:
         tracks = list(self.window_tracks.values())

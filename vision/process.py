@@ -31,6 +31,7 @@ READY_TIMEOUT_S = 120.0  # first CUDA/TensorRT inference compiles kernels
 class RunStats:
     frames: int = 0
     faces: int = 0
+    tracks: int = 0  # confirmed tracks (people seen for at least min_hits frames)
     events: int = 0
     drops: list[int] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
@@ -41,8 +42,8 @@ class RunStats:
 
     def summary(self) -> str:
         return (
-            f"{self.frames} frames, {self.faces} faces, {self.events} events, drops {self.drops}, "
-            f"latency p50 {self.p(50):.1f} ms p99 {self.p(99):.1f} ms"
+            f"{self.frames} frames, {self.faces} faces, {self.tracks} tracks, {self.events} events, "
+            f"drops {self.drops}, latency p50 {self.p(50):.1f} ms p99 {self.p(99):.1f} ms"
         )
 
 
@@ -154,6 +155,7 @@ class VisionSupervisor:
                 last_flush = time.monotonic()
         for aggregator in self.aggregators:
             self.pending += aggregator.flush()
+        self.stats.tracks = sum(a.tracks_confirmed for a in self.aggregators)
         self._flush()
 
     def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -84,3 +85,33 @@ def eval_mirror(ctx: typer.Context) -> None:
     from recsys.lab.mirror_eval import main as evaluate
 
     raise typer.Exit(evaluate(list(ctx.args)))
+
+
+@eval_app.command("vision")
+def eval_vision(
+    data: Annotated[
+        Path,
+        typer.Option(exists=True, file_okay=False, help="folder holding faces-group-dlib and faces-utkface-adults"),
+    ],
+    model_dir: Annotated[Path | None, typer.Option(help="default models' folder (default: VITRINE_MODEL_DIR)")] = None,
+    input_size: Annotated[str, typer.Option(help="CenterFace input WxH (rounded up to multiples of 32)")] = "640x360",
+) -> None:
+    """Detection recall / false positives and gender / age accuracy of the default models on real faces."""
+    from vision.attributes import build_attributes
+    from vision.detectors import build_detector
+    from vision.detectors.haar import HaarDetector
+    from vision.evaluation import run_evaluation
+    from vision.model_set import FETCH_COMMAND, default_models
+
+    models = default_models(model_dir or Settings().model_dir)
+    if models is None:
+        typer.echo(f"the default models are not installed; run `{FETCH_COMMAND}` first", err=True)
+        raise typer.Exit(2)
+    width, _, height = input_size.partition("x")
+    models.detector.input_size = (int(width), int(height))
+    detector, attributes = build_detector(models.detector), build_attributes(models.attributes)
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"\rattributes: {done}/{total} faces", err=True, nl=done == total)
+
+    typer.echo(run_evaluation(data, detector, attributes, HaarDetector(), progress=progress))  # type: ignore[arg-type]

@@ -86,3 +86,12 @@ def probe_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
         writer.write(paint(hall, (64 + 12 * i, 192, 128 + 12 * i, 256), (255, 89, 20)))
     writer.release()
     return path
+
+
+@pytest.fixture(autouse=True)
+def empty_model_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Hermetic defaults: no default model set unless a test installs one (a developer's var/models
+    must not change what the tests see)."""
+    folder = tmp_path_factory.mktemp("no-models")
+    monkeypatch.setenv("VITRINE_MODEL_DIR", str(folder))
+    return folder
