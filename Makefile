@@ -8,7 +8,7 @@ PORT   ?= 8000
 PRESET ?= full
 HISTORY_DAYS ?= 14
 
-.PHONY: demo test venv redis-server chromium lint bench clean
+.PHONY: demo test venv redis-server chromium lint bench bench-gpu clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: $(STAMP) redis-server
 	$(PY) -m recsys.lab.mirror_bench
 	$(PY) -m screens.cli vision bench --device auto --streams 1,2,4 --seconds 4
 	redis-cli -p $(BENCH_REDIS_PORT) shutdown nosave
+
+# The prepared GPU run (docs/benchmarks.md#gpu): CUDA and CPU figures of the real models in one JSON document.
+GPU_WHEELS ?= var/gpu-wheels
+bench-gpu: $(STAMP)
+	PYTHON=$(PY) bash scripts/bench_gpu.sh $(GPU_WHEELS) var/bench-gpu
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

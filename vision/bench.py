@@ -17,12 +17,13 @@ detector does not find in the synthetic frames are added (with landmarks) so eve
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
@@ -34,6 +35,7 @@ from vision.config import ModelsConfig
 from vision.detectors import Detection, FaceDetector, build_detector
 from vision.detectors.yunet import YuNetConfig, YuNetDetector
 from vision.runtime import OnnxModel, choose_providers
+from vision.tracking import Observation, Tracker
 
 log = logging.getLogger(__name__)
 P99_BOUND_MS = 100.0
@@ -46,10 +48,14 @@ class StreamResult:
     processed_fps: float
     p50_ms: float
     p99_ms: float
+    stage_ms: dict[str, float] = field(default_factory=dict)  # mean ms per frame spent in each stage
 
     @property
     def sustained(self) -> bool:
         return self.p99_ms <= P99_BOUND_MS and self.processed_fps >= 0.95 * self.offered_fps
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "sustained": self.sustained}
 
 
 def build_models(
@@ -131,6 +137,8 @@ def stream_capacity(
     arrivals: queue.Queue = queue.Queue()
     faces = [d for _, d in bench_faces(faces_per_frame, np.zeros((720, 1280, 3), np.uint8))]
     latencies: list[float] = []
+    stages = dict.fromkeys(("decode", "detect", "attributes", "track"), 0.0)
+    trackers = [Tracker() for _ in range(streams)]
 
     def produce() -> None:
         start, period = time.monotonic(), 1 / (streams * fps)
@@ -148,11 +156,19 @@ def stream_capacity(
         while True:
             batch, stopped = gather(arrivals, max_batch, max_latency_ms / 1000)
             if batch:
+                t0 = time.perf_counter()
                 frames = list(pool.map(lambda _: decode(jpeg), batch))
-                found = detector.detect(frames)
-                pairs = [(f, d) for f, dets in zip(frames, found, strict=True) for d in (dets or faces)]
-                attributes.predict(pairs)
+                t1 = time.perf_counter()
+                found = [dets or faces for dets in detector.detect(frames)]
+                t2 = time.perf_counter()
+                pairs = [(f, d) for f, dets in zip(frames, found, strict=True) for d in dets]
+                attrs = iter(attributes.predict(pairs))
+                t3 = time.perf_counter()
+                for (t, dets), tracker in zip(zip(batch, found, strict=True), itertools.cycle(trackers), strict=False):
+                    tracker.update(t, [Observation(d.box, next(attrs), d.facing_screen()) for d in dets])
                 done = time.monotonic()
+                for stage, spent in zip(stages, (t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3), strict=True):
+                    stages[stage] += spent * 1000
                 latencies += [(done - t) * 1000 for t in batch]
             if stopped:
                 break
@@ -164,6 +180,7 @@ def stream_capacity(
         len(latencies) / elapsed,
         float(np.percentile(latencies, 50)),
         float(np.percentile(latencies, 99)),
+        {k: round(v / max(len(latencies), 1), 2) for k, v in stages.items()},
     )
 
 
