@@ -20,6 +20,8 @@ LAB = (
     "screens.tools",
     "vision.bench",
     "vision.bench_models",
+    "vision.bench_gpu",
+    "vision.evaluation",
     "kiosk_client.simulator",
     "kiosk_client._sim_mall",
     "seeds",

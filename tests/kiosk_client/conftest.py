@@ -38,3 +38,12 @@ def server(demo_db: Path, tmp_path: Path) -> Iterator[RealService]:
         yield service
     finally:
         service.kill()
+
+
+@pytest.fixture(autouse=True)
+def empty_model_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Edge mode's defaults come from ``VITRINE_MODEL_DIR``: empty here (the Haar fallback) unless a
+    test installs the default set, so a developer's var/models does not change what tests see."""
+    folder = tmp_path_factory.mktemp("no-models")
+    monkeypatch.setenv("VITRINE_MODEL_DIR", str(folder))
+    return folder

@@ -201,3 +201,21 @@ def test_an_edge_entrance_camera_logs_store_visits(shared_service: RealService, 
     )
     assert stats.events == 3 and flushed.accepted == 3 and {path for path, _ in sent} == {"/v1/events"}
     assert [(t, s, p["group"]) for t, s, p in logged] == [("store_visit", "cam-s001", "solo")] * 3
+
+
+@pytest.mark.skipif(
+    not (Path(__file__).resolve().parents[2].parent / "shared" / "models" / "centerface.onnx").is_file(),
+    reason="no ../shared/models",
+)
+def test_edge_mode_uses_the_installed_default_models(
+    shared_service: RealService, astronaut_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from vision.fetch import fetch_default_models
+
+    models = tmp_path / "models"
+    fetch_default_models(models, Path(__file__).resolve().parents[2].parent / "shared" / "models")
+    monkeypatch.setenv("VITRINE_MODEL_DIR", str(models))
+    stats, _, sent, logged = _run_edge_camera(shared_service, LEAD_IN, "lead_in", astronaut_video, tmp_path / "state")
+    assert stats.events == 3 and sent == [("/v1/events", "application/json")]
+    faces = [f for _, _, payload in logged for f in payload["faces"]]
+    assert faces and all(f["gender"] == "female" and 20 <= f["age"] <= 60 for f in faces)  # Eileen Collins
