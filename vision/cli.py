@@ -48,6 +48,20 @@ def _load(path: Path) -> VisionConfig:
         raise typer.BadParameter(str(exc), param_hint="--config") from exc
 
 
+def with_default_models(cfg: VisionConfig) -> VisionConfig:
+    """A config without a ``models:`` section runs the default set when it is installed."""
+    if "models" in cfg.model_fields_set:
+        return cfg
+    from vision.model_set import default_model_dir, default_models
+
+    defaults = default_models()
+    if defaults is None:
+        log.warning("no models installed: Haar detection, attributes unknown (run `vitrine vision models fetch`)")
+        return cfg
+    log.info("no models: in the config; using CenterFace + Cydral from %s", default_model_dir())
+    return cfg.model_copy(update={"models": defaults})
+
+
 @app.command()
 def run(
     config: ConfigOption,
@@ -59,16 +73,7 @@ def run(
     from vision.publisher import EventSink, HttpEventSink, ListSink
 
     _logging(verbose)
-    cfg = _load(config)
-    if "models" not in cfg.model_fields_set:
-        from vision.model_set import default_model_dir, default_models
-
-        defaults = default_models()
-        if defaults is not None:
-            cfg.models = defaults
-            log.info("no models: in the config; using CenterFace + Cydral from %s", default_model_dir())
-        else:
-            log.warning("no models installed: Haar detection, attributes unknown (run `vitrine vision models fetch`)")
+    cfg = with_default_models(_load(config))
     sink: EventSink
     if cfg.sink is None:
         log.warning("no sink configured: events are counted and discarded")

