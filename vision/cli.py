@@ -96,6 +96,7 @@ def bench(
     ] = None,
     threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads (0: default)")] = 0,
     decode_workers: Annotated[int, typer.Option(help="JPEG decode threads")] = 4,
+    attribute_every: Annotated[int, typer.Option(min=1, help="attribute models on every n-th frame")] = 1,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Attribute-model faces/s by batch, and 720p@15 fps streams sustained at p99 ≤ 100 ms."""
@@ -114,6 +115,7 @@ def bench(
             models,
             threads,
             decode_workers,
+            attribute_every=attribute_every,
         )
     )
 

@@ -91,6 +91,7 @@ class VisionConfig(StrictModel):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     sink: SinkConfig | None = None
     threads: int = Field(0, ge=0, le=256)  # ONNX Runtime intra-op threads per stage; 0: its default
+    attribute_every_n_frames: int = Field(1, ge=1, le=60)  # attribute models on every n-th frame per camera
 
     @field_validator("cameras")
     @classmethod

@@ -12,11 +12,12 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import cv2
 
-from vision.attributes import build_attributes
+from vision.attributes import UNKNOWN_ATTRIBUTES, build_attributes
 from vision.batching import STOP, gather
 from vision.config import CameraConfig, VisionConfig
 from vision.detectors import build_detector
@@ -167,19 +168,45 @@ def attributes_main(
     """Batch faces across frames and cameras, estimate attributes, release the frames' slots."""
     _setup_logging(log_level)
     model = build_attributes(config.models.attributes, choose_providers(config.providers), config.threads)
-    _serve_stage(ring_handle, config, model, 96, attr_q, result_q, ready, _attribute_batch)
+    sampler = AttributeSampler(config.attribute_every_n_frames)
+    _serve_stage(ring_handle, config, model, 96, attr_q, result_q, ready, partial(_attribute_batch, sampler=sampler))
 
 
-def _attribute_batch(ring: FrameRing, model: Any, batch: list[tuple[FrameRef, list[Any]]]) -> list[FrameResult]:
-    """One model call for every face of every frame in the batch; crops never leave this function."""
+class AttributeSampler:
+    """Which frames of each camera get the attribute models: every n-th one.
+
+    A face stays in view for dozens of frames and its track votes over them (confidence-weighted
+    gender, median age), so reading it on every frame buys little; the age network costs about ten
+    times the detector per face on a CPU. Faces of skipped frames are still detected and tracked
+    (counts, dwell and attention stay per frame); they just bring no vote.
+    """
+
+    def __init__(self, every: int = 1) -> None:
+        self.every = every
+        self.seen: dict[int, int] = {}
+
+    def wants(self, camera: int) -> bool:
+        count = self.seen.get(camera, 0)
+        self.seen[camera] = count + 1
+        return count % self.every == 0
+
+
+def _attribute_batch(
+    ring: FrameRing, model: Any, batch: list[tuple[FrameRef, list[Any]]], sampler: AttributeSampler | None = None
+) -> list[FrameResult]:
+    """One model call for every face of every sampled frame in the batch; crops never leave here."""
     views = [(ref, dets, ring.view(ref)) for ref, dets in batch]
     faces, owners = [], []
-    for i, (_, dets, frame) in enumerate(views):
-        if frame is not None:
+    per_frame: list[list[Observation]] = [[] for _ in views]
+    for i, (ref, dets, frame) in enumerate(views):
+        if frame is None:
+            continue
+        if sampler is None or sampler.wants(ref.camera):
             faces += [(frame, d) for d in dets]
             owners += [i] * len(dets)
+        else:
+            per_frame[i] = [Observation(d.box, UNKNOWN_ATTRIBUTES, d.facing_screen()) for d in dets]
     attrs = model.predict(faces) if faces else []
-    per_frame: list[list[Observation]] = [[] for _ in views]
     for owner, (_, det), a in zip(owners, faces, attrs, strict=True):
         per_frame[owner].append(Observation(det.box, a, det.facing_screen()))
     results = []

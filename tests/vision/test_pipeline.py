@@ -116,3 +116,12 @@ def test_live_cameras_drop_the_oldest_frames_when_behind_and_count_them(people_v
         camera.drop_when_behind = True
     stats = run_pipeline(config, ListSink())
     assert sum(stats.drops) > 0 and stats.frames + sum(stats.drops) == 80
+
+
+def test_attribute_sampler_reads_every_nth_frame_per_camera() -> None:
+    from vision.stages import AttributeSampler
+
+    sampler = AttributeSampler(3)
+    picks = [(camera, sampler.wants(camera)) for _ in range(6) for camera in (0, 1)]
+    assert [w for c, w in picks if c == 0] == [True, False, False, True, False, False]
+    assert [w for c, w in picks if c == 1] == [True, False, False, True, False, False]
