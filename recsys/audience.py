@@ -155,14 +155,14 @@ class StoreAudience:
     def counts(self, now: float) -> np.ndarray:
         """Decayed counts at ``now``, shape ``(n_stores, n_dayparts, n_cells)``."""
         t_ref = now if self.t_ref is None else self.t_ref
-        return self._counts[: len(self.store_ids)] * 2.0 ** (-(now - t_ref) / self.half_life_s)
+        return np.asarray(self._counts[: len(self.store_ids)] * 2.0 ** (-(now - t_ref) / self.half_life_s))
 
     def _slice(self, now: float, daypart: str | None) -> np.ndarray:
         counts = self.counts(now)
         return counts.sum(axis=1) if daypart is None else counts[:, DAYPART_INDEX[daypart]]
 
     def visits(self, now: float, daypart: str | None = None) -> np.ndarray:
-        return self._slice(now, daypart).sum(axis=1)
+        return np.asarray(self._slice(now, daypart).sum(axis=1))
 
     def mall_distribution(self, now: float) -> np.ndarray:
         """Distribution over known cells across all stores; uniform before any visit."""
@@ -181,7 +181,7 @@ class StoreAudience:
         if daypart is not None:
             part = counts[:, DAYPART_INDEX[daypart]]
             dist = (part + prior_visits * dist) / (part.sum(axis=1, keepdims=True) + prior_visits)
-        return dist
+        return np.asarray(dist)
 
     def lift(self, now: float, daypart: str | None = None, prior_visits: float = DEFAULT_PRIOR_VISITS) -> AudienceLift:
         """Snapshot for ranking; cheap enough to recompute every few seconds, not per request."""

@@ -138,7 +138,7 @@ def stream_capacity(
     ``attribute_every`` > 1 runs the attribute models on every n-th frame only, as the pipeline's
     ``attribute_every_n_frames`` does (the other frames' faces are tracked without a vote)."""
     jpeg = synthetic_frame()
-    arrivals: queue.Queue = queue.Queue()
+    arrivals: queue.Queue[float | str] = queue.Queue()
     faces = [d for _, d in bench_faces(faces_per_frame, np.zeros((720, 1280, 3), np.uint8))]
     latencies: list[float] = []
     stages = dict.fromkeys(("decode", "detect", "attributes", "track"), 0.0)

@@ -54,11 +54,11 @@ class _Builder:
         """Depthwise 3×3 then pointwise 1×1, the MobileNet / YuNet building block."""
         return self.conv(self.conv(x, cin, cin, 3, stride, hw, group=cin), cin, cout, 1, 1, hw // stride)
 
-    def model(self, inputs: list, outputs: list) -> bytes:
+    def model(self, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto]) -> bytes:
         graph = helper.make_graph(self.nodes, "bench", inputs, outputs, self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         model.ir_version = 8
-        return model.SerializeToString()
+        return bytes(model.SerializeToString())
 
 
 def genderage_like(seed: int = 0) -> tuple[bytes, int]:

@@ -165,7 +165,7 @@ class Mall:
             + self.daypart_effect[cat, DAYPARTS.index(group.profile.context.daypart)]
         )
         overload = np.clip(crowd[store_rows] / self.capacity[store_rows] - 1.0, 0.0, 1.0)
-        return (1.0 / (1.0 + np.exp(-logit))) * (1.0 - 0.7 * overload)
+        return np.asarray((1.0 / (1.0 + np.exp(-logit))) * (1.0 - 0.7 * overload))
 
     def _store_rows(self, table: CouponTable) -> np.ndarray:
         cached = self._row_cache.get(id(table))
@@ -177,7 +177,7 @@ class Mall:
     def background_crowd(self, rng: np.random.Generator) -> np.ndarray:
         """People already in each store regardless of the screens; popular stores run closer to full."""
         share = np.sqrt(self.popularity / self.popularity.max())
-        return rng.poisson(0.7 * self.capacity * share).astype(float)
+        return np.asarray(rng.poisson(0.7 * self.capacity * share), dtype=float)
 
     def simulate_history(self) -> Mall:
         """Store visits and a uniformly random logging policy's impressions and claims before EVAL_DAY."""
@@ -246,7 +246,7 @@ def first_per_store(order: np.ndarray, store_idx: np.ndarray, k: int) -> np.ndar
 
 
 def position_bias(n: int) -> np.ndarray:
-    return 1.0 / np.sqrt(1.0 + np.arange(n))
+    return np.asarray(1.0 / np.sqrt(1.0 + np.arange(n)))
 
 
 def cascade_claim(p_top: np.ndarray, uniforms: np.ndarray) -> int:

@@ -109,7 +109,7 @@ def _multi_hot(items: list[StoreItem], vocab: list[str], get) -> np.ndarray:  # 
         for v in get(it):
             m[r, index[v]] = 1.0
     norms = m.sum(axis=1, keepdims=True)
-    return m / np.maximum(norms, 1.0)
+    return np.asarray(m / np.maximum(norms, 1.0))
 
 
 class _Shopper:

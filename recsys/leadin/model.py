@@ -131,7 +131,7 @@ class FeatureSpace:
                 dense[r, first_group + GROUP_TYPES.index(group)] = share
             dense[r, self.user_index[f"daypart:{profile.context.daypart}"]] = 1.0
             dense[r, self.user_index[f"weekend:{int(profile.context.weekend)}"]] = 1.0
-        return dense / dense.sum(axis=1, keepdims=True)
+        return np.asarray(dense / dense.sum(axis=1, keepdims=True))
 
 
 def _row_normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -237,12 +237,12 @@ class CouponModel:
         """
         item_bias, item_emb = coupons if isinstance(coupons, tuple) else self.item_representations(coupons)
         user_bias, user_emb = self.user_representations([profile])
-        return item_emb @ user_emb[0] + item_bias + user_bias[0]
+        return np.asarray(item_emb @ user_emb[0] + item_bias + user_bias[0])
 
     def score_impressions(self, impressions: Sequence[CouponImpression]) -> np.ndarray:
         item_bias, item_emb = self.item_representations([i.coupon for i in impressions])
         user_bias, user_emb = self.user_representations([i.profile for i in impressions])
-        return np.einsum("ij,ij->i", item_emb, user_emb) + item_bias + user_bias
+        return np.asarray(np.einsum("ij,ij->i", item_emb, user_emb) + item_bias + user_bias)
 
     def evaluate(self, impressions: Sequence[CouponImpression]) -> dict[str, float]:
         """Held-out ``{"auc", "n", "claims"}``: AUC of scores separating claimed from ignored impressions."""

@@ -155,4 +155,4 @@ def item_embeddings(
 
 def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.maximum(norms, 1e-9)).astype(np.float32)
+    return np.asarray(matrix / np.maximum(norms, 1e-9), dtype=np.float32)

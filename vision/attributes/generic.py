@@ -66,7 +66,7 @@ class GenericHeadModel:
             return raw[:, 0] * self.config.age_scale
         probs = np.exp(raw - raw.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
-        return probs @ np.arange(raw.shape[1], dtype=np.float32)
+        return np.asarray(probs @ np.arange(raw.shape[1], dtype=np.float32))
 
 
 PLUGIN = Plugin(

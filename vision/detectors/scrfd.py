@@ -69,7 +69,7 @@ class ScrfdDetector:
         def per_frame(k: int) -> np.ndarray:
             out = outputs[k]
             if out.ndim == 3:
-                return out[i]
+                return np.asarray(out[i])
             return out if batch == 1 else out.reshape(batch, -1, out.shape[-1])[i]
 
         all_boxes, all_scores, all_kps = [], [], []

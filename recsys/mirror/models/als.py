@@ -135,7 +135,7 @@ class CoTryOnALS:
             model.unit_factors = data["unit_factors"].astype(np.float32)
             model.support = data["support"].astype(np.int32)
             model.version = str(data["version"])
-            model.item_index = {tuple(k.split(_SEP, 1)): i for i, k in enumerate(data["keys"])}  # type: ignore[misc]
+            model.item_index = {tuple(k.split(_SEP, 1)): i for i, k in enumerate(data["keys"])}
         return model
 
     def _session_item_matrix(self, tryons: Iterable[TryOn], purchases: Iterable[Purchase]) -> sp.csr_matrix:

@@ -118,7 +118,7 @@ class LightFMProfileModel:
         features = user_features([profile or {}])[0]
         if features[1:].sum() == 0:
             return np.zeros(self.tastes.shape[1], dtype=np.float32)
-        return (self.bias + features[0] * self.base + features[1:] @ self.tastes).astype(np.float32)
+        return np.asarray(self.bias + features[0] * self.base + features[1:] @ self.tastes, dtype=np.float32)
 
     def save(self, path: str | Path) -> None:
         np.savez(
@@ -151,4 +151,4 @@ def user_features(profiles: Sequence[ProfileShares]) -> np.ndarray:
         for cell, share in profile.items():
             if cell in CELL_INDEX and share > 0:
                 dense[r, 1 + CELL_INDEX[cell]] += share
-    return dense / dense.sum(axis=1, keepdims=True)
+    return np.asarray(dense / dense.sum(axis=1, keepdims=True))
