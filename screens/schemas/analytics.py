@@ -174,5 +174,7 @@ class ScreenStatus(StrictModel):
     last_seen: datetime | None
     stale: bool
     faces: int = Field(description="faces in the crowd window right now")
-    profile: dict[str, float] = Field(description="current crowd profile: cell → share (never images)")
+    profile: dict[str, float] = Field(
+        description="current crowd profile: cell → confidence-weighted share, as the ranker sees it (never images)"
+    )
     showing: list[ShowingNow] = Field(description="what the screen reported showing in the last minutes")

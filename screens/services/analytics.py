@@ -20,13 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from recsys.attributes import AGE_BUCKETS, CELLS, DAYPARTS, GENDERS, UNKNOWN, cell_of, daypart
-from recsys.profile import cell_index
+from recsys.attributes import AGE_BUCKETS, DAYPARTS, GENDERS, UNKNOWN, cell_of, daypart
 from screens.bus import LiveCounters
 from screens.db.session import as_utc
 from screens.db.tables import Coupon, EventRecord, Screen
 from screens.schemas import analytics as schema
-from screens.services.live_state import recent_faces
+from screens.services.live_state import screen_crowd
 
 HEAT_GENDERS = (*GENDERS, UNKNOWN)
 HEAT_AGES = (*AGE_BUCKETS, UNKNOWN)
@@ -200,15 +199,6 @@ def screen_flow(session: Session, window: Window, store_ids: frozenset[str] | No
 # -- screens ------------------------------------------------------------------------------------
 
 
-def crowd_profile(
-    counters: LiveCounters, screen_id: str, now: datetime, window_s: float
-) -> tuple[int, dict[str, float]]:
-    """How many faces a screen sees now and their cells' shares (attributes only)."""
-    faces = recent_faces(counters, screen_id, now.timestamp(), window_s)
-    cells = Counter(CELLS[cell_index(face.gender, face.age)] for face in faces)
-    return len(faces), {cell: n / len(faces) for cell, n in cells.most_common()}
-
-
 def _showing(session: Session, now: datetime) -> dict[str, list[schema.ShowingNow]]:
     """The coupons (lead-in) or items (mirror) each screen reported showing lately, newest first."""
     owner: dict[str, Coupon] = {c.id: c for c in session.execute(select(Coupon)).scalars()}
@@ -242,7 +232,7 @@ def screens_overview(
     answer = []
     for screen in session.execute(select(Screen).order_by(col(Screen.id))).scalars():
         last = as_utc(screen.last_seen) if screen.last_seen else None
-        faces, profile = crowd_profile(counters, screen.id, now, window_s)
+        faces, crowd = screen_crowd(counters, screen.id, now, window_s)
         answer.append(
             schema.ScreenStatus(
                 id=screen.id,
@@ -252,7 +242,7 @@ def screens_overview(
                 last_seen=last,
                 stale=last is None or now - last > stale_after,
                 faces=faces,
-                profile=profile,
+                profile=crowd.as_dict(),
                 showing=showing.get(screen.id, []),
             )
         )

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from recsys.attributes import cell_of, daypart
 from recsys.audience import visit_increment
-from recsys.profile import Face
+from recsys.profile import CrowdProfile, Face
 from screens.bus import LiveCounters
 
 FACES_TTL_S: Final = 300.0
@@ -105,6 +105,13 @@ def recent_faces(counters: LiveCounters, screen_id: str, now: float, window_s: f
         _, gender, age, confidence = member.split("|")
         faces.append(Face(ts, gender, int(age) if age else None, float(confidence)))
     return faces
+
+
+def screen_crowd(counters: LiveCounters, screen_id: str, now: datetime, window_s: float) -> tuple[int, CrowdProfile]:
+    """How many faces the screen saw in the last ``window_s`` seconds and their confidence-weighted
+    cell shares: the one crowd the ranker, ``/profile``, the mirror and the console all show."""
+    faces = recent_faces(counters, screen_id, now.timestamp(), window_s)
+    return len(faces), CrowdProfile.from_faces(faces, now, window_s)
 
 
 def recent_visits_by_store(counters: LiveCounters, now: float, window_s: float = RECENT_VISITS_S) -> dict[str, int]:

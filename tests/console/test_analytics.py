@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TokenFactory
@@ -170,7 +171,8 @@ def test_screens_show_health_crowd_cells_and_what_they_show_now(client: TestClie
 
     wait_for(lambda: lead1()["faces"] == 2)  # live counters are fed by the background consumer
     screens = {s["id"]: s for s in client.get("/v1/analytics/screens", headers=mall).json()}
-    assert screens["lead1"]["profile"] == {"female:25-34": 0.5, "male:0-12": 0.5}
+    # confidence-weighted, the shares the ranker and /profile use
+    assert screens["lead1"]["profile"] == pytest.approx({"female:25-34": 0.9 / 1.7, "male:0-12": 0.8 / 1.7})
     assert not screens["lead1"]["stale"] and screens["mirror1"]["stale"]
     showing = screens["lead1"]["showing"]
     assert [(s["coupon_id"], s["title"], s["store_id"]) for s in showing] == [("C1", "C1 offer", "s1")]

@@ -20,7 +20,7 @@ from recsys.leadin.rank import RankedCoupon, rank_coupons
 from recsys.profile import CrowdProfile
 from screens.bus import LiveCounters
 from screens.services.leadin.state import CouponCatalog, CouponState, LiveSnapshot
-from screens.services.live_state import recent_faces
+from screens.services.live_state import screen_crowd
 from screens.services.model_pointers import CouponModelHolder
 from screens.services.weights import WeightsCache
 
@@ -74,8 +74,7 @@ class CouponRecommender:
         cached = self._profiles.get(screen_id)
         if cached is not None and 0 <= at - cached[0] < PROFILE_TTL_S:
             return cached[1]
-        faces = recent_faces(self._counters, screen_id, at, self.crowd_window_s)
-        profile = CrowdProfile.from_faces(faces, now, self.crowd_window_s)
+        _, profile = screen_crowd(self._counters, screen_id, now, self.crowd_window_s)
         self._profiles[screen_id] = (at, profile)
         return profile
 

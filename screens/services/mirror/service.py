@@ -32,14 +32,13 @@ from sqlmodel import Session, col, select
 from recsys.mirror.artifacts import load_mirror_models
 from recsys.mirror.catalog import StoreItem
 from recsys.mirror.recommender import MirrorRecommender, MirrorResult, UnknownItemError
-from recsys.profile import CrowdProfile
 from screens.bus import ConfigChannel, LiveCounters
 from screens.bus.base import LiveStateUnavailable
 from screens.db.session import as_utc
 from screens.db.tables import CatalogItem, Coupon, Screen
 from screens.errors import NotFound, VitrineError
 from screens.services.leadin.state import CouponState
-from screens.services.live_state import recent_faces
+from screens.services.live_state import screen_crowd
 from screens.services.mirror import compat
 from screens.services.model_pointers import CHANNEL as MODELS_CHANNEL
 from screens.services.model_pointers import POINTER_CHECK_S, current_version
@@ -276,8 +275,7 @@ class MirrorService:
         self._check_models_pointer()
         wall = datetime.now(UTC)
         now = wall.timestamp()
-        faces = recent_faces(self._counters, mirror.screen_id, now, self.crowd_window_s)
-        crowd = CrowdProfile.from_faces(faces, wall, self.crowd_window_s)
+        _, crowd = screen_crowd(self._counters, mirror.screen_id, wall, self.crowd_window_s)
         _, weights = self._weights.snapshot()
         try:
             return self.recommender.recommend(
