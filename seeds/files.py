@@ -2,7 +2,8 @@
 
 Upload CSVs are UTF-8 without a BOM, comma-separated, quoted only where needed (``csv`` minimal
 quoting), with list fields joined by ``|`` and empty cells for ``None``. The readers here are the
-reference parsers for that format: they are what the tests round-trip against.
+reference parsers for that format: they are what the tests round-trip against. The columns come
+from :mod:`screens.schemas.upload_format`, the one definition the service validates against.
 
 Folder layout written by :func:`write_mall`::
 
@@ -18,41 +19,14 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
+
+from screens.schemas.upload_format import CATALOG_COLUMNS, COUPON_COLUMNS, LIST_SEPARATOR
 
 if TYPE_CHECKING:
     from seeds.generate import Mall
 
 logger = logging.getLogger(__name__)
-
-CATALOG_COLUMNS: Final = (
-    "sku",
-    "name",
-    "category",
-    "subcategory",
-    "gender_target",
-    "colors",
-    "style_tags",
-    "price",
-    "sale_price",
-    "stock",
-    "image_url",
-    "complements",
-)
-COUPON_COLUMNS: Final = (
-    "coupon_id",
-    "title",
-    "kind",
-    "value",
-    "min_spend",
-    "valid_from",
-    "valid_to",
-    "daily_cap",
-    "total_stock",
-    "active",
-)
-LIST_SEPARATOR: Final = "|"
-_LIST_FIELDS: Final = ("colors", "style_tags", "complements")
 
 
 def _cell(value: Any) -> str:

@@ -7,8 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from screens.schemas.catalog import CATALOG_COLUMNS
-from screens.schemas.coupons import COUPON_COLUMNS
+from screens.schemas.upload_format import CATALOG_COLUMNS, COUPON_COLUMNS
 
 router = APIRouter(prefix="/v1/templates", tags=["merchandising"])
 

@@ -15,8 +15,9 @@ from screens.db.tables import CatalogItem, Coupon, Store, table
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import NotFound, PayloadTooLarge, error_responses
 from screens.runtime import Runtime
-from screens.schemas.catalog import CATALOG_COLUMNS, CatalogItemPublic
-from screens.schemas.coupons import COUPON_COLUMNS, CouponPublic
+from screens.schemas.catalog import CatalogItemPublic
+from screens.schemas.coupons import CouponPublic
+from screens.schemas.upload_format import CATALOG_COLUMNS, COUPON_COLUMNS
 from screens.services import upload_check, uploads
 
 router = APIRouter(prefix="/v1/stores", tags=["merchandising"])

@@ -8,21 +8,6 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from screens.schemas.base import StrictModel
 
-CATALOG_COLUMNS = (
-    "sku",
-    "name",
-    "category",
-    "subcategory",
-    "gender_target",
-    "colors",
-    "style_tags",
-    "price",
-    "sale_price",
-    "stock",
-    "image_url",
-    "complements",
-)
-LIST_COLUMNS = ("colors", "style_tags", "complements")
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
 

@@ -8,19 +8,6 @@ from pydantic import ConfigDict, Field, model_validator
 
 from screens.schemas.base import StrictModel, UtcDatetime
 
-COUPON_COLUMNS = (
-    "coupon_id",
-    "title",
-    "kind",
-    "value",
-    "min_spend",
-    "valid_from",
-    "valid_to",
-    "daily_cap",
-    "total_stock",
-    "active",
-)
-
 
 class CouponRow(StrictModel):
     coupon_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]

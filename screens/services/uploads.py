@@ -22,8 +22,9 @@ from sqlmodel import Session, col
 from screens.auth import Principal
 from screens.db.tables import CatalogItem, Coupon, table
 from screens.errors import InvalidInput, UnsupportedMediaType
-from screens.schemas.catalog import CATALOG_COLUMNS, LIST_COLUMNS, CatalogRow
-from screens.schemas.coupons import COUPON_COLUMNS, CouponRow
+from screens.schemas.catalog import CatalogRow
+from screens.schemas.coupons import CouponRow
+from screens.schemas.upload_format import CATALOG_COLUMNS, COUPON_COLUMNS, LIST_COLUMNS, LIST_SEPARATOR
 from screens.services import audit
 
 Mode = Literal["upsert", "replace"]
@@ -78,7 +79,7 @@ def _parse_csv(body: bytes, columns: Sequence[str]) -> list[dict[str, Any]]:
         for name, value in zip(header, values, strict=False):
             value = value.strip()
             if name in LIST_COLUMNS:
-                row[name] = [part.strip() for part in value.split("|") if part.strip()]
+                row[name] = [part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
             elif value != "":
                 row[name] = value
         if len(values) > len(header):

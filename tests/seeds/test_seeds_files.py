@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from screens.schemas.upload_format import CATALOG_COLUMNS, COUPON_COLUMNS
 from seeds import generate_catalog, generate_mall, read_catalog_csv, read_coupons_csv
-from seeds.files import CATALOG_COLUMNS, COUPON_COLUMNS, write_catalog_csv, write_coupons_csv
+from seeds.files import write_catalog_csv, write_coupons_csv
 
 
 def _item(**overrides):
