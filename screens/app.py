@@ -38,6 +38,7 @@ from screens.services.leadin.state import CouponState
 from screens.services.live_state import apply_events
 from screens.services.mirror.service import MirrorService
 from screens.services.model_pointers import CouponModelHolder
+from screens.services.screen_directory import ScreenDirectory
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 
@@ -82,6 +83,7 @@ def build_runtime(settings: Settings) -> Runtime:
         consumer=consumer,
         coupons=recommender,
         mirror=mirror,
+        screens=ScreenDirectory(engine, bus.config),
     )
     runtime.on_coupons_change.append(state.coupons_changed)
     runtime.on_catalog_change.append(state.coupons_changed)  # typical basket prices come from catalogs

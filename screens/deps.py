@@ -9,9 +9,14 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from screens.auth import Principal, authenticate, bearer_token, hash_token
+from screens.auth import Principal, Role, authenticate, bearer_token, hash_token
 from screens.db.session import session_scope
+from screens.db.tables import Store
+from screens.errors import NotFound
 from screens.runtime import Runtime
+from screens.services.leadin.recommender import CouponRecommender
+from screens.services.mirror.service import MirrorScreen, MirrorService
+from screens.services.screen_directory import KnownScreen, require_kind
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -50,3 +55,82 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+# -- resources: a route asks for the screen or store it serves; the 403 comes before the 404 ------
+
+
+class ScreenOf:
+    """The path's (or query's) ``screen_id`` as a :class:`KnownScreen`, once the caller may use it.
+
+    ``roles`` besides the screen's own device (see :meth:`Principal.require_screen`); ``kinds``
+    narrows which screens exist for the route. A cached screen costs no I/O and no threadpool hop.
+    """
+
+    def __init__(self, *roles: Role, kinds: tuple[str, ...] = ()) -> None:
+        self.roles, self.kinds = roles, kinds
+
+    async def __call__(self, screen_id: str, runtime: RuntimeDep, who: PrincipalDep) -> KnownScreen:
+        who.require_screen(screen_id, *self.roles)
+        screen = runtime.screens.cached(screen_id)
+        if screen is None:
+            return await run_in_threadpool(runtime.screens.get, screen_id, self.kinds)
+        return require_kind(screen, self.kinds)
+
+
+ScreenDep = Annotated[KnownScreen, Depends(ScreenOf("ops"))]
+"""A screen, for its own device and for ops."""
+DeviceScreenDep = Annotated[KnownScreen, Depends(ScreenOf())]
+"""A screen, for its own device only (and admins): heartbeats and camera frames."""
+LeadInScreenDep = Annotated[KnownScreen, Depends(ScreenOf("ops", kinds=("lead_in",)))]
+
+
+async def get_mirror_screen(
+    screen: Annotated[KnownScreen, Depends(ScreenOf("ops", kinds=("mirror",)))],
+) -> MirrorScreen:
+    assert screen.store_id is not None  # require_kind: a mirror without its store is not a mirror
+    return MirrorScreen(screen.id, screen.store_id)
+
+
+MirrorScreenDep = Annotated[MirrorScreen, Depends(get_mirror_screen)]
+"""A fitting mirror and its store, for its own device and for ops."""
+
+
+def find_store(session: Session, store_id: str) -> Store:
+    """The store's row; the 404 for a store that does not exist."""
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"no store {store_id!r}")
+    return store
+
+
+class StoreOf:
+    """The path's ``store_id`` as its row, once the caller may act on it (merchandisers: their own)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = roles
+
+    def __call__(self, store_id: str, session: SessionDep, who: PrincipalDep) -> Store:
+        who.require_store(store_id, *self.roles)
+        return find_store(session, store_id)
+
+
+StoreDep = Annotated[Store, Depends(StoreOf("ops", "merchandiser"))]
+"""A store, for ops and its own merchandisers."""
+OwnStoreDep = Annotated[Store, Depends(StoreOf("merchandiser"))]
+"""A store, for its own merchandisers only (and admins): catalog and coupon uploads."""
+
+
+# -- one dependency per surface's service -------------------------------------------------------
+
+
+async def get_coupons(runtime: RuntimeDep) -> CouponRecommender:
+    return runtime.coupons
+
+
+async def get_mirror(runtime: RuntimeDep) -> MirrorService:
+    return runtime.mirror
+
+
+CouponsDep = Annotated[CouponRecommender, Depends(get_coupons)]
+MirrorDep = Annotated[MirrorService, Depends(get_mirror)]

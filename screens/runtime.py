@@ -15,6 +15,8 @@ from screens.bus import Bus
 from screens.services.consumer import EventConsumer
 from screens.services.leadin.recommender import CouponRecommender
 from screens.services.mirror.service import MirrorService
+from screens.services.screen_directory import CHANNEL as SCREENS_CHANNEL
+from screens.services.screen_directory import ScreenDirectory
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 
@@ -28,6 +30,7 @@ class Runtime:
     consumer: EventConsumer
     coupons: CouponRecommender
     mirror: MirrorService
+    screens: ScreenDirectory
     tokens: TokenCache = field(default_factory=TokenCache)
     on_catalog_change: list[Callable[[str], None]] = field(default_factory=list)
     on_coupons_change: list[Callable[[str], None]] = field(default_factory=list)
@@ -46,6 +49,11 @@ class Runtime:
         for listener in self.on_coupons_change:
             listener(store_id)
         self.bus.config.publish("coupons", {"store_id": store_id})
+
+    def screen_changed(self, screen_id: str) -> None:
+        """Announce a re-registered screen (call after the commit): every worker drops its cached copy."""
+        self.screens.changed(screen_id)
+        self.bus.config.publish(SCREENS_CHANNEL, {"screen_id": screen_id})
 
     def _on_catalog_message(self, message: dict[str, object]) -> None:
         store_id = message.get("store_id")

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from screens.auth import Principal
-from screens.db.tables import Store
-from screens.deps import PrincipalDep, RuntimeDep, SessionDep
-from screens.errors import NotFound, error_responses
+from screens.deps import PrincipalDep, RuntimeDep, SessionDep, StoreDep
+from screens.errors import error_responses
 from screens.routes.mall import STALE_AFTER
 from screens.runtime import Runtime
 from screens.schemas.analytics import (
@@ -49,24 +48,12 @@ def _own_stores(who: Principal) -> frozenset[str] | None:
     return who.store_ids if who.role == "merchandiser" else None
 
 
-def _store_or_404(session: SessionDep, store_id: str) -> None:
-    if session.get(Store, store_id) is None:
-        raise NotFound(f"no store {store_id!r}")
-
-
 @router.get("/stores/{store_id}/audience", response_model=StoreAudience, responses=STORE_ERRORS)
 def get_store_audience(
-    store_id: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    who: PrincipalDep,
-    days: Days = 28,
-    tz_offset_min: TzOffset = 0,
+    store: StoreDep, session: SessionDep, runtime: RuntimeDep, days: Days = 28, tz_offset_min: TzOffset = 0
 ) -> StoreAudience:
     """A store's visitors as gender × age grids per daypart; cells below k visits are suppressed."""
-    who.require_store(store_id, "ops", "merchandiser")
-    _store_or_404(session, store_id)
-    return analytics.store_audience(session, store_id, _window(runtime, days, tz_offset_min))
+    return analytics.store_audience(session, store.id, _window(runtime, days, tz_offset_min))
 
 
 @router.get("/traffic", response_model=MallTraffic, responses=ERRORS)
@@ -124,20 +111,13 @@ def get_coupon_summary(session: SessionDep, runtime: RuntimeDep, who: PrincipalD
 
 @router.get("/stores/{store_id}/coupons", response_model=StoreCoupons, responses=STORE_ERRORS)
 def get_store_coupons(
-    store_id: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    who: PrincipalDep,
-    days: Days = 14,
-    tz_offset_min: TzOffset = 0,
+    store: StoreDep, session: SessionDep, runtime: RuntimeDep, days: Days = 14, tz_offset_min: TzOffset = 0
 ) -> StoreCoupons:
     """Each coupon's impressions, claims, claim rate, trend, audience cells and pacing against caps."""
-    who.require_store(store_id, "ops", "merchandiser")
-    _store_or_404(session, store_id)
     _, weights = runtime.weights.snapshot()
     return leadin_analytics.store_coupons(
         session,
-        store_id,
+        store.id,
         _window(runtime, days, tz_offset_min),
         runtime.settings.crowd_window_s,
         weights.get("exploration", 0.0),

@@ -10,10 +10,11 @@ from sqlmodel import col, select
 
 from screens.db.session import as_utc
 from screens.db.tables import Screen, Store
-from screens.deps import PrincipalDep, SessionDep
-from screens.errors import InvalidInput, NotFound, error_responses
+from screens.deps import DeviceScreenDep, PrincipalDep, RuntimeDep, ScreenDep, SessionDep, StoreDep
+from screens.errors import InvalidInput, error_responses
 from screens.schemas.mall import ScreenIn, ScreenPublic, StoreIn, StorePublic
 from screens.services import audit
+from screens.services.screen_directory import find_screen
 
 router = APIRouter(prefix="/v1", tags=["mall"])
 STALE_AFTER = timedelta(minutes=2)
@@ -41,16 +42,8 @@ def list_stores(session: SessionDep, who: PrincipalDep) -> list[Store]:
 
 
 @router.get("/stores/{store_id}", response_model=StorePublic, responses=error_responses(401, 403, 404))
-def get_store(store_id: str, session: SessionDep, who: PrincipalDep) -> Store:
+def get_store(store: StoreDep) -> Store:
     """One store."""
-    who.require_store(store_id, "ops", "merchandiser")
-    return _store_or_404(session, store_id)
-
-
-def _store_or_404(session: SessionDep, store_id: str) -> Store:
-    store = session.get(Store, store_id)
-    if store is None:
-        raise NotFound(f"no store {store_id!r}")
     return store
 
 
@@ -68,7 +61,9 @@ def _public(screen: Screen, now: datetime) -> ScreenPublic:
 
 
 @router.put("/screens/{screen_id}", response_model=ScreenPublic, responses=error_responses(401, 403, 422))
-def put_screen(screen_id: str, body: ScreenIn, session: SessionDep, who: PrincipalDep) -> ScreenPublic:
+def put_screen(
+    screen_id: str, body: ScreenIn, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep
+) -> ScreenPublic:
     """Register or update a screen (a lead-in display, a fitting mirror or an entrance camera)."""
     who.require("ops")
     if body.store_id and session.get(Store, body.store_id) is None:
@@ -77,6 +72,8 @@ def put_screen(screen_id: str, body: ScreenIn, session: SessionDep, who: Princip
     screen.sqlmodel_update(body.model_dump())
     session.add(screen)
     audit.record(session, who, "screen.put", f"screen:{screen_id}", **body.model_dump())
+    session.commit()
+    runtime.screen_changed(screen_id)  # after the commit, so no worker re-reads the old row
     return _public(screen, datetime.now(UTC))
 
 
@@ -96,22 +93,15 @@ def list_screens(
 
 
 @router.get("/screens/{screen_id}", response_model=ScreenPublic, responses=error_responses(401, 403, 404))
-def get_screen(screen_id: str, session: SessionDep, who: PrincipalDep) -> ScreenPublic:
+def get_screen(screen: ScreenDep, session: SessionDep) -> ScreenPublic:
     """One screen."""
-    who.require_screen(screen_id, "ops")
-    screen = session.get(Screen, screen_id)
-    if screen is None:
-        raise NotFound(f"no screen {screen_id!r}")
-    return _public(screen, datetime.now(UTC))
+    return _public(find_screen(session, screen.id), datetime.now(UTC))
 
 
 @router.post("/screens/{screen_id}/heartbeat", response_model=ScreenPublic, responses=error_responses(401, 403, 404))
-def heartbeat(screen_id: str, session: SessionDep, who: PrincipalDep) -> ScreenPublic:
+def heartbeat(device_screen: DeviceScreenDep, session: SessionDep) -> ScreenPublic:
     """A device reports it is alive; ops see screens without a recent heartbeat as stale."""
-    who.require_screen(screen_id)
-    screen = session.get(Screen, screen_id)
-    if screen is None:
-        raise NotFound(f"no screen {screen_id!r}")
+    screen = find_screen(session, device_screen.id)  # the row, fresh: its last_seen is written
     now = datetime.now(UTC)
     screen.last_seen = now
     session.add(screen)

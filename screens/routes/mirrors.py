@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from screens.db.tables import SettingValue
-from screens.deps import PrincipalDep, RuntimeDep, SessionDep
+from screens.deps import MirrorDep, MirrorScreenDep, PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import InvalidInput, error_responses
 from screens.observability import EVENTS
 from screens.schemas.events import Id
 from screens.schemas.mirror import CompatibilityUpdate, CompatibilityVersion, MirrorRecommendations, TryOnRequest
 from screens.services.events import ScreenInfo, ingest
 from screens.services.mirror import compat
-from screens.services.mirror.service import MirrorScreen
+from screens.services.mirror.service import MirrorScreen, MirrorService
 
 router = APIRouter(prefix="/v1", tags=["mirrors"])
 ShelfSize = Annotated[int, Query(ge=1, le=50, description="items per list")]
@@ -26,20 +26,25 @@ MIRROR_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _answer(
-    runtime: RuntimeDep, mirror: MirrorScreen, sku: str, session_id: str | None, k: int
+    service: MirrorService, mirror: MirrorScreen, sku: str, session_id: str | None, k: int
 ) -> MirrorRecommendations:
-    result = runtime.mirror.recommend(mirror, sku, session_id, k)
+    result = service.recommend(mirror, sku, session_id, k)
     return MirrorRecommendations.model_validate(result.to_dict())
 
 
 @router.post("/mirrors/{screen_id}/try-ons", response_model=MirrorRecommendations, responses=MIRROR_ERRORS)
 def post_try_on(
-    screen_id: str, body: TryOnRequest, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, k: ShelfSize = 10
+    mirror: MirrorScreenDep,
+    body: TryOnRequest,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    service: MirrorDep,
+    who: PrincipalDep,
+    k: ShelfSize = 10,
 ) -> MirrorRecommendations:
     """Record a try-on (once per `event_id`) and answer the item's details, similar and complementary items."""
-    who.require_screen(screen_id, "ops")
-    mirror = runtime.mirror.screen(session, screen_id)
-    runtime.mirror.check_item(mirror, body.sku)
+    screen_id = mirror.screen_id
+    service.check_item(mirror, body.sku)
     event = {
         "event_id": str(body.event_id),
         "ts": (body.ts or datetime.now(UTC)).isoformat(),
@@ -53,23 +58,20 @@ def post_try_on(
         raise InvalidInput("try-on rejected", errors=[{"field": "body", "message": e.message} for e in result.errors])
     EVENTS.labels("accepted").inc(result.accepted)
     EVENTS.labels("duplicate").inc(result.duplicates)
-    runtime.mirror.remember_try_on(mirror, body.session_id, body.sku)  # a replay only refreshes its time
-    return _answer(runtime, mirror, body.sku, body.session_id, k)
+    service.remember_try_on(mirror, body.session_id, body.sku)  # a replay only refreshes its time
+    return _answer(service, mirror, body.sku, body.session_id, k)
 
 
 @router.get("/mirrors/{screen_id}/recommendations", response_model=MirrorRecommendations, responses=MIRROR_ERRORS)
 def get_recommendations(
-    screen_id: str,
+    mirror: MirrorScreenDep,
     sku: Annotated[Id, Query()],
-    session: SessionDep,
-    runtime: RuntimeDep,
-    who: PrincipalDep,
+    service: MirrorDep,
     session_id: Annotated[Id | None, Query()] = None,
     k: ShelfSize = 10,
 ) -> MirrorRecommendations:
     """The same answer as a try-on, without recording one."""
-    who.require_screen(screen_id, "ops")
-    return _answer(runtime, runtime.mirror.screen(session, screen_id), sku, session_id, k)
+    return _answer(service, mirror, sku, session_id, k)
 
 
 def _public(row: SettingValue) -> CompatibilityVersion:

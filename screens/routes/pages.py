@@ -16,20 +16,21 @@ from pathlib import Path
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Cookie, Query, Request
+from fastapi import APIRouter, Cookie, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from screens.auth import Principal
 from screens.db.tables import CatalogItem, Coupon, Screen, Store
-from screens.deps import PrincipalDep, RuntimeDep, SessionDep
+from screens.deps import CouponsDep, LeadInScreenDep, RuntimeDep, ScreenOf, SessionDep
 from screens.errors import NotFound, error_responses
 from screens.schemas.pages import DisplayedCoupon, LeadInDisplay
 from screens.services.events import ScreenInfo, ingest
 from screens.services.leadin.claim_codes import InvalidClaimCode, claim_event_id, make_code, read_code
 from screens.services.live_push import screen_events
 from screens.services.privacy import NOTICE_TITLES, notice_text
+from screens.services.screen_directory import KnownScreen
 from screens.settings import Settings
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
@@ -40,11 +41,8 @@ PHONE_COOKIE = "vitrine_phone"
 router = APIRouter(tags=["screen pages"])
 
 
-def _screen(session: Session, screen_id: str, *kinds: str) -> Screen:
-    screen = session.get(Screen, screen_id)
-    if screen is None or screen.kind not in kinds:
-        raise NotFound(f"no {' or '.join(kinds)} screen {screen_id!r}")
-    return screen
+PAGE_KINDS = ("lead_in", "mirror")
+PageScreenDep = Annotated[KnownScreen, Depends(ScreenOf("ops", kinds=PAGE_KINDS))]
 
 
 @router.get("/screens/sw.js", include_in_schema=False)
@@ -54,10 +52,11 @@ def service_worker() -> FileResponse:
 
 
 @router.get("/screens/{screen_id}", response_class=HTMLResponse, include_in_schema=False)
-def screen_page(screen_id: str, request: Request, session: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+def screen_page(screen_id: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """The page for a lead-in or mirror screen (the kind decides the layout), with the camera notice
-    rendered in when its camera is on, so it shows even before the script runs or when offline."""
-    screen = _screen(session, screen_id, "lead_in", "mirror")
+    rendered in when its camera is on, so it shows even before the script runs or when offline.
+    No token: the page holds no data."""
+    screen = runtime.screens.get(screen_id, PAGE_KINDS)
     notice = camera_notice(runtime.settings, str(request.url_for("privacy_page"))) if screen.camera else ""
     page = (PAGES / "templates" / "screen.html").read_text()
     page = page.replace("{{SCREEN_ID}}", html.escape(screen.id)).replace("{{KIND}}", screen.kind)
@@ -93,17 +92,16 @@ def screen_static(name: str) -> FileResponse:
     responses=error_responses(401, 403, 404),
 )
 def lead_in_display(
-    screen_id: str,
+    screen: LeadInScreenDep,
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
-    who: PrincipalDep,
+    recommender: CouponsDep,
     k: Annotated[int, Query(ge=1, le=10)] = 5,
 ) -> LeadInDisplay:
     """Ranked coupons as a lead-in page shows them: store, floor, discount and a signed claim QR code."""
-    who.require_screen(screen_id, "ops")
-    _screen(session, screen_id, "lead_in")
-    rec = runtime.coupons.recommend(screen_id, k)
+    screen_id = screen.id
+    rec = recommender.recommend(screen_id, k)
     ids = [c.coupon_id for c in rec.coupons]
     coupons = {c.id: c for c in session.exec(select(Coupon).where(col(Coupon.id).in_(ids)))}
     stores = {s.id: s for s in session.exec(select(Store).where(col(Store.id).in_({c.store_id for c in rec.coupons})))}
@@ -171,12 +169,9 @@ def discount_text(coupon: Coupon) -> str:
     response_class=StreamingResponse,
     responses=error_responses(401, 403, 404),
 )
-async def live_feed(screen_id: str, request: Request, runtime: RuntimeDep, who: PrincipalDep) -> StreamingResponse:
+async def live_feed(screen: PageScreenDep, request: Request, runtime: RuntimeDep) -> StreamingResponse:
     """Server-sent events: `profile` (lead-in crowd changed) or `try_on` (new item at the mirror)."""
-    who.require_screen(screen_id, "ops")
-    with Session(runtime.engine) as session:
-        kind = _screen(session, screen_id, "lead_in", "mirror").kind
-    body = screen_events(runtime, screen_id, kind, request.is_disconnected)
+    body = screen_events(runtime, screen.id, screen.kind, request.is_disconnected)
     return StreamingResponse(
         body, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )

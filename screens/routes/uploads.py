@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from screens.auth import Principal
-from screens.db.tables import CatalogItem, Coupon, Store, table
-from screens.deps import PrincipalDep, RuntimeDep, SessionDep
-from screens.errors import NotFound, PayloadTooLarge, error_responses
+from screens.db.tables import CatalogItem, Coupon, table
+from screens.deps import PrincipalDep, RuntimeDep, SessionDep, find_store
+from screens.errors import PayloadTooLarge, error_responses
 from screens.runtime import Runtime
 from screens.schemas.catalog import CatalogItemPublic
 from screens.schemas.coupons import CouponPublic
@@ -88,13 +88,6 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _store(session: SessionDep, store_id: str) -> Store:
-    store = session.get(Store, store_id)
-    if store is None:
-        raise NotFound(f"no store {store_id!r}")
-    return store
-
-
 @dataclass(frozen=True)
 class _UploadKind:
     columns: tuple[str, ...]
@@ -119,7 +112,7 @@ async def _upload(
 ) -> dict[str, Any]:
     """Shared by both upload routes: parsing, validation and the write run off the event loop."""
     who.require_store(store_id, "merchandiser")
-    _store(session, store_id)
+    find_store(session, store_id)
     body = await read_body(request, runtime.settings.upload_max_bytes)
     content_type = request.headers.get("content-type")
 
@@ -175,7 +168,7 @@ def get_catalog(
 ) -> dict[str, Any]:
     """The stored catalog, ordered by SKU, a page at a time."""
     who.require_store(store_id, "ops", "merchandiser")
-    _store(session, store_id)
+    find_store(session, store_id)
     rows = session.exec(
         select(CatalogItem)
         .where(CatalogItem.store_id == store_id)
@@ -194,7 +187,7 @@ def get_coupons(
 ) -> dict[str, Any]:
     """The stored coupons, ordered by id, a page at a time."""
     who.require_store(store_id, "ops", "merchandiser")
-    _store(session, store_id)
+    find_store(session, store_id)
     rows = session.exec(
         select(Coupon).where(Coupon.store_id == store_id).order_by(col(Coupon.id)).offset(offset).limit(limit)
     )

@@ -6,13 +6,11 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import select
 
-from screens.db.tables import Screen
-from screens.deps import PrincipalDep, RuntimeDep, SessionDep
-from screens.errors import InvalidInput, NotFound, UnsupportedMediaType, error_responses
+from screens.deps import DeviceScreenDep, PrincipalDep, RuntimeDep, SessionDep
+from screens.errors import InvalidInput, UnsupportedMediaType, error_responses
 from screens.routes.uploads import read_body
-from screens.services.events import ScreenInfo, ingest
+from screens.services.events import ingest
 from screens.services.frame_analyzers import analyzer_for
 from vision.analyze import MAX_IMAGE_BYTES, UndecodableImage
 from vision.config import CameraKind
@@ -36,19 +34,16 @@ async def post_frame(
     session: SessionDep,
     runtime: RuntimeDep,
     who: PrincipalDep,
+    screen: DeviceScreenDep,
     screen_id: Annotated[str, Query(description="the screen whose camera took the frame")],
 ) -> dict[str, Any]:
     """Analyse one JPEG/PNG frame: faces with gender, age bucket and attention, group size.
 
     The frame is decoded in memory and discarded; only the anonymous events derived from it are
     kept (an `audience` event for displays, `store_visit` events for entrance cameras)."""
-    who.require_screen(screen_id)
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media not in IMAGE_TYPES:
         raise UnsupportedMediaType(f"content type {media or 'none'!r} is not accepted; send image/jpeg or image/png")
-    screen = session.exec(select(Screen).where(Screen.id == screen_id)).first()
-    if screen is None:
-        raise NotFound(f"no screen {screen_id!r}")
     body = await read_body(request, MAX_IMAGE_BYTES)
     analyzer = analyzer_for(runtime.settings.vision_config, runtime.settings.model_dir)
     try:
@@ -58,7 +53,7 @@ async def post_frame(
     finally:
         del body
     events = result.to_events(screen_id)
-    ingested = ingest(session, runtime.bus.events, events, {screen.id: ScreenInfo(screen.kind, screen.store_id)}, who)
+    ingested = ingest(session, runtime.bus.events, events, {screen.id: screen.info}, who)
     return {"screen_id": screen_id, **result.to_dict(), "events": ingested.accepted}
 
 

@@ -52,7 +52,6 @@ class CouponRecommender:
         self.state, self.models, self.weights = state, models, weights
         self._counters, self.crowd_window_s = counters, crowd_window_s
         self._local = threading.local()
-        self.known_screens: set[str] = set()
         self._profiles: dict[str, tuple[float, CrowdProfile]] = {}
         self._reps_lock = threading.Lock()
         self._reps: tuple[CouponModel, CouponCatalog, tuple[np.ndarray, np.ndarray]] | None = None

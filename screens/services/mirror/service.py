@@ -6,7 +6,7 @@ swap can never publish a store's older catalog over a newer one: the start-up lo
 is announced, new models after ``vitrine train mirror`` announces them, and compatibility-table edits
 made on another worker. The request path reads the index, two small sorted sets on the live counters
 (the mirror's recent faces and the session's earlier try-ons) and caches; it never queries the
-database except for the screen, once a minute.
+database except for the store's coupons, twice a minute.
 
 A mirror session is anonymous and per mirror: its try-ons live in the mirror's own sorted set
 (:func:`try_ons_key`, shared by the workers through Redis), the session ends after
@@ -35,7 +35,7 @@ from recsys.mirror.recommender import MirrorRecommender, MirrorResult, UnknownIt
 from screens.bus import ConfigChannel, LiveCounters
 from screens.bus.base import LiveStateUnavailable
 from screens.db.session import as_utc
-from screens.db.tables import CatalogItem, Coupon, Screen
+from screens.db.tables import CatalogItem, Coupon
 from screens.errors import NotFound, VitrineError
 from screens.services.leadin.state import CouponState
 from screens.services.live_state import screen_crowd
@@ -51,7 +51,6 @@ SESSION_TTL_S: Final = 1800.0
 """A session ends after this long without a try-on."""
 SESSION_MAX_S: Final = 4 * 3600.0
 """Try-ons older than this are forgotten even while their session goes on."""
-SCREEN_TTL_S: Final = 60.0
 COUPONS_TTL_S: Final = 30.0
 
 
@@ -122,7 +121,6 @@ class MirrorService:
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-loader")
         self._queued, self._queued_lock = 0, threading.Lock()
         self._pointer_checked_at = time.monotonic()
-        self._screens: dict[str, tuple[float, MirrorScreen]] = {}
         self._coupons: dict[str, tuple[float, list[tuple[float, float, dict[str, Any]]]]] = {}
         self._showable: tuple[object, frozenset[str]] = (None, frozenset())
         config.subscribe(MODELS_CHANNEL, self._on_models_message)
@@ -221,21 +219,6 @@ class MirrorService:
         self.recommender.registry.close()
 
     # -- request path ----------------------------------------------------------------------------
-
-    def screen(self, session: Session, screen_id: str) -> MirrorScreen:
-        """The mirror and its store (cached a minute); 404 for an unknown screen or one that is not a mirror."""
-        now = time.monotonic()
-        cached = self._screens.get(screen_id)
-        if cached is not None and now - cached[0] < SCREEN_TTL_S:
-            return cached[1]
-        row = session.get(Screen, screen_id)
-        if row is None:
-            raise NotFound(f"no screen {screen_id!r}")
-        if row.kind != "mirror" or row.store_id is None:
-            raise NotFound(f"screen {screen_id!r} is a {row.kind} screen, not a fitting mirror of a store")
-        mirror = MirrorScreen(screen_id, row.store_id)
-        self._screens[screen_id] = (now, mirror)
-        return mirror
 
     def check_item(self, mirror: MirrorScreen, sku: str) -> None:
         """404 unless ``sku`` is in the catalog of the mirror's own store (503 while indexing)."""
