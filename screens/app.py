@@ -37,7 +37,8 @@ from screens.services.leadin.recommender import CouponRecommender
 from screens.services.leadin.state import CouponState
 from screens.services.live_state import apply_events
 from screens.services.mirror.service import MirrorService
-from screens.services.model_pointers import CouponModelHolder
+from screens.services.model_pointers import COUPONS, load_coupon_model
+from screens.services.model_store import ModelStore
 from screens.services.screen_directory import ScreenDirectory
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
@@ -63,18 +64,18 @@ def build_runtime(settings: Settings) -> Runtime:
     state = CouponState(
         engine, bus.counters, half_life_s=half_life_s, k_anonymity=settings.k_anonymity, dp_epsilon=settings.dp_epsilon
     )
-    recommender = CouponRecommender(
-        state, CouponModelHolder(settings.model_dir, bus.config), weights, bus.counters, settings.crowd_window_s
-    )
+    models = ModelStore(settings.model_dir, bus.config)
+    coupon_model = models.register(COUPONS, lambda version: load_coupon_model(settings.model_dir, version))
+    recommender = CouponRecommender(state, coupon_model, weights, bus.counters, settings.crowd_window_s)
+    mirror = MirrorService(engine, bus.counters, bus.config, models, weights, settings.crowd_window_s)
 
     def apply(batch: Sequence[dict[str, Any]]) -> None:
         apply_events(bus.counters, batch, half_life_s)
         recommender.forget_profiles(e["screen_id"] for e in batch if e["type"] == "audience")
+        if any(e["type"] == "coupon_claim" for e in batch):
+            mirror.coupons.claims_changed()
 
     consumer = EventConsumer(bus, apply)
-    mirror = MirrorService(
-        engine, bus.counters, bus.config, settings.model_dir, state, weights, settings.crowd_window_s
-    )
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -83,6 +84,7 @@ def build_runtime(settings: Settings) -> Runtime:
         consumer=consumer,
         coupons=recommender,
         mirror=mirror,
+        models=models,
         screens=ScreenDirectory(engine, bus.config),
     )
     runtime.on_coupons_change.append(state.coupons_changed)

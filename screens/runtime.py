@@ -15,6 +15,7 @@ from screens.bus import Bus
 from screens.services.consumer import EventConsumer
 from screens.services.leadin.recommender import CouponRecommender
 from screens.services.mirror.service import MirrorService
+from screens.services.model_store import ModelStore
 from screens.services.screen_directory import CHANNEL as SCREENS_CHANNEL
 from screens.services.screen_directory import ScreenDirectory
 from screens.services.weights import WeightsCache
@@ -30,6 +31,7 @@ class Runtime:
     consumer: EventConsumer
     coupons: CouponRecommender
     mirror: MirrorService
+    models: ModelStore
     screens: ScreenDirectory
     tokens: TokenCache = field(default_factory=TokenCache)
     on_catalog_change: list[Callable[[str], None]] = field(default_factory=list)
@@ -71,11 +73,13 @@ class Runtime:
     def start(self) -> None:
         self.bus.config.subscribe("catalog", self._on_catalog_message)
         self.bus.config.subscribe("coupons", self._on_coupons_message)
+        self.models.start()
         self.consumer.start()
 
     def stop(self) -> None:
         for hook in self.on_shutdown:
             hook()
         self.consumer.stop()
+        self.models.stop()
         self.bus.close()
         self.engine.dispose()

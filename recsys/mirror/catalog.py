@@ -8,8 +8,8 @@ stores may reuse a SKU, and a mirror only ever recommends items of its own store
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 logger = logging.getLogger(__name__)
@@ -154,45 +154,3 @@ def validate_compatibility(table: Mapping[str, Mapping[str, float]]) -> list[tup
             if other == category:
                 errors.append((where, "an item never completes an outfit with its own category"))
     return errors
-
-
-@dataclass(frozen=True)
-class ItemDetails:
-    """The tried item as the mirror shows it; ``coupons`` are the store's active coupons, passed in."""
-
-    sku: str
-    name: str
-    category: str
-    price: float
-    sale_price: float | None
-    discount_pct: int
-    stock: int
-    image_url: str | None
-    coupons: tuple[dict[str, Any], ...] = field(default=())
-
-    @classmethod
-    def of(cls, item: StoreItem, coupons: Iterable[dict[str, Any]] = ()) -> ItemDetails:
-        return cls(
-            sku=item.sku,
-            name=item.name,
-            category=item.category,
-            price=item.price,
-            sale_price=item.sale_price,
-            discount_pct=item.discount_pct,
-            stock=item.stock,
-            image_url=item.image_url,
-            coupons=tuple(coupons),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "name": self.name,
-            "category": self.category,
-            "price": self.price,
-            "sale_price": self.sale_price,
-            "discount_pct": self.discount_pct,
-            "stock": self.stock,
-            "image_url": self.image_url,
-            "coupons": list(self.coupons),
-        }

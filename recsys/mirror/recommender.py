@@ -19,11 +19,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, ItemDetails, StoreItem, validate_compatibility
+from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, StoreItem, validate_compatibility
 from recsys.mirror.embeddings import ContentEncoder, item_embeddings
 from recsys.mirror.index import IndexConfig, IndexRegistry, StorePartition, build_partition
 from recsys.mirror.models.als import CoTryOnALS
@@ -47,7 +46,7 @@ class UnknownItemError(LookupError):
 
 @dataclass(frozen=True)
 class ShelfItem:
-    """One shelf entry; carries what a mirror shows of the item so the page needs no second call."""
+    """One shelf entry: the item (so a page needs no second call), its score and a shopper-facing reason."""
 
     item: StoreItem
     score: float
@@ -57,37 +56,28 @@ class ShelfItem:
     def sku(self) -> str:
         return self.item.sku
 
-    def to_dict(self) -> dict[str, Any]:
-        it = self.item
-        return {
-            "sku": it.sku,
-            "score": round(self.score, 4),
-            "reason": self.reason,
-            "name": it.name,
-            "category": it.category,
-            "price": it.price,
-            "sale_price": it.sale_price,
-            "discount_pct": it.discount_pct,
-            "image_url": it.image_url,
-        }
+
+@dataclass(frozen=True)
+class TriedItem:
+    """A scanned SKU found in one published partition: later steps of the request read that same
+    partition, so a catalog swapped in meanwhile cannot make the item vanish halfway."""
+
+    part: StorePartition
+    row: int
+
+    @property
+    def item(self) -> StoreItem:
+        return self.part.items[self.row]
 
 
 @dataclass(frozen=True)
 class MirrorResult:
-    """The mirror route's body: ``{"item", "similar", "complementary", "model_version"}``."""
+    """What a mirror shows for one try-on; the route turns it into its HTTP schema."""
 
-    item: ItemDetails
+    item: StoreItem
     similar: list[ShelfItem] = field(default_factory=list)
     complementary: list[ShelfItem] = field(default_factory=list)
     model_version: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "item": self.item.to_dict(),
-            "similar": [r.to_dict() for r in self.similar],
-            "complementary": [r.to_dict() for r in self.complementary],
-            "model_version": self.model_version,
-        }
 
 
 class MirrorRecommender:
@@ -163,6 +153,16 @@ class MirrorRecommender:
 
     # -- requests --------------------------------------------------------------------------------
 
+    def locate(self, store_id: str, sku: str) -> TriedItem:
+        """The SKU in the store's published partition; ``UnknownItemError`` if either is missing."""
+        part = self.registry.get(store_id)
+        if part is None:
+            raise UnknownItemError(f"store {store_id!r} has no catalog indexed; upload one first")
+        row = part.row(sku)
+        if row is None:
+            raise UnknownItemError(f"sku {sku!r} is not in the catalog of store {store_id!r}")
+        return TriedItem(part, row)
+
     def recommend(
         self,
         store_id: str,
@@ -171,15 +171,20 @@ class MirrorRecommender:
         profile: ProfileShares | None = None,
         k: int = 10,
         weights: Mapping[str, float] | None = None,
-        coupons: Iterable[dict[str, Any]] = (),
     ) -> MirrorResult:
         """Details, ``k`` similar and ``k`` complementary items for ``sku`` tried at a mirror of ``store_id``."""
-        part = self.registry.get(store_id)
-        if part is None:
-            raise UnknownItemError(f"store {store_id!r} has no catalog indexed; upload one first")
-        row = part.row(sku)
-        if row is None:
-            raise UnknownItemError(f"sku {sku!r} is not in the catalog of store {store_id!r}")
+        return self.recommend_for(self.locate(store_id, sku), session_skus, profile, k, weights)
+
+    def recommend_for(
+        self,
+        tried: TriedItem,
+        session_skus: Sequence[str] = (),
+        profile: ProfileShares | None = None,
+        k: int = 10,
+        weights: Mapping[str, float] | None = None,
+    ) -> MirrorResult:
+        """:meth:`recommend` for an item already located (the service checks the SKU once, up front)."""
+        part, row, sku = tried.part, tried.row, tried.item.sku
         w = {**default_weights(), **(weights or {})}
         session_rows = [r for s in session_skus if s != sku and (r := part.row(s)) is not None]
         taste = self.taste.query(profile) if self.taste is not None else np.zeros(0, np.float32)
@@ -187,7 +192,7 @@ class MirrorRecommender:
         sig = RequestSignals.of(part, row, session_rows, taste, cf_weight)
         exclude = [row, *session_rows]
         return MirrorResult(
-            item=ItemDetails.of(part.items[row], coupons),
+            item=part.items[row],
             similar=self._similar(part, row, sig, exclude, w, k, cf_weight),
             complementary=self._complementary(part, row, sig, exclude, w, k, cf_weight),
             model_version=f"{self.model_version}+{part.version}",

@@ -25,7 +25,7 @@ def healthz() -> dict[str, str]:
 )
 def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
     """``ready``, ``degraded`` (Redis away: answers come from the last known state, events are
-    buffered in process) or ``unavailable`` (no database: 503)."""
+    buffered in process) or ``unavailable`` (no database: 503); ``models``: the version in force per kind."""
     try:
         with runtime.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -45,6 +45,7 @@ def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
         "worker_pid": os.getpid(),
         "weights_version": runtime.weights.version,
         "background_tasks": runtime.mirror.background_tasks,
+        "models": runtime.models.status(),
     }
 
 

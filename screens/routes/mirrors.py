@@ -7,14 +7,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from recsys.mirror.recommender import MirrorResult, ShelfItem, TriedItem
 from screens.db.tables import SettingValue
 from screens.deps import MirrorDep, MirrorScreenDep, PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import InvalidInput, error_responses
 from screens.observability import EVENTS
 from screens.schemas.events import Id
-from screens.schemas.mirror import CompatibilityUpdate, CompatibilityVersion, MirrorRecommendations, TryOnRequest
+from screens.schemas.mirror import (
+    CompatibilityUpdate,
+    CompatibilityVersion,
+    MirrorCoupon,
+    MirrorItem,
+    MirrorPick,
+    MirrorRecommendations,
+    TryOnRequest,
+)
 from screens.services.events import ScreenInfo, ingest
 from screens.services.mirror import compat
+from screens.services.mirror.coupons import UsableCoupon
 from screens.services.mirror.service import MirrorScreen, MirrorService
 
 router = APIRouter(prefix="/v1", tags=["mirrors"])
@@ -25,11 +35,54 @@ MIRROR_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _pick(shelf: ShelfItem) -> MirrorPick:
+    it = shelf.item
+    return MirrorPick(
+        sku=it.sku,
+        score=round(shelf.score, 4),
+        reason=shelf.reason,
+        name=it.name,
+        category=it.category,
+        price=it.price,
+        sale_price=it.sale_price,
+        discount_pct=it.discount_pct,
+        image_url=it.image_url,
+    )
+
+
+def _coupon(c: UsableCoupon) -> MirrorCoupon:
+    return MirrorCoupon(
+        coupon_id=c.coupon_id, title=c.title, kind=c.kind, value=c.value, min_spend=c.min_spend, valid_to=c.valid_to
+    )
+
+
+def public(result: MirrorResult, coupons: list[UsableCoupon]) -> MirrorRecommendations:
+    """The route's schema, built from what ``recsys`` answered and the store's usable coupons."""
+    it = result.item
+    item = MirrorItem(
+        sku=it.sku,
+        name=it.name,
+        category=it.category,
+        price=it.price,
+        sale_price=it.sale_price,
+        discount_pct=it.discount_pct,
+        stock=it.stock,
+        image_url=it.image_url,
+        coupons=[_coupon(c) for c in coupons],
+    )
+    return MirrorRecommendations(
+        item=item,
+        similar=[_pick(s) for s in result.similar],
+        complementary=[_pick(s) for s in result.complementary],
+        model_version=result.model_version,
+    )
+
+
 def _answer(
-    service: MirrorService, mirror: MirrorScreen, sku: str, session_id: str | None, k: int
+    service: MirrorService, mirror: MirrorScreen, tried: TriedItem, session_id: str | None, k: int
 ) -> MirrorRecommendations:
-    result = service.recommend(mirror, sku, session_id, k)
-    return MirrorRecommendations.model_validate(result.to_dict())
+    result = service.recommend(mirror, tried, session_id, k)
+    return public(result, service.coupons.of_store(mirror.store_id, datetime.now(UTC)))
 
 
 @router.post("/mirrors/{screen_id}/try-ons", response_model=MirrorRecommendations, responses=MIRROR_ERRORS)
@@ -44,7 +97,7 @@ def post_try_on(
 ) -> MirrorRecommendations:
     """Record a try-on (once per `event_id`) and answer the item's details, similar and complementary items."""
     screen_id = mirror.screen_id
-    service.check_item(mirror, body.sku)
+    tried = service.locate(mirror, body.sku)  # before anything is recorded
     event = {
         "event_id": str(body.event_id),
         "ts": (body.ts or datetime.now(UTC)).isoformat(),
@@ -58,8 +111,8 @@ def post_try_on(
         raise InvalidInput("try-on rejected", errors=[{"field": "body", "message": e.message} for e in result.errors])
     EVENTS.labels("accepted").inc(result.accepted)
     EVENTS.labels("duplicate").inc(result.duplicates)
-    service.remember_try_on(mirror, body.session_id, body.sku)  # a replay only refreshes its time
-    return _answer(service, mirror, body.sku, body.session_id, k)
+    service.sessions.remember(screen_id, body.session_id, body.sku)  # a replay only refreshes its time
+    return _answer(service, mirror, tried, body.session_id, k)
 
 
 @router.get("/mirrors/{screen_id}/recommendations", response_model=MirrorRecommendations, responses=MIRROR_ERRORS)
@@ -71,7 +124,7 @@ def get_recommendations(
     k: ShelfSize = 10,
 ) -> MirrorRecommendations:
     """The same answer as a try-on, without recording one."""
-    return _answer(service, mirror, sku, session_id, k)
+    return _answer(service, mirror, service.locate(mirror, sku), session_id, k)
 
 
 def _public(row: SettingValue) -> CompatibilityVersion:

@@ -1,11 +1,11 @@
-"""Versioned model files under ``settings.model_dir`` and the model each worker serves.
+"""Versioned model files under ``settings.model_dir``: how a trainer publishes a model version.
 
 Layout: ``{model_dir}/{kind}/{version}.pkl`` plus a ``{model_dir}/{kind}/CURRENT`` pointer holding
 the version in force. Publishing writes the model file, then swaps the pointer with an atomic
-rename, then announces ``{"kind", "version"}`` on the ``models`` config channel; every worker
-loads the file off the request path and swaps one reference, so a request sees either the old or
-the new model, never a mix. Workers also notice a changed pointer by themselves (checked at most
-every few seconds) for deployments without Redis, where no announcement crosses processes.
+rename, then announces ``{"kind", "version"}`` on the ``models`` config channel; each worker's
+:class:`~screens.services.model_store.ModelStore` loads it off the request path and swaps one
+reference. Workers also re-read the pointers every :data:`POINTER_CHECK_S` by themselves, for
+deployments without Redis, where no announcement crosses processes.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -90,46 +88,3 @@ class TrainingReport:
             "metrics": self.metrics,
             **self.counts,
         }
-
-
-class CouponModelHolder:
-    """The coupon model this worker serves; swapped whole when a new version is published."""
-
-    def __init__(self, model_dir: Path, config: ConfigChannel) -> None:
-        self._dir = model_dir
-        self._lock = threading.Lock()
-        self._checked_at = 0.0
-        self.model: CouponModel | None = None
-        self._load(current_version(model_dir, COUPONS))
-        config.subscribe(CHANNEL, self._on_message)
-
-    @property
-    def version(self) -> str | None:
-        model = self.model
-        return model.version if model is not None else None
-
-    def _load(self, version: str | None) -> None:
-        with self._lock:
-            if version is None or version == self.version:
-                return
-            try:
-                model = load_coupon_model(self._dir, version)
-            except (OSError, ValueError) as exc:
-                log.error("could not load coupon model %s, keeping %s: %s", version, self.version, exc)
-                return
-            self.model = model  # one reference swap: readers see the old or the new model
-        log.info("coupon model %s in force", version)
-
-    def _on_message(self, message: dict[str, Any]) -> None:
-        if message.get("reconnected") or message.get("kind") == COUPONS:
-            self._load(current_version(self._dir, COUPONS))
-
-    def current(self) -> CouponModel | None:
-        """The model to score with; re-reads the pointer file at most every few seconds."""
-        now = time.monotonic()
-        if now - self._checked_at > POINTER_CHECK_S:
-            self._checked_at = now
-            version = current_version(self._dir, COUPONS)
-            if version != self.version:
-                self._load(version)
-        return self.model

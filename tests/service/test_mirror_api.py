@@ -185,7 +185,7 @@ def test_the_sessions_earlier_try_ons_shift_the_ranking(mirror: Mirror) -> None:
 
 def test_a_session_ends_after_inactivity(mirror: Mirror) -> None:
     mirror.upload("s1", [row("T5", "tops", "red", "formal")])
-    mirror.runtime.mirror.session_ttl_s = 0.3
+    mirror.runtime.mirror.sessions.session_ttl_s = 0.3
     assert mirror.try_on("T1", session_id="sess-idle").status_code == 200
     assert mirror.recommend("T0", session_id="sess-idle")["similar"][0]["reason"] == "matches_your_session"
     time.sleep(0.4)
@@ -354,3 +354,22 @@ def _token(settings: Settings, role: Role, **scope: Any) -> Headers:
         token = create_token(session, role, **scope)
         session.commit()
     return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_route_builds_the_contract_shape_from_the_recsys_result() -> None:
+    """``recsys`` answers domain objects; the route alone shapes the HTTP body (issue 10)."""
+    from recsys.mirror.recommender import MirrorRecommender
+    from screens.routes.mirrors import public
+    from screens.services.mirror.coupons import UsableCoupon
+    from tests.recsys.test_mirror import make_store
+
+    rec = MirrorRecommender()
+    rec.load_catalog(make_store("s1"))
+    now = datetime.now(UTC)
+    spring = UsableCoupon("SPRING10", "10% off", "percent", 10.0, 0.0, now, now + timedelta(days=1), 5, 100)
+    body = public(rec.recommend("s1", "S1-dre-3", k=4), [spring]).model_dump(mode="json")
+    assert set(body) == {"item", "similar", "complementary", "model_version"}
+    assert {"sku", "name", "price", "sale_price", "discount_pct", "stock"} <= set(body["item"])
+    assert [c["coupon_id"] for c in body["item"]["coupons"]] == ["SPRING10"]
+    for entry in body["similar"] + body["complementary"]:
+        assert {"sku", "score", "reason", "name", "price", "sale_price", "image_url"} <= set(entry) and entry["reason"]

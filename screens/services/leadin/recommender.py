@@ -21,7 +21,7 @@ from recsys.profile import CrowdProfile
 from screens.bus import LiveCounters
 from screens.services.leadin.state import CouponCatalog, CouponState, LiveSnapshot
 from screens.services.live_state import screen_crowd
-from screens.services.model_pointers import CouponModelHolder
+from screens.services.model_store import ModelSlot
 from screens.services.weights import WeightsCache
 
 PROFILE_TTL_S = 0.5
@@ -44,7 +44,7 @@ class CouponRecommender:
     def __init__(
         self,
         state: CouponState,
-        models: CouponModelHolder,
+        models: ModelSlot[CouponModel],
         weights: WeightsCache,
         counters: LiveCounters,
         crowd_window_s: float,
