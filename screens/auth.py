@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from sqlmodel import Session, select
 
+from screens.caching import TtlCache
 from screens.db.tables import ApiToken
 from screens.errors import Forbidden, Unauthorized
 
@@ -96,27 +96,18 @@ def bearer_token(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
-class TokenCache:
+TOKEN_TTL_S = 30.0
+
+
+class TokenCache(TtlCache[str, Principal]):
     """Recently verified tokens (by hash) → their principal, so hot routes skip the database.
 
-    Entries live ``ttl_s`` seconds, which bounds how long a revoked token keeps working in a
-    worker; the cache is cleared whole when it reaches ``max_entries``.
+    Staleness rule: an entry lives ``ttl_s`` seconds and nothing drops it sooner, which bounds how
+    long a revoked token keeps working in a worker (docs/api.md, known limits).
     """
 
-    def __init__(self, ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
-        self.ttl_s, self.max_entries = ttl_s, max_entries
-        self._entries: dict[str, tuple[float, Principal]] = {}
-
-    def get(self, token_hash: str) -> Principal | None:
-        entry = self._entries.get(token_hash)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, token_hash: str, principal: Principal) -> None:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[token_hash] = (time.monotonic() + self.ttl_s, principal)
+    def __init__(self, ttl_s: float = TOKEN_TTL_S, max_entries: int = 10_000) -> None:
+        super().__init__(ttl_s, max_entries)
 
 
 def authenticate(session: Session, token_hash: str) -> Principal:

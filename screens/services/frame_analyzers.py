@@ -10,6 +10,9 @@ from vision.config import load_config
 
 _lock = threading.Lock()
 _analyzers: dict[tuple[Path | None, Path], FrameAnalyzer] = {}
+"""Not a timed cache: loaded model sets by (vision config, model folder), kept for the process's life.
+Staleness rule: a changed ``cameras.yaml`` or newly fetched default models take effect at the next
+restart (loading takes seconds, so it never happens behind a request's back)."""
 
 
 def analyzer_for(config_path: Path | None, model_dir: Path) -> FrameAnalyzer:

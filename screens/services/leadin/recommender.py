@@ -19,6 +19,7 @@ from recsys.leadin.model import CouponModel
 from recsys.leadin.rank import RankedCoupon, rank_coupons
 from recsys.profile import CrowdProfile
 from screens.bus import LiveCounters
+from screens.caching import TtlCache
 from screens.services.leadin.state import CouponCatalog, CouponState, LiveSnapshot
 from screens.services.live_state import screen_crowd
 from screens.services.model_store import ModelSlot
@@ -52,8 +53,12 @@ class CouponRecommender:
         self.state, self.models, self.weights = state, models, weights
         self._counters, self.crowd_window_s = counters, crowd_window_s
         self._local = threading.local()
-        self._profiles: dict[str, tuple[float, CrowdProfile]] = {}
+        # Staleness rule: a screen's crowd is reused for PROFILE_TTL_S of request time, and dropped
+        # when this worker applies the screen's next audience event (forget_profiles).
+        self._profiles: TtlCache[str, CrowdProfile] = TtlCache(PROFILE_TTL_S)
         self._reps_lock = threading.Lock()
+        # Not a timed cache: item vectors derived from (model, catalog build), recomputed when either
+        # object changes (a new model version or a rebuilt catalog), so they can never be stale.
         self._reps: tuple[CouponModel, CouponCatalog, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _rng(self) -> np.random.Generator:
@@ -69,18 +74,14 @@ class CouponRecommender:
         Reused for ``PROFILE_TTL_S`` per screen: cameras report about once a second and the window
         is seconds long, so a kiosk polling faster than that would only re-read the same faces.
         """
-        at = now.timestamp()
-        cached = self._profiles.get(screen_id)
-        if cached is not None and 0 <= at - cached[0] < PROFILE_TTL_S:
-            return cached[1]
-        _, profile = screen_crowd(self._counters, screen_id, now, self.crowd_window_s)
-        self._profiles[screen_id] = (at, profile)
-        return profile
+        return self._profiles.get_or_load(
+            screen_id, lambda: screen_crowd(self._counters, screen_id, now, self.crowd_window_s)[1], now.timestamp()
+        )
 
     def forget_profiles(self, screen_ids: Iterable[str]) -> None:
         """Drop cached profiles of screens whose cameras just reported (read-your-writes in this worker)."""
         for screen_id in screen_ids:
-            self._profiles.pop(screen_id, None)
+            self._profiles.invalidate(screen_id)
 
     def recommend(
         self,
