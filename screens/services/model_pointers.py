@@ -23,7 +23,8 @@ from screens.bus import ConfigChannel
 log = logging.getLogger(__name__)
 CHANNEL: Final = "models"
 COUPONS: Final = "coupons"
-POINTER_CHECK_S: Final = 5.0
+POINTER_CHECK_S: Final = 1.0
+"""How often each worker's model store re-reads the pointers itself (two small files: cheap)."""
 
 
 def _pointer(model_dir: Path, kind: str) -> Path:

@@ -373,3 +373,12 @@ def test_the_route_builds_the_contract_shape_from_the_recsys_result() -> None:
     assert [c["coupon_id"] for c in body["item"]["coupons"]] == ["SPRING10"]
     for entry in body["similar"] + body["complementary"]:
         assert {"sku", "score", "reason", "name", "price", "sale_price", "image_url"} <= set(entry) and entry["reason"]
+
+
+def test_a_re_registered_screen_is_served_as_what_it_now_is(mirror: Mirror) -> None:
+    """Screens are cached per worker, and dropped when ops re-register one (issue 10: no stale minute)."""
+    params, admin = {"sku": "T0"}, mirror.admin
+    assert mirror.client.get("/v1/mirrors/mirror1/recommendations", params=params, headers=admin).status_code == 200
+    assert mirror.client.put("/v1/screens/mirror1", json={"kind": "lead_in"}, headers=admin).status_code == 200
+    r = mirror.client.get("/v1/mirrors/mirror1/recommendations", params=params, headers=admin)
+    assert r.status_code == 404 and "not a fitting mirror" in r.json()["detail"]

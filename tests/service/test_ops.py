@@ -18,6 +18,7 @@ def test_health_ready_and_metrics(client: TestClient, mall: dict[str, str]) -> N
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["database"] and ready["bus"] == "memory"
+    assert ready["models"] == {"coupons": None, "mirror": None}, "no model published yet: the model store says so"
     text = client.get("/metrics").text
     assert 'vitrine_http_requests_total{method="PUT",route="/v1/stores/{store_id}",status="200"}' in text
 
