@@ -382,3 +382,22 @@ def test_a_re_registered_screen_is_served_as_what_it_now_is(mirror: Mirror) -> N
     assert mirror.client.put("/v1/screens/mirror1", json={"kind": "lead_in"}, headers=admin).status_code == 200
     r = mirror.client.get("/v1/mirrors/mirror1/recommendations", params=params, headers=admin)
     assert r.status_code == 404 and "not a fitting mirror" in r.json()["detail"]
+
+
+def test_a_re_registered_screen_reaches_the_other_worker_through_redis(
+    sqlite_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """The screens channel drops every worker's cached copy, not only the writer's."""
+    settings = make_settings(sqlite_url, redis_url=redis_url, model_dir=tmp_path / "models")
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        admin = _token(settings, "admin")
+        Mirror.build_mall(one, admin)
+        Mirror(one, admin, _token(settings, "device", screen_id="mirror1"))
+
+        def status_at_two() -> int:
+            params = {"sku": "T0"}
+            return two.get("/v1/mirrors/mirror1/recommendations", params=params, headers=admin).status_code
+
+        wait_for(lambda: status_at_two() == 200)  # worker two now holds mirror1 in its screens cache
+        assert one.put("/v1/screens/mirror1", json={"kind": "lead_in"}, headers=admin).status_code == 200
+        wait_for(lambda: status_at_two() == 404, timeout=5)
