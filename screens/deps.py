@@ -117,6 +117,8 @@ class StoreOf:
 
 StoreDep = Annotated[Store, Depends(StoreOf("ops", "merchandiser"))]
 """A store, for ops and its own merchandisers."""
+MerchandiserStoreDep = Annotated[Store, Depends(StoreOf("merchandiser"))]
+"""A store, for its own merchandisers only (and admins): catalog and coupon uploads."""
 
 
 # -- one dependency per surface's service -------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from screens.auth import Principal
 from screens.db.tables import CatalogItem, Coupon, table
-from screens.deps import PrincipalDep, RuntimeDep, SessionDep, find_store
+from screens.deps import MerchandiserStoreDep, PrincipalDep, RuntimeDep, SessionDep, StoreDep
 from screens.errors import PayloadTooLarge, error_responses
 from screens.runtime import Runtime
 from screens.schemas.catalog import CatalogItemPublic
@@ -111,8 +111,6 @@ async def _upload(
     dry_run: bool,
 ) -> dict[str, Any]:
     """Shared by both upload routes: parsing, validation and the write run off the event loop."""
-    who.require_store(store_id, "merchandiser")
-    find_store(session, store_id)
     body = await read_body(request, runtime.settings.upload_max_bytes)
     content_type = request.headers.get("content-type")
 
@@ -130,7 +128,7 @@ async def _upload(
 
 @router.put("/{store_id}/catalog", responses=UPLOAD_ERRORS, openapi_extra=_body_doc(CATALOG_COLUMNS, _CATALOG_EXAMPLE))
 async def put_catalog(
-    store_id: str,
+    store: MerchandiserStoreDep,
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -145,12 +143,12 @@ async def put_catalog(
     With `dry_run=true` the same validation runs and the answer counts the rows that would be
     `new`, `updated` and `removed`; nothing is written.
     """
-    return await _upload(_CATALOG, store_id, request, session, runtime, who, mode, dry_run)
+    return await _upload(_CATALOG, store.id, request, session, runtime, who, mode, dry_run)
 
 
 @router.put("/{store_id}/coupons", responses=UPLOAD_ERRORS, openapi_extra=_body_doc(COUPON_COLUMNS, _COUPON_EXAMPLE))
 async def put_coupons(
-    store_id: str,
+    store: MerchandiserStoreDep,
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -159,16 +157,13 @@ async def put_coupons(
     dry_run: DryRunQuery = False,
 ) -> dict[str, Any]:
     """Upload coupons as CSV or a JSON list; all rows valid or nothing written (see catalog, dry_run too)."""
-    return await _upload(_COUPONS, store_id, request, session, runtime, who, mode, dry_run)
+    return await _upload(_COUPONS, store.id, request, session, runtime, who, mode, dry_run)
 
 
 @router.get("/{store_id}/catalog", responses=error_responses(401, 403, 404))
-def get_catalog(
-    store_id: str, session: SessionDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0
-) -> dict[str, Any]:
+def get_catalog(store: StoreDep, session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     """The stored catalog, ordered by SKU, a page at a time."""
-    who.require_store(store_id, "ops", "merchandiser")
-    find_store(session, store_id)
+    store_id = store.id
     rows = session.exec(
         select(CatalogItem)
         .where(CatalogItem.store_id == store_id)
@@ -182,12 +177,9 @@ def get_catalog(
 
 
 @router.get("/{store_id}/coupons", responses=error_responses(401, 403, 404))
-def get_coupons(
-    store_id: str, session: SessionDep, who: PrincipalDep, limit: Limit = 100, offset: Offset = 0
-) -> dict[str, Any]:
+def get_coupons(store: StoreDep, session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     """The stored coupons, ordered by id, a page at a time."""
-    who.require_store(store_id, "ops", "merchandiser")
-    find_store(session, store_id)
+    store_id = store.id
     rows = session.exec(
         select(Coupon).where(Coupon.store_id == store_id).order_by(col(Coupon.id)).offset(offset).limit(limit)
     )
