@@ -166,7 +166,7 @@ def evaluate_attributes(
     faces: list[Face] = []
     for start in range(0, len(labels), batch):
         chunk = labels[start : start + batch]
-        frames = [on_canvas(cv2.imread(str(path))) for path, *_ in chunk]
+        frames = [on_canvas(cv2.imread(str(path))) for path, *_ in chunk]  # type: ignore[arg-type]  # labelled files exist
         found = [central_face(dets, f.shape) for dets, f in zip(detector.detect(frames), frames, strict=True)]
         pairs = [(f, d) for f, d in zip(frames, found, strict=True) if d is not None]
         gender, age = attributes.probabilities(pairs) if pairs else (np.zeros((0, 2)), np.zeros((0, 81)))
