@@ -55,14 +55,20 @@ def cell_index(gender: str | None, age: float | str | None) -> int:
 
 @dataclass(frozen=True)
 class TimeContext:
-    """Coarse time context shared by every face of one request (mall-local time)."""
+    """Time context shared by every face of one request (mall-local time).
+
+    ``hour`` and ``weekday`` (Monday = 0) feed the claim model; ``daypart`` and ``weekend`` are the
+    coarse versions the store audiences are kept by.
+    """
 
     daypart: str
     weekend: bool
+    hour: int = 12
+    weekday: int = 0
 
     @classmethod
     def at(cls, now: datetime) -> TimeContext:
-        return cls(daypart=daypart(now.hour), weekend=now.weekday() >= 5)
+        return cls(daypart=daypart(now.hour), weekend=now.weekday() >= 5, hour=now.hour, weekday=now.weekday())
 
 
 @dataclass(frozen=True)

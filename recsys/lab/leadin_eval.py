@@ -26,14 +26,14 @@ import numpy as np
 from recsys.attributes import DAYPARTS
 from recsys.audience import AudienceLift
 from recsys.lab.leadin_sim import EVAL_DAY, Group, Mall, SimConfig, cascade_claim
-from recsys.leadin.model import CouponModel
 from recsys.leadin.rank import rank_coupons
 from recsys.leadin.rerank import build_slate
+from recsys.leadin.scorers import CouponScorer
 from recsys.leadin.table import CouponTable, StoreTable
 from recsys.leadin.training import train_coupon_model
 
 logger = logging.getLogger(__name__)
-POLICIES = ("random", "popularity", "match-only", "heuristic", "heuristic+lightfm")
+POLICIES = ("random", "popularity", "match-only", "heuristic", "heuristic+lightfm", "heuristic+claim-model")
 MATCH_ONLY_WEIGHTS = {
     "audience_match": 1.0,
     "popularity": 0.0,
@@ -45,6 +45,8 @@ MATCH_ONLY_WEIGHTS = {
     "exploration": 0.0,
 }
 HEURISTIC_WEIGHTS = {"learned": 0.0}
+LIGHTFM_WEIGHTS = {"audience_match": 1.0, "popularity": 0.3, "efficiency": 0.3, "learned": 0.5}
+"""The defaults before issue 12, when the learned component was LightFM standardised per request."""
 
 
 @dataclass
@@ -57,7 +59,6 @@ class Step:
     lift: AudienceLift
     rng: np.random.Generator
     k: int
-    learned: Callable[[Group], np.ndarray] | None
 
 
 Policy = Callable[[Step], list[int]]
@@ -86,9 +87,11 @@ def _popularity(step: Step) -> list[int]:
     return build_slate(score, eligible, step.table.store_idx, step.table.category_idx, step.k, 1, 0.0).rows
 
 
-def _ranker(weights: dict[str, float], use_model: bool) -> Policy:
+def _ranker(
+    weights: dict[str, float], scorer: tuple[Callable[[Group], np.ndarray], float | None] | None = None
+) -> Policy:
     def policy(step: Step) -> list[int]:
-        learned = step.learned(step.group) if use_model and step.learned is not None else None
+        learned = scorer[0](step.group) if scorer is not None else None
         ranked = rank_coupons(
             step.table,
             step.group.profile,
@@ -99,6 +102,7 @@ def _ranker(weights: dict[str, float], use_model: bool) -> Policy:
             step.group.when,
             step.rng,
             learned_scores=learned,
+            learned_reference=scorer[1] if scorer is not None else None,
         )
         index = {cid: i for i, cid in enumerate(step.table.coupon_ids)}
         return [index[r.coupon_id] for r in ranked]
@@ -137,7 +141,6 @@ def run_policy(
     groups: Sequence[Group],
     background: np.ndarray,
     uniforms: np.ndarray,
-    learned: Callable[[Group], np.ndarray] | None,
     seed: int,
 ) -> PolicyResult:
     """Serve every group with one policy, with live counters and crowds, and score the outcome."""
@@ -154,7 +157,7 @@ def run_policy(
     for i, group in enumerate(groups):
         crowd = background[i] + sends_people
         stores.crowd_now[:] = crowd[store_rows]
-        step = Step(group, table, stores, lifts[group.profile.context.daypart], rng, mall.config.k, learned)
+        step = Step(group, table, stores, lifts[group.profile.context.daypart], rng, mall.config.k)
         shown = policy(step)
         p_true = mall.claim_probability(group, table, crowd)
         eligible = table.valid_mask(group.when.timestamp())
@@ -174,31 +177,33 @@ def run_policy(
 
 
 def evaluate(config: SimConfig, policies: Sequence[str] = POLICIES) -> tuple[list[PolicyResult], dict[str, object]]:
-    """Build the mall, log history, train LightFM on it, then run each policy over the same day."""
+    """Build the mall, log history, train both learned models on it, then run each policy over the same day."""
     mall = Mall.generate(config).simulate_history()
     logger.info("history: %d impressions, %d claims", len(mall.impressions), sum(i.claimed for i in mall.impressions))
-    model, metrics = train_coupon_model(mall.impressions)
+    claim_model, metrics = train_coupon_model(mall.impressions)
+    lightfm, lightfm_metrics = train_coupon_model(mall.impressions, kind="lightfm")
     rng = np.random.default_rng(config.seed + 2)
     span = timedelta(hours=11) / max(config.eval_groups, 1)
     groups = [mall.sample_group(rng, EVAL_DAY + timedelta(hours=10) + i * span) for i in range(config.eval_groups)]
     background = np.stack([mall.background_crowd(rng) for _ in groups])
     uniforms = rng.random((len(groups), config.k))
-    learned = _model_scorer(model, mall)
     table: dict[str, Policy] = {
         "random": _random,
         "popularity": _popularity,
-        "match-only": _ranker(MATCH_ONLY_WEIGHTS, False),
-        "heuristic": _ranker(HEURISTIC_WEIGHTS, False),
-        "heuristic+lightfm": _ranker({}, True),
+        "match-only": _ranker(MATCH_ONLY_WEIGHTS),
+        "heuristic": _ranker(HEURISTIC_WEIGHTS),
+        "heuristic+lightfm": _ranker(LIGHTFM_WEIGHTS, (_model_scorer(lightfm, mall), None)),
+        "heuristic+claim-model": _ranker({}, (_model_scorer(claim_model, mall), claim_model.reference_logit)),
     }
     results = []
     for name in policies:
         logger.info("running policy %s over %d groups", name, len(groups))
-        results.append(run_policy(name, table[name], mall, groups, background, uniforms, learned, config.seed + 3))
-    return results, {"lightfm": metrics, "model_version": model.version}
+        results.append(run_policy(name, table[name], mall, groups, background, uniforms, config.seed + 3))
+    extra: dict[str, object] = {"claim_model": metrics, "lightfm": lightfm_metrics, "model_version": claim_model.version}
+    return results, extra
 
 
-def _model_scorer(model: CouponModel, mall: Mall) -> Callable[[Group], np.ndarray]:
+def _model_scorer(model: CouponScorer, mall: Mall) -> Callable[[Group], np.ndarray]:
     reps = model.item_representations(CouponTable.from_candidates(mall.coupons))
     return lambda group: model.score(group.profile, reps)
 
@@ -221,19 +226,29 @@ def markdown_table(results: Sequence[PolicyResult]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    """The simulator table; with ``--dataset PATH`` the real-offer one (:mod:`recsys.lab.leadin_offers_eval`)."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if any(a == "--dataset" or a.startswith("--dataset=") for a in args_in):
+        from recsys.lab.leadin_offers_eval import main as evaluate_offers
+
+        return evaluate_offers(args_in)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n", 1)[0],
+        epilog="With --dataset PATH: the real-offer evaluation (python -m recsys.lab.leadin_offers_eval -h).",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--groups", type=int, default=SimConfig.eval_groups, help="groups served on the eval day")
     parser.add_argument("--stores", type=int, default=SimConfig.n_stores)
     parser.add_argument("--history-days", type=int, default=SimConfig.history_days)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_in)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     config = SimConfig(n_stores=args.stores, eval_groups=args.groups, history_days=args.history_days, seed=args.seed)
     results, extra = evaluate(config)
     sys.stdout.write(markdown_table(results) + "\n")
-    new = extra["lightfm"]["new"]  # type: ignore[index]
+    claim, lightfm = extra["claim_model"]["new"], extra["lightfm"]["new"]  # type: ignore[index]
     sys.stdout.write(
-        f"\nLightFM held-out AUC {new['auc']:.3f} on {int(new['n'])} impressions (model {extra['model_version']})\n"
+        f"\nheld-out AUC on {int(claim['n'])} impressions: "
+        f"claim model {claim['auc']:.3f}, LightFM {lightfm['auc']:.3f}\n"
     )
     return 0
 

@@ -80,15 +80,22 @@ def coupon_strength(table: CouponTable, now_ts: float) -> np.ndarray:
     return 0.6 * depth + 0.2 * stock_left + 0.2 * urgency
 
 
-def learned(scores: np.ndarray | None, valid: np.ndarray) -> np.ndarray:
-    """Model scores standardised over the valid candidates and squashed by tanh into (-1, 1).
+def learned(scores: np.ndarray | None, valid: np.ndarray, reference_logit: float | None = None) -> np.ndarray:
+    """The learned model's view of each coupon, in (0, 1) or (-1, 1); missing (NaN) scores count as average.
 
-    Raw LightFM logits drift between model versions; standardising per request keeps the weight's
-    meaning stable across a model swap. Missing (NaN) scores count as average.
+    A calibrated claim model (``reference_logit`` = the log-odds of its training claim rate) gives
+    ``tanh((logit − reference) / 2)`` — the odds ratio to an average coupon mapped to (-1, 1), 0 for an
+    average coupon — which means the same for every crowd and every request, so a weight on it trades
+    expected claims against the other components.
+    Uncalibrated scores (LightFM logits drift between versions) are standardised over the valid
+    candidates of the request and squashed by tanh instead.
     """
     if scores is None:
         return np.zeros(len(valid))
     raw = np.asarray(scores, dtype=np.float64)
+    if reference_logit is not None:
+        out = np.tanh(0.5 * (raw - reference_logit))
+        return np.where(np.isfinite(out), out, 0.0)
     usable = valid & np.isfinite(raw)
     out = np.zeros(len(raw))
     if usable.sum() < 2:

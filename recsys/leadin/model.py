@@ -59,12 +59,17 @@ class CouponFeatures:
 
 @dataclass(frozen=True)
 class CouponImpression:
-    """One coupon shown to one crowd; ``claimed`` when a claim was joined back to it."""
+    """One coupon shown to one crowd; ``claimed`` when a claim was joined back to it.
+
+    ``propensity`` is the probability with which the serving policy put this coupon on the slate
+    (logged by the screen with the impression), for off-policy evaluation; None when not logged.
+    """
 
     ts: float
     coupon: CouponFeatures
     profile: CrowdProfile
     claimed: bool
+    propensity: float | None = None
 
 
 def coupon_features_of(table: CouponTable) -> list[CouponFeatures]:
@@ -177,6 +182,9 @@ class CouponModel:
     @property
     def is_fitted(self) -> bool:
         return self._lightfm is not None
+
+    reference_logit: None = None
+    """LightFM logits are not calibrated: the ranker standardises them per request instead."""
 
     def fit(self, impressions: Sequence[CouponImpression]) -> CouponModel:
         """Train from scratch on ``impressions``; returns ``self`` with a fresh ``version``."""

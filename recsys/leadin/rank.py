@@ -48,6 +48,7 @@ def component_matrix(
     now_ts: float,
     valid: np.ndarray,
     learned_scores: np.ndarray | None = None,
+    learned_reference: float | None = None,
 ) -> np.ndarray:
     """Unweighted components, shape ``(len(COMPONENTS), n_coupons)``, rows in :data:`COMPONENTS` order."""
     popularity, efficiency, crowding = comp.store_columns(table, stores)
@@ -58,7 +59,7 @@ def component_matrix(
             efficiency,
             crowding,
             comp.coupon_strength(table, now_ts),
-            comp.learned(learned_scores, valid),
+            comp.learned(learned_scores, valid, learned_reference),
         ]
     )
 
@@ -91,12 +92,14 @@ def rank_coupons(
     learned_scores: np.ndarray | None = None,
     max_per_store: int = 1,
     pacing: PacingConfig | None = None,
+    learned_reference: float | None = None,
 ) -> list[RankedCoupon]:
     """Top-``k`` slate for one crowd.
 
     ``now`` must be timezone-aware mall-local time (pacing reads the hour). ``weights`` may be a
     partial mapping; missing names take their :mod:`recsys.weights` default. ``learned_scores`` are
-    raw model scores aligned with the candidates (NaN where the model has none).
+    raw model scores aligned with the candidates (NaN where the model has none); ``learned_reference``
+    is the calibrated model's average log-odds (see :func:`recsys.leadin.components.learned`).
     """
     if k <= 0:
         return []
@@ -112,7 +115,9 @@ def rank_coupons(
     paced = pacing_probability(table.claims_today, table.daily_cap, day_fraction(now, pacing), pacing.slack)
     eligible = valid & (rng.random(len(table)) < paced)
     weight_vec = np.array([w[name] for name in COMPONENTS])
-    weighted = component_matrix(table, profile, store_audiences, _as_stores(stats), now_ts, valid, learned_scores)
+    weighted = component_matrix(
+        table, profile, store_audiences, _as_stores(stats), now_ts, valid, learned_scores, learned_reference
+    )
     weighted *= weight_vec[:, None]
     base = weighted.sum(axis=0)
     n_explore = _exploration_slots(w["exploration"], k, rng)

@@ -14,10 +14,23 @@ from typing import Any
 
 import numpy as np
 
+from recsys.leadin.claim_model import ClaimModel
 from recsys.leadin.model import CouponImpression, CouponModel
+from recsys.leadin.scorers import CouponScorer
 
 logger = logging.getLogger(__name__)
 DEFAULT_MIN_AUC_GAIN = 0.002
+MODEL_KINDS = ("logistic", "lightfm")
+"""``logistic``: :class:`ClaimModel` (the default, see ``docs/evaluation.md``); ``lightfm``: :class:`CouponModel`."""
+
+
+def new_scorer(kind: str = "logistic", **params: Any) -> ClaimModel | CouponModel:
+    """An unfitted scorer of ``kind``; ``ValueError`` naming the kinds for anything else."""
+    if kind == "logistic":
+        return ClaimModel(**params)
+    if kind == "lightfm":
+        return CouponModel(**params)
+    raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
 
 
 def time_split(
@@ -33,11 +46,12 @@ def time_split(
 
 def train_coupon_model(
     impressions: Sequence[CouponImpression],
-    current: CouponModel | None = None,
+    current: CouponScorer | None = None,
     test_fraction: float = 0.2,
     refit_on_all: bool = True,
+    kind: str = "logistic",
     **model_params: Any,
-) -> tuple[CouponModel, dict[str, Any]]:
+) -> tuple[ClaimModel | CouponModel, dict[str, Any]]:
     """Train on the older impressions, evaluate new and current model on the newest ones.
 
     Returns ``(model, {"new": metrics, "current": metrics | None, "n_train", "n_test"})``. With
@@ -46,7 +60,7 @@ def train_coupon_model(
     split model.
     """
     train, test = time_split(impressions, test_fraction)
-    candidate = CouponModel(**model_params).fit(train)
+    candidate = new_scorer(kind, **model_params).fit(train)
     metrics: dict[str, Any] = {
         "new": candidate.evaluate(test),
         "current": current.evaluate(test) if current is not None and current.is_fitted else None,
@@ -54,7 +68,7 @@ def train_coupon_model(
         "n_test": len(test),
     }
     logger.info("coupon model held-out metrics: %s", metrics)
-    model = CouponModel(**model_params).fit(list(impressions)) if refit_on_all else candidate
+    model = new_scorer(kind, **model_params).fit(list(impressions)) if refit_on_all else candidate
     return model, metrics
 
 

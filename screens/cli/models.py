@@ -16,18 +16,23 @@ from screens.settings import Settings
 def train_coupons(
     test_fraction: Annotated[float, typer.Option(min=0.01, max=0.9, help="newest share held out")] = 0.2,
     min_gain: Annotated[float, typer.Option(help="held-out AUC gain needed to publish")] = 0.002,
-    epochs: Annotated[int, typer.Option(min=1)] = 15,
+    kind: Annotated[str, typer.Option(help="logistic (the claim model) or lightfm")] = "logistic",
+    epochs: Annotated[int | None, typer.Option(min=1, help="LightFM epochs (kind lightfm only)")] = None,
     force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
 ) -> None:
-    """Train the LightFM coupon model on the event log; publish a new version only if it is better."""
+    """Train the coupon claim model on the event log; publish a new version only if it is better."""
     from screens.services.leadin.training import train_and_maybe_publish
 
-    _train(train_and_maybe_publish, test_fraction=test_fraction, min_gain=min_gain, force=force, epochs=epochs)
+    params: dict[str, Any] = {"kind": kind} | ({"epochs": epochs} if epochs is not None else {})
+    if epochs is not None and kind != "lightfm":
+        raise typer.BadParameter("--epochs applies to --kind lightfm only", param_hint="--epochs")
+    _train(train_and_maybe_publish, test_fraction=test_fraction, min_gain=min_gain, force=force, **params)
 
 
 @eval_app.command("coupons", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def eval_coupons(ctx: typer.Context) -> None:
-    """Compare coupon policies in the mall simulator (options of `python -m recsys.lab.leadin_eval -h`)."""
+    """Compare coupon policies in the mall simulator, or with `--dataset PATH` score the ranker on real
+    coupon offers (options of `python -m recsys.lab.leadin_eval -h` / `python -m recsys.lab.leadin_offers_eval -h`)."""
     from recsys.lab.leadin_eval import main as evaluate
 
     raise typer.Exit(evaluate(list(ctx.args)))

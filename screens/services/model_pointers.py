@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from recsys.leadin.model import CouponModel
+from recsys.leadin.scorers import CouponScorer, load_coupon_scorer
 from screens.bus import ConfigChannel
 
 log = logging.getLogger(__name__)
@@ -38,15 +38,18 @@ def current_version(model_dir: Path, kind: str) -> str | None:
         return None
 
 
-def load_coupon_model(model_dir: Path, version: str | None = None) -> CouponModel | None:
-    """The coupon model in force (or ``version``); None before the first publication."""
+def load_coupon_model(model_dir: Path, version: str | None = None) -> CouponScorer | None:
+    """The coupon model in force (or ``version``); None before the first publication.
+
+    Raises ``ValueError``/``OSError`` for a file that cannot be read: callers keep what they serve.
+    """
     version = version or current_version(model_dir, COUPONS)
     if version is None:
         return None
-    return CouponModel.load(model_dir / COUPONS / f"{version}.pkl")
+    return load_coupon_scorer(model_dir / COUPONS / f"{version}.pkl")
 
 
-def publish_coupon_model(model: CouponModel, model_dir: Path, config: ConfigChannel | None) -> str:
+def publish_coupon_model(model: CouponScorer, model_dir: Path, config: ConfigChannel | None) -> str:
     """Write ``model`` as a new version, make it current and tell every worker."""
     if model.version is None:
         raise ValueError("only a fitted model can be published")

@@ -89,9 +89,9 @@ def test_time_split_holds_out_the_newest_impressions() -> None:
 
 def test_train_publishes_only_a_model_that_beats_the_current_one(model: CouponModel) -> None:
     log = synthetic_log(3000, seed=3)
-    new_model, metrics = train_coupon_model(log, current=None, epochs=10)
+    new_model, metrics = train_coupon_model(log, current=None, kind="lightfm", epochs=10)
     assert should_publish(metrics["new"], metrics["current"])  # nothing to beat yet
-    _, against_itself = train_coupon_model(log, current=new_model, epochs=10)
+    _, against_itself = train_coupon_model(log, current=new_model, kind="lightfm", epochs=10)
     assert not should_publish(against_itself["new"], against_itself["current"])  # no real gain
     assert not should_publish({"auc": 0.7}, {"auc": 0.71})
     assert should_publish({"auc": 0.75}, {"auc": 0.70})

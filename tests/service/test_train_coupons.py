@@ -12,11 +12,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from recsys.leadin.claim_model import ClaimModel
 from screens.app import create_app
 from screens.auth import create_token
+from screens.bus.memory import MemoryConfigChannel
 from screens.cli import app as cli
+from screens.services.model_pointers import CouponModelHolder, make_current, publish_coupon_model
 from tests.builders import coupon, event, wait_for
 from tests.conftest import make_settings
+from tests.recsys.test_claim_model import family_log
 from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall, ids
 
 
@@ -78,7 +82,7 @@ def history(mall: Mall, groups: int = 240) -> None:
 
 
 def train(env: dict[str, str]) -> dict[str, object]:
-    result = CliRunner().invoke(cli, ["train", "coupons", "--epochs", "50"], env=env)
+    result = CliRunner().invoke(cli, ["train", "coupons"], env=env)
     assert result.exit_code == 0, result.output
     report: dict[str, object] = json.loads(result.stdout[result.stdout.index("{") :])
     return report
@@ -123,3 +127,15 @@ def test_eval_coupons_prints_the_policy_table() -> None:
     result = CliRunner().invoke(cli, ["eval", "coupons", "--groups", "60", "--stores", "12", "--history-days", "2"])
     assert result.exit_code == 0, result.output
     assert "| policy | claim rate |" in result.stdout and "heuristic+lightfm" in result.stdout
+
+
+@pytest.mark.parametrize("content", [b"PK\x03\x04 cut short", b"\x80\x05 not a pickle", b""])
+def test_a_published_model_that_fails_to_load_never_replaces_the_current_one(tmp_path: Path, content: bytes) -> None:
+    config = MemoryConfigChannel()
+    good = ClaimModel().fit(family_log(800))
+    publish_coupon_model(good, tmp_path, config)
+    holder = CouponModelHolder(tmp_path, config)
+    assert holder.version == good.version
+    (tmp_path / "coupons" / "broken.pkl").write_bytes(content)
+    make_current(tmp_path, "coupons", "broken", config)  # announced: the holder tries it at once
+    assert holder.version == good.version and holder.current() is not None

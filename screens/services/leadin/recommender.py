@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from recsys.audience import PublishedAudience
-from recsys.leadin.model import CouponModel
 from recsys.leadin.rank import RankedCoupon, rank_coupons
+from recsys.leadin.scorers import CouponScorer
 from recsys.profile import CrowdProfile
 from screens.bus import LiveCounters
 from screens.caching import TtlCache
@@ -45,7 +45,7 @@ class CouponRecommender:
     def __init__(
         self,
         state: CouponState,
-        models: ModelSlot[CouponModel],
+        models: ModelSlot[CouponScorer],
         weights: WeightsCache,
         counters: LiveCounters,
         crowd_window_s: float,
@@ -59,7 +59,7 @@ class CouponRecommender:
         self._reps_lock = threading.Lock()
         # Not a timed cache: item vectors derived from (model, catalog build), recomputed when either
         # object changes (a new model version or a rebuilt catalog), so they can never be stale.
-        self._reps: tuple[CouponModel, CouponCatalog, tuple[np.ndarray, np.ndarray]] | None = None
+        self._reps: tuple[CouponScorer, CouponCatalog, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _rng(self) -> np.random.Generator:
         """One generator per thread: numpy generators are not safe to share between threads."""
@@ -115,11 +115,12 @@ class CouponRecommender:
             now,
             self._rng(),
             learned_scores=learned,
+            learned_reference=model.reference_logit if model is not None else None,
         )
         return LeadInSlate(ranked, profile, model.version if model else None, None if weights else weights_version)
 
-    def _item_representations(self, model: CouponModel, snap: LiveSnapshot) -> tuple[np.ndarray, np.ndarray]:
-        """LightFM item vectors of the catalog, cached per (model, catalog build)."""
+    def _item_representations(self, model: CouponScorer, snap: LiveSnapshot) -> tuple[np.ndarray, np.ndarray]:
+        """The model's item side of the catalog, cached per (model, catalog build)."""
         cached = self._reps
         if cached is not None and cached[0] is model and cached[1] is snap.catalog:
             return cached[2]
