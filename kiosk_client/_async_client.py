@@ -185,8 +185,12 @@ class AsyncLeadInClient(AsyncKioskClient):
         extra = {"dwell_s": dwell_s} if dwell_s is not None else {}
         return await self.record("audience", screen_id=self.screen_id, faces=[dict(f) for f in faces], **extra)
 
-    async def record_coupon_impression(self, coupon_id: str, explored: bool | None = None) -> str:
-        extra = {} if explored is None else {"explored": explored}
+    async def record_coupon_impression(
+        self, coupon_id: str, explored: bool | None = None, propensity: float | None = None
+    ) -> str:
+        extra: dict[str, Any] = {} if explored is None else {"explored": explored}
+        if propensity is not None:  # the coupon list's `propensity`: lets the service evaluate other policies
+            extra["propensity"] = propensity
         return await self.record("coupon_impression", screen_id=self.screen_id, coupon_id=coupon_id, **extra)
 
     async def record_coupon_claim(self, coupon_id: str) -> str:

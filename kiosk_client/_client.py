@@ -216,9 +216,13 @@ class LeadInClient(KioskClient):
         extra = {"dwell_s": dwell_s} if dwell_s is not None else {}
         return self.record("audience", screen_id=self.screen_id, faces=[dict(f) for f in faces], **extra)
 
-    def record_coupon_impression(self, coupon_id: str, explored: bool | None = None) -> str:
+    def record_coupon_impression(
+        self, coupon_id: str, explored: bool | None = None, propensity: float | None = None
+    ) -> str:
         """``explored``: the coupon list marked it so (it feeds the console's measured exploration share)."""
-        extra = {} if explored is None else {"explored": explored}
+        extra: dict[str, Any] = {} if explored is None else {"explored": explored}
+        if propensity is not None:  # the coupon list's `propensity`: lets the service evaluate other policies
+            extra["propensity"] = propensity
         return self.record("coupon_impression", screen_id=self.screen_id, coupon_id=coupon_id, **extra)
 
     def record_coupon_claim(self, coupon_id: str) -> str:

@@ -164,7 +164,9 @@ class MallSimulator:
             logger.warning("no coupons for %s: %s", lead_in.screen_id, exc)
             shown = []
         for rank, coupon in enumerate(shown):
-            lead_in.record_coupon_impression(coupon["coupon_id"], explored=coupon.get("explored"))
+            lead_in.record_coupon_impression(
+                coupon["coupon_id"], explored=coupon.get("explored"), propensity=coupon.get("propensity")
+            )
             self._count("coupon_impression")
             self.summary.impressions += 1
             if self.rng.random() < self.claim_boost * shopper.claim_probability(coupon["store_id"], rank):

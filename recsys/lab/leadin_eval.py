@@ -199,7 +199,8 @@ def evaluate(config: SimConfig, policies: Sequence[str] = POLICIES) -> tuple[lis
     for name in policies:
         logger.info("running policy %s over %d groups", name, len(groups))
         results.append(run_policy(name, table[name], mall, groups, background, uniforms, config.seed + 3))
-    extra: dict[str, object] = {"claim_model": metrics, "lightfm": lightfm_metrics, "model_version": claim_model.version}
+    extra: dict[str, object] = {"claim_model": metrics, "lightfm": lightfm_metrics}
+    extra["model_version"] = claim_model.version
     return results, extra
 
 

@@ -175,7 +175,7 @@ class CouponModel:
             random_state=random_state,
         )
         self.epochs = epochs
-        self.space = FeatureSpace()
+        self.space = self.space_type()
         self.version: str | None = None
         self._lightfm: LightFM | None = None
 
@@ -183,6 +183,8 @@ class CouponModel:
     def is_fitted(self) -> bool:
         return self._lightfm is not None
 
+    space_type: type[FeatureSpace] = FeatureSpace
+    """Subclasses may describe crowds differently (the library comparison in ``recsys.lab``)."""
     reference_logit: None = None
     """LightFM logits are not calibrated: the ranker standardises them per request instead."""
 
@@ -195,7 +197,7 @@ class CouponModel:
         latest: dict[str, CouponFeatures] = {i.coupon.coupon_id: i.coupon for i in impressions}
         items = list(latest.values())
         item_row = {c.coupon_id: r for r, c in enumerate(items)}
-        self.space = FeatureSpace().fit_items(items)
+        self.space = self.space_type().fit_items(items)
         n = len(impressions)
         labels = np.array([1.0 if i.claimed else -1.0 for i in impressions], dtype=np.float32)
         cols = np.array([item_row[i.coupon.coupon_id] for i in impressions])

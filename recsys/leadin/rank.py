@@ -22,7 +22,14 @@ import numpy as np
 from recsys.audience import AudienceLift
 from recsys.leadin import components as comp
 from recsys.leadin.components import COMPONENTS
-from recsys.leadin.rerank import PacingConfig, build_slate, day_fraction, pacing_probability, thompson_draws
+from recsys.leadin.rerank import (
+    PacingConfig,
+    build_slate,
+    day_fraction,
+    pacing_probability,
+    slate_propensities,
+    thompson_draws,
+)
 from recsys.leadin.table import CouponCandidate, CouponTable, RankedCoupon, StoreStats, StoreTable
 from recsys.profile import CrowdProfile
 from recsys.weights import default_weights
@@ -133,8 +140,12 @@ def rank_coupons(
         draws,
         n_explore,
     )
+    left = int(eligible.sum()) - sum(not e for e in slate.explored)
+    propensities = slate_propensities(slate, paced, left, w["exploration"], k)
     out: list[RankedCoupon] = []
-    for row, penalty, explored in zip(slate.rows, slate.diversity_penalty, slate.explored, strict=True):
+    for row, penalty, explored, propensity in zip(
+        slate.rows, slate.diversity_penalty, slate.explored, propensities, strict=True
+    ):
         explain = {name: float(weighted[i, row]) for i, name in enumerate(COMPONENTS)}
         explain["category_diversity"] = penalty
         out.append(
@@ -145,6 +156,7 @@ def rank_coupons(
                 score=float(base[row] + penalty),
                 explain=explain,
                 explored=explored,
+                propensity=propensity,
             )
         )
     return out

@@ -108,3 +108,32 @@ def build_slate(
             eligible[same_store] = False
             score[same_store] = -np.inf
     return Slate(rows, penalties, explored)
+
+
+def slate_propensities(
+    slate: Slate, paced: np.ndarray, eligible_after: int, exploration_share: float, k: int
+) -> list[float]:
+    """Probability with which the policy put each slate coupon there, for off-policy evaluation.
+
+    The slate's randomness is the pacing draw (coupon ``c`` stays eligible with ``paced[c]``), the
+    stochastic rounding of ``exploration_share × k`` exploration slots, and the Thompson draws. A
+    coupon ranked at exploit position ``j`` is shown when it survives pacing and slot ``j`` is not
+    turned into an exploration slot, or else when an exploration slot draws it; an explored coupon
+    when an exploration slot draws it. Thompson draws are approximated as uniform over the
+    ``eligible_after`` coupons left once the exploit slots are filled (Li et al., 2011, log the
+    probability of the action actually taken; an approximation is recorded as one, in
+    ``docs/evaluation.md``). Values are clipped to [0.01, 1] so importance weights stay bounded.
+    """
+    expected = min(max(exploration_share, 0.0), 1.0) * k
+    floor, frac = int(expected), expected - int(expected)
+    draw = min(max(expected, 1.0) / max(eligible_after, 1), 1.0) if expected > 0 else 0.0
+    out = []
+    for position, (row, explored) in enumerate(zip(slate.rows, slate.explored, strict=True)):
+        if explored:
+            p = draw
+        else:
+            slots_after = k - position  # exploit iff n_explore < slots_after
+            exploit = 1.0 if slots_after > floor + 1 else (1.0 - frac if slots_after == floor + 1 else 0.0)
+            p = float(paced[row]) * exploit + (1.0 - exploit) * draw
+        out.append(float(np.clip(p, 0.01, 1.0)))
+    return out

@@ -63,7 +63,11 @@ class StoreStats:
 
 @dataclass(frozen=True)
 class RankedCoupon:
-    """One returned coupon; ``score`` equals the sum of ``explain`` (component × weight)."""
+    """One returned coupon; ``score`` equals the sum of ``explain`` (component × weight).
+
+    ``propensity`` is the probability with which the policy showed it (the screen logs it with the
+    impression, for off-policy evaluation; :func:`recsys.leadin.rerank.slate_propensities`).
+    """
 
     coupon_id: str
     store_id: str
@@ -71,6 +75,7 @@ class RankedCoupon:
     score: float
     explain: dict[str, float]
     explored: bool = False
+    propensity: float = 1.0
 
 
 def discount_depth(kind: str, value: float, min_spend: float, median_price: float) -> float:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from screens.cli._apps import eval_app, train_app
 from screens.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from screens.bus import Bus
+    from screens.services.leadin.state import LiveSnapshot
 
 
 @train_app.command("coupons")
@@ -26,16 +33,60 @@ def train_coupons(
     params: dict[str, Any] = {"kind": kind} | ({"epochs": epochs} if epochs is not None else {})
     if epochs is not None and kind != "lightfm":
         raise typer.BadParameter("--epochs applies to --kind lightfm only", param_hint="--epochs")
-    _train(train_and_maybe_publish, test_fraction=test_fraction, min_gain=min_gain, force=force, **params)
+    _train(
+        train_and_maybe_publish, test_fraction=test_fraction, min_gain=min_gain, force=force, live_state=True, **params
+    )
 
 
 @eval_app.command("coupons", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def eval_coupons(ctx: typer.Context) -> None:
-    """Compare coupon policies in the mall simulator, or with `--dataset PATH` score the ranker on real
-    coupon offers (options of `python -m recsys.lab.leadin_eval -h` / `python -m recsys.lab.leadin_offers_eval -h`)."""
+def eval_coupons(
+    ctx: typer.Context,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(help="current, candidate or a weights .json: off-policy estimates on the event log (repeatable)"),
+    ] = None,
+    k: Annotated[
+        int | None, typer.Option(min=1, max=20, help="slate size for --policy (default: the median logged one)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print --policy estimates as JSON")] = False,
+) -> None:
+    """Compare coupon policies in the mall simulator, score the ranker on real coupon offers with
+    `--dataset PATH`, or estimate policies on the logged slates with `--policy` (IPS, SNIPS, DR).
+
+    Simulator and dataset options: `python -m recsys.lab.leadin_eval -h` and
+    `python -m recsys.lab.leadin_offers_eval -h`."""
+    if policy:
+        _estimate_policies(policy, k, as_json)
+        return
     from recsys.lab.leadin_eval import main as evaluate
 
     raise typer.Exit(evaluate(list(ctx.args)))
+
+
+def _estimate_policies(policies: list[str], k: int | None, as_json: bool) -> None:
+    """Off-policy estimates of each policy on the logged slates of the configured database."""
+    import json
+
+    from recsys.leadin.ope import slates_from_impressions
+    from recsys.leadin.training import new_scorer
+    from screens.services.leadin import ope
+    from screens.services.leadin.training import load_impressions
+    from screens.services.model_pointers import load_coupon_model
+
+    with _service() as (settings, engine, bus):
+        try:
+            current = load_coupon_model(settings.model_dir)
+            impressions = load_impressions(engine, settings.crowd_window_s)
+            in_force = ope.weights_in_force(engine)
+            specs = [ope.resolve_policy(p, in_force, current, impressions) for p in policies]
+            snap = _live_state(settings, engine, bus)()
+            slates = slates_from_impressions(impressions, snap.table)
+            reward = current if current is not None and current.reference_logit is not None else None
+            estimates = ope.estimate_specs(specs, slates, snap, reward or new_scorer().fit(impressions), k)
+        except (ValueError, OSError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(json.dumps(ope.as_json(estimates), indent=2) if as_json else ope.estimates_table(estimates))
 
 
 @train_app.command("mirror")
@@ -59,9 +110,9 @@ def train_mirror(
     )
 
 
-def _train(train_and_maybe_publish: Callable[..., Any], **options: Any) -> None:
-    """Run one trainer against the configured database and bus; print its report (exit 2 if it cannot train)."""
-    import json
+@contextmanager
+def _service() -> Iterator[tuple[Settings, Engine, Bus]]:
+    """The configured database and bus, closed on the way out."""
     import logging
 
     from screens.bus import make_bus
@@ -72,15 +123,41 @@ def _train(train_and_maybe_publish: Callable[..., Any], **options: Any) -> None:
     engine = make_engine(settings.database_url)
     bus = make_bus(settings.redis_url, buffer_max=10, retry_interval_s=settings.bus_retry_interval_s)
     try:
-        report = train_and_maybe_publish(
-            engine, settings.model_dir, bus.config, window_s=settings.crowd_window_s, **options
-        )
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        yield settings, engine, bus
     finally:
         bus.close()
         engine.dispose()
+
+
+def _live_state(settings: Settings, engine: Engine, bus: Bus) -> Callable[[], LiveSnapshot]:
+    """The coupons, store stats and audiences a worker would rank with right now."""
+    from screens.services.leadin.state import CouponState
+
+    state = CouponState(
+        engine,
+        bus.counters,
+        half_life_s=settings.audience_half_life_days * 86_400.0,
+        k_anonymity=settings.k_anonymity,
+        dp_epsilon=settings.dp_epsilon,
+        audience_ttl_s=0.0,
+    )
+    return state.snapshot
+
+
+def _train(train_and_maybe_publish: Callable[..., Any], live_state: bool = False, **options: Any) -> None:
+    """Run one trainer against the configured database and bus; print its report (exit 2 if it cannot train)."""
+    import json
+
+    with _service() as (settings, engine, bus):
+        if live_state:
+            options["snapshot"] = _live_state(settings, engine, bus)
+        try:
+            report = train_and_maybe_publish(
+                engine, settings.model_dir, bus.config, window_s=settings.crowd_window_s, **options
+            )
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
     typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
 
 

@@ -26,6 +26,7 @@ def _public(rec: LeadInSlate) -> RecommendResponse:
             score=c.score,
             explain=c.explain,
             explored=c.explored,
+            propensity=c.propensity,
         )
         for c in rec.coupons
     ]

@@ -124,6 +124,7 @@ def lead_in_display(
                 score=pick.score,
                 explain=pick.explain,
                 explored=pick.explored,
+                propensity=pick.propensity,
                 claim_url=url,
                 image_url=pictures.get(store.id),
                 qr_svg=segno.make(url, error="m").svg_data_uri(scale=4, border=2),

@@ -55,6 +55,9 @@ class CouponImpressionEvent(_EventBase):
     explored: bool | None = Field(
         None, description="the ranking drew this coupon by Thompson sampling; null when the screen does not say"
     )
+    propensity: Annotated[float, Field(gt=0.0, le=1.0)] | None = Field(
+        None, description="the coupon list's `propensity` for this coupon (off-policy evaluation); null if unknown"
+    )
 
 
 class CouponClaimEvent(_EventBase):

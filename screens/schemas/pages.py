@@ -19,6 +19,7 @@ class DisplayedCoupon(BaseModel):
     explain: dict[str, float]
     explored: bool = Field(description="drawn by Thompson sampling rather than by score")
     image_url: str | None = Field(None, description="a picture of the store's goods for the card (may fail to load)")
+    propensity: float = Field(description="probability the policy showed this coupon; log it with the impression")
     claim_url: str = Field(description="signed /c/{code} URL; scanning it records a coupon_claim")
     qr_svg: str = Field(description="QR code of claim_url as an SVG data URI")
 

@@ -63,6 +63,7 @@ class CouponPick(StrictModel):
     score: float
     explain: dict[str, float] = Field(description="component → component × weight; sums to score")
     explored: bool = Field(description="drawn by Thompson sampling rather than by score")
+    propensity: float = Field(description="probability the policy showed this coupon; log it with the impression")
 
 
 class RecommendResponse(StrictModel):

@@ -240,3 +240,22 @@ def test_empty_crowd_and_unknown_store_are_neutral(lift: AudienceLift) -> None:
     empty = CrowdProfile.empty(NOW)
     ranked = rank([coupon("a", "young-womens"), coupon("b", "brand-new-store")], empty, lift)
     assert len(ranked) == 2 and all(r.explain["audience_match"] == 0.0 for r in ranked)
+
+
+def test_propensities_are_one_without_randomness_and_lower_for_explored_or_paced_slots() -> None:
+    """Issue 12: each returned coupon carries the probability the policy showed it."""
+    now = datetime(2026, 1, 5, 15, tzinfo=UTC)
+    coupons = [
+        CouponCandidate(
+            f"c{i}", f"s{i}", f"c{i}", f"cat{i}", "percent", 10.0 + i, now - timedelta(days=1), now + timedelta(days=30)
+        )
+        for i in range(12)
+    ]
+    profile = CrowdProfile.from_shares({"female:25-34": 1.0}, now)
+    rng = np.random.default_rng(0)
+    fixed = rank_coupons(coupons, profile, None, None, {"exploration": 0.0}, 5, now, rng)
+    assert [c.propensity for c in fixed] == [1.0] * 5
+    exploring = rank_coupons(coupons, profile, None, None, {"exploration": 0.3}, 5, now, rng)
+    assert all(0.01 <= c.propensity <= 1.0 for c in exploring)
+    assert exploring[-1].propensity < 1.0  # the last slot is an exploration slot some of the time
+    assert all(c.propensity < 0.5 for c in exploring if c.explored)

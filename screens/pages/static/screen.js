@@ -145,7 +145,8 @@ function renderCoupons(display) {
   if (ids !== shownCoupons) {
     shownCoupons = ids;
     queueEvents(display.coupons.map((c) => ({ event_id: uuid4(), type: "coupon_impression", ts: new Date().toISOString(),
-                                              screen_id: SCREEN, coupon_id: c.coupon_id, explored: c.explored })));
+                                              screen_id: SCREEN, coupon_id: c.coupon_id, explored: c.explored,
+                                              propensity: c.propensity })));
   }
 }
 const refreshLeadIn = () => show("display", () => api(`/v1/screens/${PATH}/display?k=5`), renderCoupons);
