@@ -52,7 +52,7 @@ bench: $(STAMP) redis-server
 	$(PY) -m screens.cli bench upload --rows 100000 --repeats 3
 	$(PY) -m screens.cli bench events --total 50000 --batch 500
 	$(PY) -m screens.cli bench events --total 50000 --batch 500 --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
-	$(PY) -m screens.cli bench coupons --load wrk --workers 2 --clients 1 --concurrency 4 --duration 15 \
+	$(PY) -m screens.cli bench coupons --load wrk --workers 2 --clients 1 --concurrency 4 --duration 15 --baseline \
 	  --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
 	$(PY) -m recsys.lab.leadin_bench
 	$(PY) -m recsys.lab.mirror_bench

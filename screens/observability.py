@@ -10,10 +10,10 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("vitrine_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -53,31 +53,44 @@ def configure_logging(level: str, as_json: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def install_request_metrics(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+class RequestMetrics:
+    """Counts, times and logs every HTTP request as plain ASGI middleware.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` runs the
+    app in a separate task and streams the body through a memory channel, which cost the coupon
+    route a large share of its throughput (``docs/benchmarks.md``, issue 12).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
         status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_and_record)
         finally:
-            route = getattr(request.scope.get("route"), "path", "unmatched")
+            route = getattr(scope.get("route"), "path", "unmatched")
             elapsed = time.perf_counter() - start
-            REQUESTS.labels(request.method, route, str(status)).inc()
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(route).observe(elapsed)
-            log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": request.method,
-                        "route": route,
-                        "status": status,
-                        "ms": round(elapsed * 1000, 2),
-                    }
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                fields = {"method": scope["method"], "route": route, "status": status, "ms": round(elapsed * 1000, 2)}
+                log.info("request", extra={"fields": fields})
+
+
+def install_request_metrics(app: FastAPI) -> None:
+    app.add_middleware(RequestMetrics)
 
 
 def metrics_response() -> Response:

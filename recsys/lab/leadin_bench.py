@@ -20,6 +20,7 @@ import numpy as np
 
 from recsys.attributes import DAYPARTS, KNOWN_CELLS
 from recsys.audience import StoreAudience
+from recsys.leadin.claim_model import ClaimModel
 from recsys.leadin.model import CouponFeatures, CouponImpression, CouponModel, coupon_features_of
 from recsys.leadin.rank import rank_coupons
 from recsys.leadin.table import CouponCandidate, CouponTable, StoreStats, StoreTable
@@ -66,14 +67,17 @@ def build_world(
     return coupons, audience, stats, now
 
 
-def _small_model(coupons: list[CouponCandidate], now: datetime, rng: np.random.Generator) -> CouponModel:
+def _small_models(
+    coupons: list[CouponCandidate], now: datetime, rng: np.random.Generator
+) -> tuple[ClaimModel, CouponModel]:
+    """Both learned scorers on a small synthetic log: their serving cost does not depend on the fit."""
     features: list[CouponFeatures] = coupon_features_of(CouponTable.from_candidates(coupons))
     profile = CrowdProfile.from_shares({"female:18-24": 1.0}, now)
     shown = rng.integers(0, len(features), 5000)
     impressions = [
         CouponImpression(float(i), features[j], profile, bool(rng.random() < 0.1)) for i, j in enumerate(shown)
     ]
-    return CouponModel(epochs=2).fit(impressions)
+    return ClaimModel(max_iter=30).fit(impressions), CouponModel(epochs=2).fit(impressions)
 
 
 def timed(fn: Callable[[], object], repeats: int) -> np.ndarray:
@@ -97,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     coupons, audience, stats, now = build_world(args.coupons, args.stores)
     table, stores = CouponTable.from_candidates(coupons), StoreTable.from_stats(stats)
     lift = audience.lift(now.timestamp(), "afternoon")
-    model = _small_model(coupons, now, rng)
-    reps = model.item_representations(table)
+    claim_model, lightfm = _small_models(coupons, now, rng)
+    claim_reps, lightfm_reps = claim_model.item_representations(table), lightfm.item_representations(table)
+    reference = claim_model.reference_logit
     profile = CrowdProfile.from_explicit(
         {
             "faces": [
@@ -112,8 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     cases: dict[str, Callable[[], object]] = {
         "rank (cached tables, no model)": lambda: rank_coupons(table, profile, lift, stores, None, 5, now, rng),
-        "rank + LightFM score (service path)": lambda: rank_coupons(
-            table, profile, lift, stores, None, 5, now, rng, learned_scores=model.score(profile, reps)
+        "rank + claim model (service path)": lambda: rank_coupons(
+            table,
+            profile,
+            lift,
+            stores,
+            None,
+            5,
+            now,
+            rng,
+            learned_scores=claim_model.score(profile, claim_reps),
+            learned_reference=reference,
+        ),
+        "rank + LightFM score": lambda: rank_coupons(
+            table, profile, lift, stores, None, 5, now, rng, learned_scores=lightfm.score(profile, lightfm_reps)
         ),
         "rank from 2,000 CouponCandidate rows": lambda: rank_coupons(coupons, profile, lift, stats, None, 5, now, rng),
     }

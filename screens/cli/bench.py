@@ -39,11 +39,16 @@ def bench_coupons(
     workers: Annotated[int, typer.Option(min=1, help="service workers")] = 1,
     redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None,
     load: Annotated[str, typer.Option(help="python (httpx processes) or wrk")] = "python",
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="then load a bare FastAPI app with the same body (wrk only)")
+    ] = False,
 ) -> None:
     """Requests per second, median and p99 of GET /v1/screens/{id}/coupons over HTTP."""
+    if baseline and load != "wrk":
+        raise typer.BadParameter("--baseline needs --load wrk", param_hint="--baseline")
     _print_bench(
         lambda: __import__("screens.tools.http_bench", fromlist=["x"]).bench_coupons_http(
-            coupons, stores, duration, clients, concurrency, workers, redis_url, load
+            coupons, stores, duration, clients, concurrency, workers, redis_url, load, baseline
         )
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from recsys.weights import validate_weights
 from screens.deps import CouponsDep, PrincipalDep, RuntimeDep, ScreenDep
@@ -39,9 +39,14 @@ def _public(rec: LeadInSlate) -> RecommendResponse:
 
 
 @router.get("/screens/{screen_id}/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404))
-def get_screen_coupons(screen: ScreenDep, coupons: CouponsDep, k: SlateSize = 5) -> RecommendResponse:
+def get_screen_coupons(screen: ScreenDep, coupons: CouponsDep, k: SlateSize = 5) -> Response:
     """Top-k coupons for the crowd in front of the screen, at most one per store, each with `explain`."""
-    return _public(coupons.recommend(screen.id, k))
+    return _json(_public(coupons.recommend(screen.id, k)))
+
+
+def _json(body: RecommendResponse) -> Response:
+    """Serialise once: the body is already a validated model, so FastAPI's second pass is skipped."""
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.post("/recommend/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404, 422))

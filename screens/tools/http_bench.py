@@ -296,6 +296,33 @@ def _wrk_load(
     }
 
 
+def _bare_load(workdir: Path, workers: int, screens: list[str], connections: int, duration_s: float) -> dict[str, Any]:
+    """The bare app under uvicorn with ``workers`` workers, loaded by the same wrk script."""
+    import subprocess
+    import sys
+
+    from screens.tools.launcher import free_port
+
+    port = free_port()
+    env = os.environ | {"VITRINE_BARE_BODY": str(workdir / "body.json")}
+    cmd = [sys.executable, "-m", "uvicorn", "screens.tools.bare_app:app", "--port", str(port)]
+    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        return _wrk_load(url, {"Authorization": "none"}, screens, connections, duration_s, workdir)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 def bench_coupons_http(
     n_coupons: int = 2000,
     n_stores: int = 300,
@@ -305,9 +332,17 @@ def bench_coupons_http(
     workers: int = 1,
     redis_url: str | None = None,
     load: str = "python",
+    baseline: bool = False,
 ) -> dict[str, Any]:
     """``GET /v1/screens/{id}/coupons`` under closed-loop load from ``clients`` separate processes
-    (``load="python"``: httpx clients) or from ``wrk`` (``load="wrk"``)."""
+    (``load="python"``: httpx clients) or from ``wrk`` (``load="wrk"``).
+
+    With ``baseline`` (wrk only), the bare app of :mod:`screens.tools.bare_app` is then loaded the same
+    way with the same number of workers, returning a coupon body captured from the service, and the
+    result gains ``baseline`` and ``share_of_baseline`` (requests per second, service / bare).
+    """
+    if baseline and load != "wrk":
+        raise ValueError("--baseline runs with --load wrk (the same generator for both apps)")
     import multiprocessing
     import threading
 
@@ -317,6 +352,7 @@ def bench_coupons_http(
         try:
             with httpx.Client(base_url=url, headers=admin, timeout=120) as http:
                 screens = _coupon_world(http, n_coupons, n_stores, n_screens=10)
+                body = http.get(f"/v1/screens/{screens[0]}/coupons", params={"k": 5}).content
             feeder = threading.Thread(target=_feed_crowds, args=(url, admin, screens, stop), daemon=True)
             feeder.start()
             time.sleep(2.0)  # visits applied, first crowds seen
@@ -328,6 +364,12 @@ def bench_coupons_http(
         finally:
             stop.set()
             service.stop()
+        if baseline:
+            (Path(tmp) / "body.json").write_bytes(body)
+            measured["baseline"] = _bare_load(Path(tmp), workers, screens, clients * concurrency, duration_s)
+            measured["share_of_baseline"] = round(
+                measured["requests_per_s"] / measured["baseline"]["requests_per_s"], 3
+            )
     common = {
         "coupons": n_coupons,
         "stores": n_stores,
