@@ -28,9 +28,11 @@ import numpy as np
 from recsys.attributes import DAYPARTS
 from recsys.audience import StoreAudience
 from recsys.lab import leadin_offers as offers_mod
+from recsys.leadin.claim_model import sigmoid
 from recsys.leadin.components import COMPONENTS
 from recsys.leadin.impressions import impressions_from_events
 from recsys.leadin.model import CouponImpression, roc_auc
+from recsys.leadin.ope import LoggedSlate, estimate_policy
 from recsys.leadin.rank import component_matrix, rank_coupons
 from recsys.leadin.scorers import CouponScorer
 from recsys.leadin.table import CouponTable, StoreStats, StoreTable
@@ -95,6 +97,7 @@ def held_out_scores(world: OfferWorld, weights: Mapping[str, float] | None = Non
     w = {**default_weights(), **(weights or {}), "exploration": 0.0}
     n = len(test)
     default, parts = np.zeros(n), np.zeros((len(COMPONENTS), n))
+    top, probabilities = np.zeros(n, dtype=np.int64), np.zeros((n, len(table)))
     for j, imp in enumerate(test):
         now = datetime.fromtimestamp(imp.ts, UTC)
         learned = world.model.score(imp.profile, reps)
@@ -104,11 +107,46 @@ def held_out_scores(world: OfferWorld, weights: Mapping[str, float] | None = Non
         )
         pick = next(r for r in ranked if r.coupon_id == imp.coupon.coupon_id)
         default[j] = pick.score - pick.explain["category_diversity"]
+        best = max(ranked, key=lambda r: r.score - r.explain["category_diversity"])
+        top[j], probabilities[j] = row_of[best.coupon_id], sigmoid(learned)
         valid = table.valid_mask(imp.ts)
         matrix = component_matrix(table, imp.profile, lift, world.stores, imp.ts, valid, learned, reference)
         parts[:, j] = matrix[:, row_of[imp.coupon.coupon_id]]
     labels = np.array([i.claimed for i in test], dtype=bool)
-    return {"labels": labels, "default": default, "components": parts}
+    return {"labels": labels, "default": default, "components": parts, "top": top, "probabilities": probabilities}
+
+
+def off_policy(world: OfferWorld, scores: Mapping[str, Any]) -> dict[str, Any]:
+    """IPS/SNIPS/DR of "show each crowd the coupon the default ranking puts first" on the held-out offers.
+
+    The survey assigned coupons to people independently of who they were, so its logging policy is
+    known: each venue with its share of the training offers. Slates have one coupon (``k = 1``).
+    """
+    row_of = {c: i for i, c in enumerate(world.table.coupon_ids)}
+    share = np.bincount([row_of[i.coupon.coupon_id] for i in world.train], minlength=len(row_of)) / len(world.train)
+    slates = [
+        LoggedSlate(
+            i.ts,
+            i.profile,
+            np.array([row_of[i.coupon.coupon_id]]),
+            share[[row_of[i.coupon.coupon_id]]],
+            np.array([i.claimed]),
+        )
+        for i in world.test
+    ]
+    index = {s.ts: j for j, s in enumerate(slates)}
+
+    def ranked_first(slate: LoggedSlate) -> np.ndarray:
+        return np.eye(len(row_of))[scores["top"][index[slate.ts]]]
+
+    def logging_policy(slate: LoggedSlate) -> np.ndarray:
+        return share
+
+    reward = lambda slate: scores["probabilities"][index[slate.ts]]  # noqa: E731
+    return {
+        "logged": estimate_policy("logged (survey's random offers)", slates, logging_policy, reward, 1),
+        "ranked": estimate_policy("default ranking, top coupon", slates, ranked_first, reward, 1),
+    }
 
 
 def venue_rate(world: OfferWorld) -> np.ndarray:
@@ -135,6 +173,7 @@ def evaluate_offers(
     rows += [(f"{name} alone", roc_auc(labels, scores["components"][i])) for i, name in enumerate(COMPONENTS)]
     rows.append(("venue acceptance rate (baseline)", roc_auc(labels, venue_rate(world))))
     return {
+        "ope": off_policy(world, scores),
         "rows": rows,
         "n_train": len(world.train),
         "n_test": len(world.test),
@@ -162,7 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (offers_mod.OfferDatasetError, OSError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    sys.stdout.write(markdown_table(result["rows"]) + "\n")
+    sys.stdout.write(markdown_table(result["rows"]) + "\n\n")
+    sys.stdout.write("| policy on the held-out offers | IPS | SNIPS | DR (95 % CI) |\n|---|---:|---:|---:|\n")
+    for estimate in result["ope"].values():
+        v, (low, high) = estimate.values, estimate.intervals["dr"]
+        sys.stdout.write(
+            f"| {estimate.policy} | {v['ips']:.3f} | {v['snips']:.3f} | {v['dr']:.3f} ({low:.3f}–{high:.3f}) |\n"
+        )
     model = result["model"]
     sys.stdout.write(
         f"\n{result['n_train']} training offers, {result['n_test']} held out ({result['accepted_test']} accepted); "
