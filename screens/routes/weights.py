@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from recsys.weights import WEIGHT_SPECS
+from recsys.weights import WEIGHT_SPECS, validate_weights
 from screens.db.tables import RankingWeights
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep
-from screens.errors import error_responses
+from screens.errors import InvalidInput, error_responses
 from screens.schemas.weights import WeightsUpdate, WeightsVersion
 from screens.services import weights as weights_service
+from screens.services.leadin import ope
 
 router = APIRouter(prefix="/v1/ranking/weights", tags=["ranking"])
 
@@ -44,6 +45,30 @@ def put_weights(body: WeightsUpdate, session: SessionDep, runtime: RuntimeDep, w
     session.commit()
     runtime.weights.announce(row.version)
     return _public(row)
+
+
+@router.post("/estimate", responses=error_responses(401, 403, 422))
+def estimate_weights(
+    body: WeightsUpdate, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """Estimated claim rate per shown coupon of an edit vs the weights in force, off-policy (IPS, SNIPS,
+    DR) on the newest logged slates; nothing is saved. Unknown names or out-of-range values → 422."""
+    who.require("ops")
+    errors = validate_weights(body.weights)
+    if errors:
+        raise InvalidInput(
+            "invalid ranking weights", errors=[{"field": f"weights.{f}", "message": m} for f, m in errors]
+        )
+    in_force = weights_service.current(session).weights
+    coupons = runtime.coupons
+    return ope.preview_change(
+        runtime.engine,
+        coupons.crowd_window_s,
+        coupons.state.snapshot(),
+        coupons.models.current(),
+        in_force,
+        body.weights,
+    )
 
 
 @router.get("/history", response_model=list[WeightsVersion], responses=error_responses(401, 403))

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from recsys.weights import WEIGHT_SPECS
 from tests.console.live import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveServer
 from tests.console.seed import build_mall, event, send, shown_to, visits
 
@@ -161,7 +162,7 @@ def test_weight_change_once_saved_appears_in_history_and_can_be_rolled_back(
 ) -> None:
     page = open_console("ops", "weights")
     _set_weight(page, "audience_match", 2.5)
-    assert page.inner_text("#changed-audience_match") == "was 1"
+    assert page.inner_text("#changed-audience_match") == f"was {WEIGHT_SPECS['audience_match'].default:g}"
     page.fill("#weights-comment", "push crowd matching")
     page.click("#weights-save")
     page.wait_for_function("document.querySelector('#weights-version').textContent.startsWith('Version 1 ')")
@@ -170,7 +171,9 @@ def test_weight_change_once_saved_appears_in_history_and_can_be_rolled_back(
         ".textContent.includes('push crowd matching')"
     )
     first = page.inner_text("#history-table tbody tr:first-child")
-    assert "audience_match: 1 → 2.5" in first and "push crowd matching" in first
+    assert (
+        f"audience_match: {WEIGHT_SPECS['audience_match'].default:g} → 2.5" in first and "push crowd matching" in first
+    )
     _set_weight(page, "popularity", 0.9)
     page.click("#weights-save")
     page.wait_for_function("document.querySelector('#weights-version').textContent.startsWith('Version 2 ')")
@@ -183,9 +186,9 @@ def test_weight_change_once_saved_appears_in_history_and_can_be_rolled_back(
         "(document.querySelector('#history-table tbody tr:first-child') || {textContent: ''})"
         ".textContent.includes('rollback to version 1')"
     )
-    assert page.input_value("#wn-popularity") == "0.3"
+    assert page.input_value("#wn-popularity") == f"{WEIGHT_SPECS['popularity'].default:g}"
     weights = live["http"].get("/v1/ranking/weights", headers=live["admin"]).json()["weights"]
-    assert (weights["audience_match"], weights["popularity"]) == (2.5, 0.3)
+    assert (weights["audience_match"], weights["popularity"]) == (2.5, WEIGHT_SPECS["popularity"].default)
     shot(page, "weights-rolled-back")
 
 
@@ -202,6 +205,10 @@ def test_weight_change_shows_the_new_preview(open_console: Any, live: dict[str, 
     page.wait_for_function("(b) => document.querySelector('#preview-after tbody').innerText !== b", arg=before)
     assert page.inner_text("#preview-before tbody") == before  # the version in force is unchanged
     assert page.get_attribute("#preview-after .chart", "data-drawn") == "true"
+    # Issue 12: the edit's estimated claim-rate change (off-policy) and an hour for the preview.
+    page.wait_for_function("document.querySelector('#weights-estimate').textContent.startsWith('Estimated claim')")
+    page.select_option("#preview-hour", "8")
+    page.wait_for_function("(b) => document.querySelector('#preview-before tbody').innerText !== ''", arg=before)
     shot(page, "weights-preview")
 
 

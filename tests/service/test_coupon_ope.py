@@ -102,3 +102,19 @@ def test_estimates_without_logged_propensities_say_what_is_missing(env: dict[str
     mall.send([event(type="coupon_claim", screen_id="lead1", coupon_id="c1")])
     code, out = run(env, "eval", "coupons", "--policy", "current")
     assert code == 2 and "propensity" in out
+
+
+def test_weights_preview_estimates_the_claim_rate_change_of_an_edit_before_it_is_saved(mall: Mall) -> None:
+    random_slates(mall)
+    before = mall.client.get("/v1/ranking/weights", headers=mall.admin).json()["version"]
+    edit = {"weights": {"learned": 0.0, "audience_match": 0.0, "crowding": 0.0, "coupon_strength": 0.0}}
+    r = mall.client.post("/v1/ranking/weights/estimate", json=edit, headers=mall.admin)
+    assert r.status_code == 200, r.text
+    estimate = r.json()
+    assert (
+        estimate["slates"] == 300
+        and estimate["dr_change"] == estimate["edited"]["dr"]["value"] - estimate["current"]["dr"]["value"]
+    )
+    assert mall.client.get("/v1/ranking/weights", headers=mall.admin).json()["version"] == before  # nothing saved
+    bad = mall.client.post("/v1/ranking/weights/estimate", json={"weights": {"lerned": 1.0}}, headers=mall.admin)
+    assert bad.status_code == 422 and "weights.lerned" in bad.text

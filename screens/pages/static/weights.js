@@ -1,4 +1,5 @@
-// Weight tuning (ops): bounded inputs per weight, a before/after preview for chosen crowds, save, history, rollback.
+// Weight tuning (ops): bounded inputs per weight, a before/after preview for chosen crowds and hour, the estimated
+// claim-rate change of the edit (off-policy, on logged slates), save, history, rollback.
 
 import { api } from "./api.js";
 import { barOption, draw } from "./charts.js";
@@ -70,6 +71,8 @@ export async function mount(root) {
   const reset = h("button", { id: "weights-reset", type: "button", class: "secondary" }, "Reset to version in force");
   const version = h("p", { id: "weights-version" });
   const previewBox = h("div", { id: "weights-preview", class: "grid2", "aria-live": "polite" });
+  const estimateBox = h("p", { id: "weights-estimate", "aria-live": "polite" });
+  const HOURS = [["", "now"], ...Array.from({ length: 24 }, (_, hr) => [String(hr), `${String(hr).padStart(2, "0")}:00`])];
   const history = h("div", { id: "weights-history" });
 
   root.append(h("div", { class: "layout" },
@@ -79,8 +82,9 @@ export async function mount(root) {
       h("div", { class: "card controls" },
         ...select("preview-screen", "Lead-in screen", screens.map((s) => [s.id, `${s.id}${s.zone ? ` · ${s.zone}` : ""}`])),
         ...select("preview-crowd", "Crowd", Object.entries(CROWDS).map(([key, [label]]) => [key, label])),
-        ...select("preview-k", "Top", [[3, "3"], [5, "5"], [8, "8"]], 5)),
-      previewBox)),
+        ...select("preview-k", "Top", [[3, "3"], [5, "5"], [8, "8"]], 5),
+        ...select("preview-hour", "Hour", HOURS, "")),
+      estimateBox, previewBox)),
   h("div", { class: "card" }, h("h3", {}, "History"), history));
 
   const changes = () => Object.fromEntries(Object.entries(values).filter(([n, v]) => v !== current.weights[n]));
@@ -93,6 +97,8 @@ export async function mount(root) {
     if (!screen) { previewBox.replaceChildren(h("p", {}, "Register a lead-in screen to preview rankings.")); return; }
     const body = { screen_id: screen, k: Number(root.querySelector("#preview-k").value),
       profile: CROWDS[crowd][1] };
+    const hour = root.querySelector("#preview-hour").value;
+    if (hour !== "") { const at = new Date(); at.setHours(Number(hour), 0, 0, 0); body.at = at.toISOString(); }
     try {
       const [before, after] = await Promise.all([api("/v1/recommend/coupons", { method: "POST", json: body }),
         api("/v1/recommend/coupons", { method: "POST", json: { ...body, weights: { ...values } } })]);
@@ -107,7 +113,25 @@ export async function mount(root) {
         ? errorBox(new Error("Preview unavailable: this server has no recommendation API yet.")) : errorBox(err));
     }
   }
-  const schedulePreview = debounce(preview, 300);
+  // The estimated claim-rate change of the edit, off-policy on the logged slates (nothing is saved).
+  let estimating = 0;
+  async function estimate() {
+    const ticket = ++estimating;
+    const changed = changes();
+    if (!Object.keys(changed).length) { estimateBox.textContent = ""; return; }
+    try {
+      const est = await api("/v1/ranking/weights/estimate", { method: "POST", json: { weights: changed } });
+      if (ticket !== estimating) return;
+      if (!est.slates) { estimateBox.textContent = `Estimated claim-rate change: not available (${est.reason}).`; return; }
+      const pct = (x) => `${(100 * x).toFixed(2)} %`;
+      const [lo, hi] = est.edited.dr.ci95;
+      estimateBox.textContent = `Estimated claim rate per shown coupon: ${pct(est.current.dr.value)} → ${pct(est.edited.dr.value)} `
+        + `(${est.dr_change >= 0 ? "+" : ""}${pct(est.dr_change)}; edited 95 % CI ${pct(lo)}–${pct(hi)}; `
+        + `doubly robust on ${est.slates} logged slates).`;
+      estimateBox.dataset.change = String(est.dr_change);
+    } catch (err) { if (ticket === estimating) estimateBox.textContent = `Estimate unavailable: ${err.message}`; }
+  }
+  const schedulePreview = debounce(() => { preview(); estimate(); }, 300);
 
   async function refreshHistory() {
     const versions = await api("/v1/ranking/weights/history", { query: { limit: 20 } });
@@ -147,7 +171,7 @@ export async function mount(root) {
     } catch (err) { toast(err.message, "error"); }
   });
   reset.addEventListener("click", () => { showCurrent(); schedulePreview(); });
-  for (const sel of ["#preview-screen", "#preview-crowd", "#preview-k"]) root.querySelector(sel).addEventListener("change", preview);
+  for (const sel of ["#preview-screen", "#preview-crowd", "#preview-k", "#preview-hour"]) root.querySelector(sel).addEventListener("change", preview);
 
   showCurrent();
   await refreshHistory();

@@ -26,6 +26,7 @@ from recsys.leadin.ope import (
     estimate_policy,
     model_reward,
     ranking_policy,
+    slates_from_impressions,
 )
 from recsys.leadin.scorers import CouponScorer
 from recsys.leadin.training import new_scorer
@@ -121,3 +122,34 @@ def estimates_table(estimates: Sequence[PolicyEstimate]) -> str:
 
 def as_json(estimates: Sequence[PolicyEstimate]) -> list[dict[str, Any]]:
     return [e.as_dict() for e in estimates]
+
+
+PREVIEW_SLATES: Final = 5000
+"""The console's estimate replays the newest slates only, so a preview stays fast and bounded."""
+
+
+def preview_change(
+    engine: Engine,
+    window_s: float,
+    snap: LiveSnapshot,
+    model: CouponScorer | None,
+    in_force: Mapping[str, float],
+    edited: Mapping[str, float],
+) -> dict[str, Any]:
+    """Estimated claim rate per shown coupon of the weights in force and of an edit, on the newest logged slates."""
+    from screens.services.leadin.training import load_impressions
+
+    impressions = load_impressions(engine, window_s)
+    slates = slates_from_impressions(impressions, snap.table)[-PREVIEW_SLATES:]
+    if not slates:
+        return {"slates": 0, "reason": "no logged impression carries a propensity yet"}
+    reward = model if model is not None and model.reference_logit is not None else new_scorer().fit(impressions)
+    specs = [PolicySpec("in force", dict(in_force), model), PolicySpec("edited", dict(in_force) | dict(edited), model)]
+    now, new = estimate_specs(specs, slates, snap, reward)
+    return {
+        "slates": len(slates),
+        "current": now.as_dict(),
+        "edited": new.as_dict(),
+        "dr_change": new.values["dr"] - now.values["dr"],
+        "snips_change": new.values["snips"] - now.values["snips"],
+    }
