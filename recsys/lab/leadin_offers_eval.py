@@ -140,7 +140,7 @@ def off_policy(world: OfferWorld, scores: Mapping[str, Any]) -> dict[str, Any]:
         return np.eye(len(row_of))[scores["top"][index[slate.ts]]]
 
     def logging_policy(slate: LoggedSlate) -> np.ndarray:
-        return share
+        return np.asarray(share, dtype=np.float64)
 
     reward = lambda slate: scores["probabilities"][index[slate.ts]]  # noqa: E731
     return {
