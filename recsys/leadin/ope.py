@@ -69,14 +69,14 @@ class PolicyEstimate:
         }
 
 
-Policy = Callable[[LoggedSlate], np.ndarray]
+SlatePolicy = Callable[[LoggedSlate], np.ndarray]
 """Inclusion probability of every candidate row for the slate's crowd and time."""
 RewardModel = Callable[[LoggedSlate], np.ndarray]
 """Predicted claim probability of every candidate row for the slate's crowd and time."""
 
 
 def estimate_policy(
-    name: str, slates: Sequence[LoggedSlate], policy: Policy, reward: RewardModel, k: int, seed: int = 0
+    name: str, slates: Sequence[LoggedSlate], policy: SlatePolicy, reward: RewardModel, k: int, seed: int = 0
 ) -> PolicyEstimate:
     """IPS, SNIPS and DR of ``policy`` on ``slates`` (see the module docstring)."""
     if not slates:
@@ -142,7 +142,7 @@ def ranking_policy(
     weights: Mapping[str, float],
     model: CouponScorer | None,
     k: int,
-) -> Policy:
+) -> SlatePolicy:
     """The ranking with ``weights`` and ``model`` as a deterministic policy: 1 for the rows it would show.
 
     Exploration is off, today's caps are lifted (they belong to the day being replayed, not to now)

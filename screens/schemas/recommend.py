@@ -46,7 +46,10 @@ class RecommendRequest(StrictModel):
     screen_id: Id
     k: Annotated[int, Field(ge=1, le=20)] = 5
     profile: ExplicitProfile | None = Field(None, description="omit to use the screen's live crowd")
-    at: UtcDatetime | None = Field(None, description="rank as of this time (validity, pacing, and the hour, daypart and weekday the claim model reads)")
+    at: UtcDatetime | None = Field(
+        None,
+        description="rank as of this time (validity, pacing, and the hour, daypart and weekday the claim model reads)",
+    )
     weights: dict[str, float] | None = Field(None, description="preview weights (ops only); not saved")
 
     model_config = {
