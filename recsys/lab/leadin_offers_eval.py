@@ -137,7 +137,9 @@ def off_policy(world: OfferWorld, scores: Mapping[str, Any]) -> dict[str, Any]:
     index = {s.ts: j for j, s in enumerate(slates)}
 
     def ranked_first(slate: LoggedSlate) -> np.ndarray:
-        return np.eye(len(row_of))[scores["top"][index[slate.ts]]]
+        pi = np.zeros(len(row_of))
+        pi[int(scores["top"][index[slate.ts]])] = 1.0
+        return pi
 
     def logging_policy(slate: LoggedSlate) -> np.ndarray:
         return np.asarray(share, dtype=np.float64)
