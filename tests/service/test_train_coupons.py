@@ -17,7 +17,8 @@ from screens.app import create_app
 from screens.auth import create_token
 from screens.bus.memory import MemoryConfigChannel
 from screens.cli import app as cli
-from screens.services.model_pointers import CouponModelHolder, make_current, publish_coupon_model
+from screens.services.model_pointers import COUPONS, load_coupon_model, make_current, publish_coupon_model
+from screens.services.model_store import ModelStore
 from tests.builders import coupon, event, wait_for
 from tests.conftest import make_settings
 from tests.recsys.test_claim_model import family_log
@@ -134,8 +135,16 @@ def test_a_published_model_that_fails_to_load_never_replaces_the_current_one(tmp
     config = MemoryConfigChannel()
     good = ClaimModel().fit(family_log(800))
     publish_coupon_model(good, tmp_path, config)
-    holder = CouponModelHolder(tmp_path, config)
-    assert holder.version == good.version
-    (tmp_path / "coupons" / "broken.pkl").write_bytes(content)
-    make_current(tmp_path, "coupons", "broken", config)  # announced: the holder tries it at once
-    assert holder.version == good.version and holder.current() is not None
+    store = ModelStore(tmp_path, config, check_s=0.05)
+    slot = store.register(COUPONS, lambda version: load_coupon_model(tmp_path, version))
+    store.start()
+    try:
+        assert store.status() == {COUPONS: good.version}
+        (tmp_path / "coupons" / "broken.pkl").write_bytes(content)
+        make_current(tmp_path, "coupons", "broken", config)  # announced: the store tries it on its thread
+        store.settle()
+        assert store.status() == {COUPONS: good.version}
+        current = slot.current()
+        assert current is not None and current.version == good.version
+    finally:
+        store.stop()
