@@ -39,6 +39,7 @@ from screens.services.live_state import apply_events
 from screens.services.mirror.service import MirrorService
 from screens.services.model_pointers import COUPONS, load_coupon_model
 from screens.services.model_store import ModelStore
+from screens.services.retention import RetentionWorker
 from screens.services.screen_directory import ScreenDirectory
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
@@ -70,7 +71,7 @@ def build_runtime(settings: Settings) -> Runtime:
     mirror = MirrorService(engine, bus.counters, bus.config, models, weights, settings.crowd_window_s)
 
     def apply(batch: Sequence[dict[str, Any]]) -> None:
-        apply_events(bus.counters, batch, half_life_s)
+        apply_events(bus.counters, batch)
         recommender.forget_profiles(e["screen_id"] for e in batch if e["type"] == "audience")
         if any(e["type"] == "coupon_claim" for e in batch):
             mirror.coupons.claims_changed()
@@ -86,6 +87,7 @@ def build_runtime(settings: Settings) -> Runtime:
         mirror=mirror,
         models=models,
         screens=ScreenDirectory(engine, bus.config),
+        retention=RetentionWorker(engine, settings.event_retention_days),
     )
     runtime.on_coupons_change.append(state.coupons_changed)
     runtime.on_catalog_change.append(state.coupons_changed)  # typical basket prices come from catalogs

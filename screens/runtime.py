@@ -13,9 +13,11 @@ from sqlalchemy.engine import Engine
 from screens.auth import TokenCache
 from screens.bus import Bus
 from screens.services.consumer import EventConsumer
+from screens.services.events import IntakeConfig
 from screens.services.leadin.recommender import CouponRecommender
 from screens.services.mirror.service import MirrorService
 from screens.services.model_store import ModelStore
+from screens.services.retention import RetentionWorker
 from screens.services.screen_directory import CHANNEL as SCREENS_CHANNEL
 from screens.services.screen_directory import ScreenDirectory
 from screens.services.weights import WeightsCache
@@ -33,10 +35,16 @@ class Runtime:
     mirror: MirrorService
     models: ModelStore
     screens: ScreenDirectory
+    retention: RetentionWorker
     tokens: TokenCache = field(default_factory=TokenCache)
     on_catalog_change: list[Callable[[str], None]] = field(default_factory=list)
     on_coupons_change: list[Callable[[str], None]] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def intake(self) -> IntakeConfig:
+        """The settings event intake and its rollups work with."""
+        return IntakeConfig.from_settings(self.settings)
 
     def catalog_changed(self, store_id: str) -> None:
         """Announce to every worker that a store's catalog changed (indexes rebuild off-path)."""
@@ -75,11 +83,13 @@ class Runtime:
         self.bus.config.subscribe("coupons", self._on_coupons_message)
         self.models.start()
         self.consumer.start()
+        self.retention.start()
 
     def stop(self) -> None:
         for hook in self.on_shutdown:
             hook()
         self.consumer.stop()
         self.models.stop()
+        self.retention.stop()
         self.bus.close()
         self.engine.dispose()

@@ -54,8 +54,11 @@ class Settings(BaseSettings):
     privacy_notice: dict[str, str] = Field(
         {}, description='camera notice text per language, e.g. {"en": "..."}; built-in texts otherwise'
     )
-    event_retention_days: int | None = Field(
-        None, ge=1, description="how long anonymous events are kept (stated on /privacy); none: no limit set"
+    event_retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="raw events older than this are dropped (rollups stay) and refused at intake; stated on /privacy",
     )
     vision_config: Path | None = Field(
         None, description="cameras.yaml whose `models` serve posted frames; none: Haar detection, attributes unknown"

@@ -48,7 +48,9 @@ def _truncate_postgres(url: str) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "TRUNCATE store, screen, catalog_item, coupon, ranking_weights, api_token, "
-            "audit_log, event_log, settings_kv RESTART IDENTITY CASCADE"
+            "audit_log, event_log, settings_kv, rollup_traffic, rollup_visits, rollup_coupons, rollup_flow, "
+            "rollup_coupon_cells, event_ledger, "
+            "rollup_store_audience RESTART IDENTITY CASCADE"
         )
     engine.dispose()
 

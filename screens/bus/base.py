@@ -46,8 +46,9 @@ class LiveCounters(ABC):
     """Hashes of float counters and sorted sets, keyed by strings."""
 
     @abstractmethod
-    def incr(self, updates: Sequence[tuple[str, str, float]]) -> None:
-        """Apply ``(key, field, amount)`` increments as one batch."""
+    def incr(self, updates: Sequence[tuple[str, str, float]], ttl_s: Mapping[str, float] | None = None) -> None:
+        """Apply ``(key, field, amount)`` increments as one batch; keys named in ``ttl_s`` expire that
+        many seconds after their last write (per-day counters must not pile up)."""
 
     @abstractmethod
     def get(self, key: str) -> dict[str, float]:
@@ -58,12 +59,19 @@ class LiveCounters(ABC):
         """Several hashes in one round trip, in the order asked."""
 
     @abstractmethod
-    def zadd(self, key: str, members: Mapping[str, float], ttl_s: float | None = None) -> None:
-        """Add scored members to a sorted set; ``ttl_s`` expires the whole set when idle."""
+    def zadd(
+        self, key: str, members: Mapping[str, float], ttl_s: float | None = None, min_score: float | None = None
+    ) -> None:
+        """Add scored members to a sorted set, in one write with its upkeep.
+
+        ``min_score`` drops every member scored below it (a sliding window trims on write, so a
+        busy set never holds more than its window); ``ttl_s`` expires the whole set once idle that
+        long (a screen that went quiet leaves nothing behind).
+        """
 
     @abstractmethod
     def zrange_by_score(self, key: str, low: float, high: float) -> list[tuple[str, float]]:
-        """Members with ``low <= score <= high``, lowest score first."""
+        """Members with ``low <= score <= high``, lowest score first (ties by member), in O(log n + m)."""
 
     @abstractmethod
     def ztrim_below(self, key: str, score: float) -> None:

@@ -172,11 +172,13 @@ class RedisCounters(LiveCounters):
             raise LiveStateUnavailable(str(exc)) from exc
         self._health.ok()
 
-    def incr(self, updates: Sequence[tuple[str, str, float]]) -> None:
+    def incr(self, updates: Sequence[tuple[str, str, float]], ttl_s: Mapping[str, float] | None = None) -> None:
         def run() -> None:
             pipe = self._r.pipeline(transaction=False)
             for key, field, amount in updates:
                 pipe.hincrbyfloat(PREFIX + key, field, amount)
+            for key, seconds in (ttl_s or {}).items():
+                pipe.expire(PREFIX + key, max(1, int(seconds)))
             pipe.execute()
 
         self._write(run)
@@ -199,10 +201,14 @@ class RedisCounters(LiveCounters):
             return list(fresh)
         return [self._last.get("h:" + key, {}) for key in keys]
 
-    def zadd(self, key: str, members: Mapping[str, float], ttl_s: float | None = None) -> None:
+    def zadd(
+        self, key: str, members: Mapping[str, float], ttl_s: float | None = None, min_score: float | None = None
+    ) -> None:
         def run() -> None:
             pipe = self._r.pipeline(transaction=False)
             pipe.zadd(PREFIX + key, dict(members))
+            if min_score is not None:
+                pipe.zremrangebyscore(PREFIX + key, "-inf", f"({min_score!r}")
             if ttl_s:
                 pipe.expire(PREFIX + key, max(1, int(ttl_s)))
             pipe.execute()

@@ -20,3 +20,7 @@ app.add_typer(eval_app, name="eval")
 
 bench_app = typer.Typer(help="Benchmarks over real HTTP on loopback (see docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+analytics_app = typer.Typer(
+    help="Analytics rollups and raw-event retention (see docs/scaling.md).", no_args_is_help=True
+)
+app.add_typer(analytics_app, name="analytics")

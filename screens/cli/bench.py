@@ -53,6 +53,31 @@ def bench_coupons(
     )
 
 
+@bench_app.command("analytics")
+def bench_analytics(
+    sizes: Annotated[str, typer.Option(help="log sizes to time at, comma-separated (ascending)")] = "100000,1000000",
+    postgres: Annotated[
+        str | None, typer.Option(help="PostgreSQL server URL (a scratch database is made there); default SQLite")
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=5, help="calls per endpoint and size")] = 20,
+    bulk: Annotated[bool, typer.Option("--bulk", help="fill through the intake function, not HTTP (10M)")] = False,
+) -> None:
+    """Median and p95 of every analytics endpoint the console calls, as the event log grows."""
+    import sys
+
+    try:
+        counts = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{sizes!r}: give whole numbers, e.g. 100000,1000000", param_hint="--sizes") from exc
+    if not counts or min(counts) < 1_000:
+        raise typer.BadParameter("each size must be at least 1000 events", param_hint="--sizes")
+    _print_bench(
+        lambda: __import__("screens.tools.analytics_bench", fromlist=["x"]).bench_analytics(
+            counts, postgres, repeats, bulk, sys.stderr.write
+        )
+    )
+
+
 def _print_bench(run: object) -> None:
     import json
     import logging

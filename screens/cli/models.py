@@ -26,6 +26,7 @@ def train_coupons(
     kind: Annotated[str, typer.Option(help="logistic (the claim model) or lightfm")] = "logistic",
     epochs: Annotated[int | None, typer.Option(min=1, help="LightFM epochs (kind lightfm only)")] = None,
     force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
+    days: Annotated[int, typer.Option(min=1, help="days of the event log to learn from (newest)")] = 28,
 ) -> None:
     """Train the coupon claim model on the event log; publish a new version only if it is better."""
     from screens.services.leadin.training import train_and_maybe_publish
@@ -34,7 +35,13 @@ def train_coupons(
     if epochs is not None and kind != "lightfm":
         raise typer.BadParameter("--epochs applies to --kind lightfm only", param_hint="--epochs")
     _train(
-        train_and_maybe_publish, test_fraction=test_fraction, min_gain=min_gain, force=force, live_state=True, **params
+        train_and_maybe_publish,
+        test_fraction=test_fraction,
+        min_gain=min_gain,
+        force=force,
+        live_state=True,
+        days=days,
+        **params,
     )
 
 
@@ -96,6 +103,7 @@ def train_mirror(
     test_fraction: Annotated[float, typer.Option(min=0.01, max=0.9, help="newest share of sessions held out")] = 0.2,
     min_gain: Annotated[float, typer.Option(help="held-out next-try-on HR@10 gain needed to publish")] = 0.005,
     force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
+    days: Annotated[int, typer.Option(min=1, help="days of the event log to learn from (newest)")] = 28,
 ) -> None:
     """Train the mirrors' co-try-on and crowd-taste models on the event log; publish only if better."""
     from screens.services.mirror.training import train_and_maybe_publish
@@ -107,6 +115,7 @@ def train_mirror(
         force=force,
         factors=factors,
         iterations=iterations,
+        days=days,
     )
 
 

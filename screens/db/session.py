@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+"""What SQLite truncates its write-ahead log back to after a checkpoint."""
 
 
 def make_engine(url: str) -> Engine:
@@ -29,6 +31,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             cur.close()
 
         return engine

@@ -34,7 +34,15 @@ from screens.services.leadin.proof_of_play import proof_of_play, proof_of_play_c
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 Days = Annotated[int, Query(ge=1, le=92, description="how many days back from now")]
-TzOffset = Annotated[int, Query(ge=-720, le=840, description="mall-local time = UTC + this many minutes")]
+TzOffset = Annotated[
+    int,
+    Query(
+        ge=-720,
+        le=840,
+        multiple_of=15,
+        description="mall-local time = UTC + this many minutes (whole quarter hours, as every time zone is)",
+    ),
+]
 ERRORS = error_responses(401, 403)
 STORE_ERRORS = error_responses(401, 403, 404)
 
@@ -115,13 +123,8 @@ def get_store_coupons(
 ) -> StoreCoupons:
     """Each coupon's impressions, claims, claim rate, trend, audience cells and pacing against caps."""
     _, weights = runtime.weights.snapshot()
-    return leadin_analytics.store_coupons(
-        session,
-        store.id,
-        _window(runtime, days, tz_offset_min),
-        runtime.settings.crowd_window_s,
-        weights.get("exploration", 0.0),
-    )
+    window = _window(runtime, days, tz_offset_min)
+    return leadin_analytics.store_coupons(session, store.id, window, weights.get("exploration", 0.0))
 
 
 @router.get("/screens", response_model=list[ScreenStatus], responses=ERRORS)

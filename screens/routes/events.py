@@ -31,7 +31,7 @@ def post_events(body: EventBatch, session: SessionDep, runtime: RuntimeDep, who:
         screen_ids.add(who.screen_id)
     rows = list(session.exec(select(Screen).where(col(Screen.id).in_(screen_ids)))) if screen_ids else []
     screens = {s.id: ScreenInfo(kind=s.kind, store_id=s.store_id) for s in rows}
-    result = ingest(session, runtime.bus.events, body.events, screens, who)
+    result = ingest(session, runtime.bus.events, body.events, screens, who, runtime.intake)
     EVENTS.labels("accepted").inc(result.accepted)
     EVENTS.labels("duplicate").inc(result.duplicates)
     EVENTS.labels("rejected").inc(result.rejected)

@@ -106,7 +106,9 @@ def post_try_on(
         "sku": body.sku,
         "session_id": body.session_id,
     }
-    result = ingest(session, runtime.bus.events, [event], {screen_id: ScreenInfo("mirror", mirror.store_id)}, who)
+    result = ingest(
+        session, runtime.bus.events, [event], {screen_id: ScreenInfo("mirror", mirror.store_id)}, who, runtime.intake
+    )
     if result.rejected:
         raise InvalidInput("try-on rejected", errors=[{"field": "body", "message": e.message} for e in result.errors])
     EVENTS.labels("accepted").inc(result.accepted)

@@ -200,9 +200,8 @@ def claim_coupon(
         "screen_id": screen.id,
     }
     screen_as_device = Principal(token_id=0, role="device", screen_id=screen.id)
-    ingest(
-        session, runtime.bus.events, [event], {screen.id: ScreenInfo(screen.kind, screen.store_id)}, screen_as_device
-    )
+    screens = {screen.id: ScreenInfo(screen.kind, screen.store_id)}
+    ingest(session, runtime.bus.events, [event], screens, screen_as_device, runtime.intake)
     store = session.get(Store, coupon.store_id)
     where = f"{store.name}, floor {store.floor}" if store else coupon.store_id
     page = _claim_page(coupon.title, f"{discount_text(coupon)} at {where}. Show this page at the till.", 200)

@@ -35,7 +35,7 @@ class PrivacyFacts(BaseModel):
     operator: str
     contact: str
     k_anonymity: int
-    event_retention_days: int | None
+    event_retention_days: int
     notice: dict[str, str]
     sections: list[PrivacySection]
 

@@ -53,7 +53,7 @@ async def post_frame(
     finally:
         del body
     events = result.to_events(screen_id)
-    ingested = ingest(session, runtime.bus.events, events, {screen.id: screen.info}, who)
+    ingested = ingest(session, runtime.bus.events, events, {screen.id: screen.info}, who, runtime.intake)
     return {"screen_id": screen_id, **result.to_dict(), "events": ingested.accepted}
 
 

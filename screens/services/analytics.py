@@ -1,4 +1,9 @@
-"""Audience, traffic, flow and screen analytics read from the event log and the live counters.
+"""Audience, traffic, flow and screen analytics read from the rollups and the live counters.
+
+Every answer is a handful of ``GROUP BY`` queries over the quarter-hour rollups
+(:mod:`screens.db.rollups`), so its cost follows the window's length and the mall's size, never the
+number of events logged. A window starts at the quarter hour on or before ``now - days`` (the
+grain of the rollups) and runs to now.
 
 k-anonymity rule (``settings.k_anonymity``): every published count that describes people must rest
 on at least ``k`` visits, otherwise it is published as ``null`` with ``suppressed: true``. A slice
@@ -11,26 +16,25 @@ offset in minutes by the caller.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session, col
 
-from recsys.attributes import AGE_BUCKETS, DAYPARTS, GENDERS, UNKNOWN, cell_of, daypart
+from recsys.attributes import AGE_BUCKETS, DAYPARTS, GENDERS, UNKNOWN, daypart
 from screens.bus import LiveCounters
+from screens.db.rollups import BUCKET_S, DAY_S, FlowRollup, TrafficRollup, VisitRollup
 from screens.db.session import as_utc
-from screens.db.tables import Coupon, EventRecord, Screen
+from screens.db.tables import Coupon, Screen, table
 from screens.schemas import analytics as schema
-from screens.services.live_state import screen_crowd
+from screens.services.live_state import screen_crowd, showing_now
 
 HEAT_GENDERS = (*GENDERS, UNKNOWN)
 HEAT_AGES = (*AGE_BUCKETS, UNKNOWN)
-SHOWING_WINDOW = timedelta(minutes=5)
-_LOG = EventRecord.__table__.c  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,28 @@ class Window:
     @classmethod
     def last_days(cls, days: int, tz_offset_min: int, k: int, now: datetime | None = None) -> Window:
         until = now or datetime.now(UTC)
-        return cls(until - timedelta(days=days), until, timedelta(minutes=tz_offset_min), k)
+        start = math.floor((until - timedelta(days=days)).timestamp() / BUCKET_S) * BUCKET_S
+        return cls(datetime.fromtimestamp(start, UTC), until, timedelta(minutes=tz_offset_min), k)
+
+    @property
+    def first_bucket(self) -> int:
+        return math.floor(self.since.timestamp() / BUCKET_S) * BUCKET_S
+
+    @property
+    def end_bucket(self) -> int:
+        """The first bucket after the window (the current quarter hour is inside it)."""
+        return math.ceil(self.until.timestamp() / BUCKET_S) * BUCKET_S
+
+    @property
+    def offset_s(self) -> int:
+        return int(self.tz_offset.total_seconds())
 
     def local(self, ts: datetime) -> datetime:
         return as_utc(ts) + self.tz_offset
+
+    def local_bucket(self, bucket: int) -> datetime:
+        """The mall-local wall time a bucket starts at (as a naive-free UTC-labelled datetime)."""
+        return datetime.fromtimestamp(bucket + self.offset_s, UTC)
 
     def days(self) -> list[date]:
         first, last = self.local(self.since).date(), self.local(self.until).date()
@@ -62,34 +84,30 @@ def published(count: float, k: int) -> bool:
     return count >= k
 
 
-@dataclass(frozen=True)
-class LoggedEvent:
-    ts: datetime
-    screen_id: str | None
-    store_id: str | None
-    payload: dict[str, Any]
+def in_window(bucket: ColumnElement[Any], window: Window) -> list[ColumnElement[bool]]:
+    """The ``WHERE`` terms keeping a rollup's buckets inside ``window``."""
+    return [bucket >= window.first_bucket, bucket < window.end_bucket]
 
 
-def logged_events(
-    session: Session,
-    types: Sequence[str],
-    since: datetime,
-    until: datetime,
-    store_ids: Iterable[str] | None = None,
-    screen_ids: Iterable[str] | None = None,
-) -> Iterator[LoggedEvent]:
-    """Events of ``types`` with ``since <= ts < until``, oldest first (columns only, no ORM objects)."""
-    query = (
-        select(_LOG.ts, _LOG.screen_id, _LOG.store_id, _LOG.payload)
-        .where(_LOG.type.in_(list(types)), _LOG.ts >= since, _LOG.ts < until)
-        .order_by(_LOG.ts)
+def quarter_hours(grain: ColumnElement[Any], bucket: ColumnElement[Any], window: Window) -> list[ColumnElement[bool]]:
+    """The quarter-hour rows of a two-grain rollup inside ``window``."""
+    return [grain == BUCKET_S, *in_window(bucket, window)]
+
+
+def spanning(grain: ColumnElement[Any], bucket: ColumnElement[Any], window: Window) -> ColumnElement[bool]:
+    """The rows of a two-grain rollup that sum to ``window``: whole UTC days daily, the ends by quarter hour.
+
+    Three flat ranges on ``(grain, bucket)``, so both databases answer each from the index.
+    """
+    lo, hi = window.first_bucket, window.end_bucket
+    first_day, end_day = math.ceil(lo / DAY_S) * DAY_S, hi // DAY_S * DAY_S
+    if first_day >= end_day:
+        return and_(*quarter_hours(grain, bucket, window))
+    return or_(
+        and_(grain == BUCKET_S, bucket >= lo, bucket < first_day),
+        and_(grain == DAY_S, bucket >= first_day, bucket < end_day),
+        and_(grain == BUCKET_S, bucket >= end_day, bucket < hi),
     )
-    if store_ids is not None:
-        query = query.where(_LOG.store_id.in_(list(store_ids)))
-    if screen_ids is not None:
-        query = query.where(_LOG.screen_id.in_(list(screen_ids)))
-    for ts, screen_id, store_id, payload in session.execute(query):
-        yield LoggedEvent(as_utc(ts), screen_id, store_id, payload)
 
 
 # -- store audience ---------------------------------------------------------------------------
@@ -120,10 +138,16 @@ def _slice(name: str, counts: Counter[str], k: int) -> schema.AudienceSlice:
 
 def store_audience(session: Session, store_id: str, window: Window) -> schema.StoreAudience:
     """A store's visitors as gender × age grids, over the whole day and per daypart."""
+    r = table(VisitRollup).c
+    local_hour = ((r.bucket + window.offset_s) % DAY_S) // 3600
+    query = (
+        select(local_hour, r.cell, func.sum(r.visits))
+        .where(r.store_id == store_id, *in_window(r.bucket, window))
+        .group_by(local_hour, r.cell)
+    )
     by_daypart: dict[str, Counter[str]] = {d: Counter() for d in DAYPARTS}
-    for event in logged_events(session, ["store_visit"], window.since, window.until, [store_id]):
-        cell = cell_of(event.payload.get("gender"), event.payload.get("age"))
-        by_daypart[daypart(window.local(event.ts).hour)][cell] += 1
+    for hour, cell, visits in session.execute(query):
+        by_daypart[daypart(int(hour))][cell] += int(visits)
     all_day = sum(by_daypart.values(), Counter())
     whole = _slice("all", all_day, window.k)
     return schema.StoreAudience(
@@ -142,12 +166,13 @@ def store_audience(session: Session, store_id: str, window: Window) -> schema.St
 
 def mall_traffic(session: Session, window: Window) -> schema.MallTraffic:
     """Store visits across the mall per local hour of day and per local day."""
+    r = table(TrafficRollup).c
     by_hour: Counter[int] = Counter()
     by_day: Counter[date] = Counter()
-    for event in logged_events(session, ["store_visit"], window.since, window.until):
-        local = window.local(event.ts)
-        by_hour[local.hour] += 1
-        by_day[local.date()] += 1
+    for bucket, visits in session.execute(select(r.bucket, r.visits).where(*in_window(r.bucket, window))):
+        local = window.local_bucket(bucket)
+        by_hour[local.hour] += visits
+        by_day[local.date()] += visits
     k, total = window.k, sum(by_hour.values())
     return schema.MallTraffic(
         window=window.public(),
@@ -173,23 +198,24 @@ def coupon_stores(session: Session) -> dict[str, str]:
 
 def screen_flow(session: Session, window: Window, store_ids: frozenset[str] | None) -> schema.ScreenFlow:
     """Where lead-in screens sent people: coupons of each store shown and claimed at each screen."""
-    owner = coupon_stores(session)
-    shown: Counter[tuple[str, str]] = Counter()
-    claimed: Counter[tuple[str, str]] = Counter()
-    for event in logged_events(session, ["coupon_impression", "coupon_claim"], window.since, window.until):
-        store = owner.get(event.payload["coupon_id"])
-        if event.screen_id is None or store is None or (store_ids is not None and store not in store_ids):
-            continue
-        (shown if event.payload["type"] == "coupon_impression" else claimed)[(event.screen_id, store)] += 1
+    r = table(FlowRollup).c
+    query = (
+        select(r.screen_id, r.store_id, func.sum(r.impressions), func.sum(r.claims))
+        .where(spanning(r.grain, r.bucket, window))
+        .group_by(r.screen_id, r.store_id)
+        .order_by(r.screen_id, r.store_id)
+    )
+    if store_ids is not None:
+        query = query.where(r.store_id.in_(sorted(store_ids)))
     links = []
-    for link in sorted(shown.keys() | claimed.keys()):
-        ok = published(claimed[link], window.k)
+    for screen_id, store_id, impressions, claims in session.execute(query):
+        ok = published(claims, window.k)
         links.append(
             schema.FlowLink(
-                screen_id=link[0],
-                store_id=link[1],
-                impressions=shown[link],
-                claims=claimed[link] if ok else None,
+                screen_id=screen_id,
+                store_id=store_id,
+                impressions=int(impressions),
+                claims=int(claims) if ok else None,
                 suppressed=not ok,
             )
         )
@@ -199,36 +225,31 @@ def screen_flow(session: Session, window: Window, store_ids: frozenset[str] | No
 # -- screens ------------------------------------------------------------------------------------
 
 
-def _showing(session: Session, now: datetime) -> dict[str, list[schema.ShowingNow]]:
-    """The coupons (lead-in) or items (mirror) each screen reported showing lately, newest first."""
-    owner: dict[str, Coupon] = {c.id: c for c in session.execute(select(Coupon)).scalars()}
-    latest: dict[str, dict[str, schema.ShowingNow]] = {}
-    recent = logged_events(session, ["coupon_impression", "try_on"], now - SHOWING_WINDOW, now + timedelta(1))
-    for event in recent:
-        if event.screen_id is None:
-            continue
-        if event.payload["type"] == "try_on":
-            shown = schema.ShowingNow(sku=event.payload["sku"], store_id=event.store_id, at=event.ts)
-            key = f"sku:{shown.sku}"
+def _showing(session: Session, counters: LiveCounters, screen_id: str, now: datetime) -> list[schema.ShowingNow]:
+    """The coupons (lead-in) or items (mirror) a screen reported showing lately, newest first."""
+    answer = []
+    for member, ts in showing_now(counters, screen_id, now.timestamp()):
+        at = datetime.fromtimestamp(ts, UTC)
+        kind, _, rest = member.partition("|")
+        if kind == "sku":
+            store_id, _, sku = rest.partition("|")
+            answer.append(schema.ShowingNow(sku=sku, store_id=store_id or None, at=at))
         else:
-            coupon = owner.get(event.payload["coupon_id"])
-            shown = schema.ShowingNow(
-                coupon_id=event.payload["coupon_id"],
-                at=event.ts,
-                store_id=coupon.store_id if coupon else None,
-                title=coupon.title if coupon else None,
+            coupon = session.get(Coupon, rest)
+            answer.append(
+                schema.ShowingNow(
+                    coupon_id=rest,
+                    at=at,
+                    store_id=coupon.store_id if coupon else None,
+                    title=coupon.title if coupon else None,
+                )
             )
-            key = f"coupon:{shown.coupon_id}"
-        screen = latest.setdefault(event.screen_id, {})
-        screen.pop(key, None)
-        screen[key] = shown
-    return {sid: list(reversed(items.values())) for sid, items in latest.items()}
+    return answer
 
 
 def screens_overview(
     session: Session, counters: LiveCounters, now: datetime, window_s: float, stale_after: timedelta
 ) -> list[schema.ScreenStatus]:
-    showing = _showing(session, now)
     answer = []
     for screen in session.execute(select(Screen).order_by(col(Screen.id))).scalars():
         last = as_utc(screen.last_seen) if screen.last_seen else None
@@ -243,7 +264,7 @@ def screens_overview(
                 stale=last is None or now - last > stale_after,
                 faces=faces,
                 profile=crowd.as_dict(),
-                showing=showing.get(screen.id, []),
+                showing=_showing(session, counters, screen.id, now),
             )
         )
     return answer

@@ -1,9 +1,11 @@
-"""Store audiences read back from the live counters, and what of them may be published.
+"""Store audiences read back from their rollup, and what of them may be published.
 
-The counters hold the :mod:`recsys.audience` representation split by reference epoch (see
-:func:`screens.services.live_state.audience_reference`); this module folds the epochs into one
+The rollup (:class:`~screens.db.rollups.AudienceRollup`, kept at ingest) holds the
+:mod:`recsys.audience` representation split by reference epoch (see
+:func:`screens.services.rollups.audience_reference`); this module folds the epochs into one
 :class:`~recsys.audience.StoreAudience` at a common ``t_ref`` so all the smoothing, lift and
-k-anonymity logic stays in ``recsys``.
+k-anonymity logic stays in ``recsys``. Being in the database, audiences survive restarts and are
+the same for every worker.
 """
 
 from __future__ import annotations
@@ -13,30 +15,33 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from recsys.attributes import CELLS, DAYPARTS
 from recsys.audience import PublishedAudience, StoreAudience
-from screens.bus import LiveCounters
-from screens.services.live_state import EPOCH_HALF_LIVES, audience_reference
+from screens.db.rollups import AudienceRollup
+from screens.db.tables import table
+from screens.services.rollups import EPOCH_HALF_LIVES, audience_reference
 
-_FIELD_INDEX: Final = {f"{d}|{c}": (i, j) for i, d in enumerate(DAYPARTS) for j, c in enumerate(CELLS)}
+_DAYPART_INDEX: Final = {d: i for i, d in enumerate(DAYPARTS)}
+_CELL_INDEX: Final = {c: j for j, c in enumerate(CELLS)}
 
 
-def load_store_audience(
-    counters: LiveCounters, store_ids: Sequence[str], now: float, half_life_s: float
-) -> StoreAudience:
-    """All stores' decayed counts, one round trip, expressed at the current epoch's ``t_ref``."""
+def load_store_audience(engine: Engine, store_ids: Sequence[str], now: float, half_life_s: float) -> StoreAudience:
+    """All stores' decayed counts, one query, expressed at the current epoch's ``t_ref``."""
     t_ref = audience_reference(now, half_life_s)
     oldest = t_ref - EPOCH_HALF_LIVES * half_life_s
     counts = np.zeros((len(store_ids), len(DAYPARTS), len(CELLS)))
-    hashes = counters.get_many([f"store_audience:{s}" for s in store_ids])
-    for row, fields in enumerate(hashes):
-        for name, value in fields.items():
-            epoch, _, rest = name.partition("|")
-            at = _FIELD_INDEX.get(rest)
-            if at is None or float(epoch) < oldest:
-                continue
-            counts[row, at[0], at[1]] += value * 2.0 ** ((float(epoch) - t_ref) / half_life_s)
+    row_of = {s: i for i, s in enumerate(store_ids)}
+    r = table(AudienceRollup).c
+    query = select(r.store_id, r.t_ref, r.daypart, r.cell, r.weight).where(r.t_ref >= oldest)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    for store_id, epoch, part, cell, weight in rows:
+        row, d, c = row_of.get(store_id), _DAYPART_INDEX.get(part), _CELL_INDEX.get(cell)
+        if row is not None and d is not None and c is not None:
+            counts[row, d, c] += weight * 2.0 ** ((epoch - t_ref) / half_life_s)
     stores = {}
     for row, store_id in enumerate(store_ids):
         d_idx, c_idx = np.nonzero(counts[row])

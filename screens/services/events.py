@@ -1,9 +1,15 @@
-"""Event intake: validate each event on its own, dedupe by ``event_id``, log, then stream.
+"""Event intake: validate each event on its own, dedupe by ``event_id``, log and roll up, then stream.
 
 The event log doubles as the idempotency ledger: an insert that conflicts on ``event_id`` is a
-duplicate, which holds across restarts and across workers. Events are committed to the log
-*before* they are put on the stream, so a stream outage never loses an accepted event (the bus
-buffers it) and a crash in between can be replayed from the log.
+duplicate, which holds across restarts and across workers. The events the log did not hold are
+added to the analytics rollups in the same transaction (:mod:`screens.services.rollups`), so each
+is counted exactly once. Events are committed *before* they are put on the stream, so a stream
+outage never loses an accepted event (the bus buffers it) and a crash in between can be replayed
+from the log.
+
+An event is accepted only if its time lies within the raw-event retention (``retention_days``) and
+at most :data:`MAX_AHEAD` ahead: older ones would land in a day the log no longer keeps (and could
+no longer be recognised as re-sends), later ones mean a device clock is wrong.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,10 +26,27 @@ from sqlmodel import Session
 
 from screens.auth import Principal
 from screens.bus import EventStream
+from screens.db.partitions import EVENT_LEDGER
 from screens.db.tables import EventRecord, table
 from screens.schemas.events import EVENT_ADAPTER, EventError, IngestResult
+from screens.services.rollups import RollupConfig, roll_up
+from screens.settings import Settings
 
 log = logging.getLogger(__name__)
+MAX_AHEAD = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    """What intake needs from the settings: the rollups' settings and the accepted time range."""
+
+    rollups: RollupConfig
+    retention_days: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IntakeConfig:
+        rollups = RollupConfig(settings.crowd_window_s, settings.audience_half_life_days * 86_400.0)
+        return cls(rollups, settings.event_retention_days)
 
 
 @dataclass(frozen=True)
@@ -42,8 +65,14 @@ _SCREEN_KINDS = {
 }
 
 
-def _check(event: Any, screens: Mapping[str, ScreenInfo], who: Principal) -> str | None:
+def _check(
+    event: Any, screens: Mapping[str, ScreenInfo], who: Principal, now: datetime, retention_days: int
+) -> str | None:
     """Why ``event`` may not be accepted from ``who``, or None when it may."""
+    if event.ts < now - timedelta(days=retention_days):
+        return f"ts: older than the {retention_days}-day retention of raw events"
+    if event.ts > now + MAX_AHEAD:
+        return "ts: more than a day ahead of the service's clock; check the device clock"
     screen_id = getattr(event, "screen_id", None)
     if screen_id is not None:
         screen = screens.get(screen_id)
@@ -76,8 +105,10 @@ def ingest(
     raw_events: list[dict[str, Any]],
     screens: Mapping[str, ScreenInfo],
     who: Principal,
+    config: IntakeConfig,
 ) -> IngestResult:
     errors: list[EventError] = []
+    now = datetime.now(UTC)
     accepted_payloads: dict[str, dict[str, Any]] = {}
     duplicates = 0
     for index, raw in enumerate(raw_events):
@@ -94,7 +125,7 @@ def ingest(
                 )
             )
             continue
-        reason = _check(event, screens, who)
+        reason = _check(event, screens, who, now, config.retention_days)
         if reason:
             errors.append(EventError(index=index, message=reason))
             continue
@@ -105,18 +136,23 @@ def ingest(
         accepted_payloads[key] = _record(event, screens)
     new_ids = _insert_new(session, accepted_payloads)
     duplicates += len(accepted_payloads) - len(new_ids)
-    session.commit()
     fresh = [accepted_payloads[i] for i in accepted_payloads if i in new_ids]
+    roll_up(session, fresh, config.rollups)
+    session.commit()
     if fresh:
         stream.publish(fresh)
     return IngestResult(accepted=len(fresh), duplicates=duplicates, rejected=len(errors), errors=errors)
 
 
 def _insert_new(session: Session, payloads: dict[str, dict[str, Any]]) -> set[str]:
-    """Insert the events; the ids that were not in the log before come back."""
+    """Insert the events; the ids that were not in the log before come back.
+
+    On SQLite the log's key is ``event_id``. A partitioned PostgreSQL log's key must hold the
+    partition key (``(event_id, ts)``), which would take a re-send with another ``ts`` (a try-on
+    replayed without one) for a new event; there the ids go through :data:`EVENT_LEDGER` first.
+    """
     if not payloads:
         return set()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = datetime.now(UTC)
     rows = [
         {
@@ -133,5 +169,14 @@ def _insert_new(session: Session, payloads: dict[str, dict[str, Any]]) -> set[st
     # One statement compiled once and run as an executemany: SQLAlchemy batches it into multi-row
     # INSERT … RETURNING ("insertmanyvalues"); a .values(rows) statement would compile a bind
     # parameter per cell, which took most of an ingest of thousands of events.
-    stmt = dialect.insert(table(EventRecord)).on_conflict_do_nothing(index_elements=["event_id"])
-    return set(session.execute(stmt.returning(table(EventRecord).c.event_id), rows).scalars())
+    log_table = table(EventRecord)
+    if session.get_bind().dialect.name != "postgresql":
+        stmt = sqlite.insert(log_table).on_conflict_do_nothing(index_elements=["event_id"])
+        return set(session.execute(stmt.returning(log_table.c.event_id), rows).scalars())
+    ledger = postgresql.insert(EVENT_LEDGER).on_conflict_do_nothing(index_elements=["event_id"])
+    ids = [{"event_id": r["event_id"], "ts": r["ts"]} for r in rows]
+    new = set(session.execute(ledger.returning(EVENT_LEDGER.c.event_id), ids).scalars())
+    if new:
+        insert = postgresql.insert(log_table).on_conflict_do_nothing(index_elements=["event_id", "ts"])
+        session.execute(insert, [r for r in rows if r["event_id"] in new])
+    return new

@@ -3,16 +3,24 @@
 Key layout (all under the bus's ``vitrine:`` prefix on Redis); mall-wide keys are preferred where the
 ranking path reads every member at once, so a refresh is a handful of round trips, not one per coupon:
 
-- ``screen:{id}:faces`` sorted set, score = event time: the faces a screen saw recently, one
-  member per face ``"{event_id}/{i}|{gender}|{age}|{confidence}"`` (anonymous attributes only);
-- ``store_audience:{id}`` hash: time-decayed visit counts in the representation of
-  :mod:`recsys.audience`, fields ``"{t_ref}|{daypart}|{cell}"`` (see :func:`audience_reference`);
-- ``store:{id}:visits`` hash: lifetime visit counts per attribute cell and ``total`` (analytics);
+- ``screen:{id}:faces`` sorted set, score = event time: the faces a screen saw in the last
+  :data:`FACES_TTL_S`, one member per face ``"{event_id}/{i}|{gender}|{age}|{confidence}"``
+  (anonymous attributes only);
+- ``screen:{id}:showing`` sorted set, members ``"coupon|{id}"`` / ``"sku|{store}|{sku}"`` scored by
+  time: what the screen reported showing in the last :data:`SHOWING_S` (the console's screens view);
+- ``store:{id}:visits`` hash: lifetime visit counts per attribute cell and ``total``;
 - ``stores:recent_visits`` sorted set, members ``"{store}|{event_id}"`` scored by time: who is
-  crowding which store right now (trimmed to :data:`RECENT_VISITS_S`);
+  crowding which store right now (the last :data:`RECENT_VISITS_S`);
 - ``coupons:impressions``, ``coupons:claims`` and ``coupons:claims:{YYYY-MM-DD}`` hashes keyed by
-  coupon id: lifetime impressions and claims, and claims of one day (daily caps and pacing);
+  coupon id: lifetime impressions and claims, and claims of one day (daily caps and pacing; each day's
+  hash expires two days after its last claim);
 - ``item:{store}:{sku}`` hash: ``try_ons``, ``purchases``.
+
+Every windowed key is trimmed on write to its window, so live state holds what the windows hold and
+no more however long the service runs (issue 17: an untrimmed faces set made the coupon route slow
+down with the log). Events older than a window (backfills, replays after an outage) never enter it;
+they still reach the database rollups (:mod:`screens.services.rollups`), which are what analytics and
+the store audiences read.
 
 Days and dayparts are read in UTC until the service has a mall time-zone setting.
 """
@@ -20,82 +28,75 @@ Days and dayparts are read in UTC until the service has a mall time-zone setting
 from __future__ import annotations
 
 import math
+import time
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from recsys.attributes import cell_of, daypart
-from recsys.audience import visit_increment
+from recsys.attributes import cell_of
 from recsys.profile import CrowdProfile, Face
 from screens.bus import LiveCounters
 
 FACES_TTL_S: Final = 300.0
 RECENT_VISITS_S: Final = 900.0
+SHOWING_S: Final = 300.0
+DAY_COUNTER_TTL_S: Final = 2 * 86_400.0
 RECENT_VISITS_KEY: Final = "stores:recent_visits"
-EPOCH_HALF_LIVES: Final = 64.0
-"""Audience counters restart their reference time every 64 half-lives (stored values stay < 2^64)."""
-
-
-def audience_reference(ts: float, half_life_s: float) -> float:
-    """The reference time ``t_ref`` a visit at ``ts`` is counted against.
-
-    :mod:`recsys.audience` stores counts at a mall-wide ``t_ref`` that must move forward before the
-    stored values overflow. Moving it by rewriting every hash would need a cross-worker lock, so
-    ``t_ref`` is instead a deterministic function of time: the start of the current epoch of
-    :data:`EPOCH_HALF_LIVES` half-lives. Every worker agrees without coordination; a reader sums the
-    current and previous epoch (anything older has decayed by more than 2^-64).
-    """
-    period = EPOCH_HALF_LIVES * half_life_s
-    return math.floor(ts / period) * period
 
 
 def _epoch(ts: str) -> float:
     return datetime.fromisoformat(ts).timestamp()
 
 
-def apply_events(counters: LiveCounters, events: Sequence[dict[str, Any]], half_life_s: float) -> None:
-    """Apply a batch of streamed events as one batch of increments (plus sorted-set adds)."""
+def apply_events(counters: LiveCounters, events: Sequence[dict[str, Any]], now: float | None = None) -> None:
+    """Apply a batch of streamed events as one batch of increments (plus windowed sorted-set adds)."""
+    now = time.time() if now is None else now
+    today = datetime.fromtimestamp(now, UTC).date().isoformat()
     incr: list[tuple[str, str, float]] = []
-    recent: dict[str, float] = {}
+    windows: defaultdict[str, dict[str, float]] = defaultdict(dict)
+    ttl: dict[str, float] = {}
     for e in events:
-        kind, ts = e["type"], e["ts"]
-        if kind == "audience":
-            members = {
-                f"{e['event_id']}/{i}|{f['gender']}|{f['age'] if f['age'] is not None else ''}|"
-                f"{f['confidence']}": _epoch(ts)
-                for i, f in enumerate(e["faces"])
-            }
-            if members:
-                counters.zadd(f"screen:{e['screen_id']}:faces", members, ttl_s=FACES_TTL_S)
+        kind, ts = e["type"], _epoch(e["ts"])
+        if kind == "audience" and ts >= now - FACES_TTL_S:
+            for i, f in enumerate(e["faces"]):
+                age = f["age"] if f["age"] is not None else ""
+                windows[f"screen:{e['screen_id']}:faces"][
+                    f"{e['event_id']}/{i}|{f['gender']}|{age}|{f['confidence']}"
+                ] = ts
         elif kind == "store_visit" and e.get("store_id"):
-            incr += _visit_updates(e, half_life_s)
-            recent[f"{e['store_id']}|{e['event_id']}"] = _epoch(ts)
+            cell = cell_of(e["gender"], e["age"])
+            incr += [(f"store:{e['store_id']}:visits", cell, 1.0), (f"store:{e['store_id']}:visits", "total", 1.0)]
+            if ts >= now - RECENT_VISITS_S:
+                windows[RECENT_VISITS_KEY][f"{e['store_id']}|{e['event_id']}"] = ts
         elif kind == "coupon_impression":
             incr.append(("coupons:impressions", e["coupon_id"], 1.0))
+            if ts >= now - SHOWING_S:
+                _latest(windows[f"screen:{e['screen_id']}:showing"], f"coupon|{e['coupon_id']}", ts)
         elif kind == "coupon_claim":
-            incr += [("coupons:claims", e["coupon_id"], 1.0), (f"coupons:claims:{ts[:10]}", e["coupon_id"], 1.0)]
-        elif kind == "try_on" and e.get("store_id"):
-            incr.append((f"item:{e['store_id']}:{e['sku']}", "try_ons", 1.0))
+            incr.append(("coupons:claims", e["coupon_id"], 1.0))
+            if e["ts"][:10] == today:
+                incr.append((f"coupons:claims:{today}", e["coupon_id"], 1.0))
+                ttl[f"coupons:claims:{today}"] = DAY_COUNTER_TTL_S
+        elif kind == "try_on":
+            if e.get("store_id"):
+                incr.append((f"item:{e['store_id']}:{e['sku']}", "try_ons", 1.0))
+            if ts >= now - SHOWING_S:
+                _latest(windows[f"screen:{e['screen_id']}:showing"], f"sku|{e.get('store_id') or ''}|{e['sku']}", ts)
         elif kind == "purchase":
             incr += [(f"item:{e['store_id']}:{sku}", "purchases", 1.0) for sku in e["skus"]]
     if incr:
-        counters.incr(incr)
-    if recent:
-        counters.zadd(RECENT_VISITS_KEY, recent, ttl_s=RECENT_VISITS_S * 2)
-        counters.ztrim_below(RECENT_VISITS_KEY, max(recent.values()) - RECENT_VISITS_S)
+        counters.incr(incr, ttl_s=ttl)
+    for key, members in windows.items():
+        window_s = _WINDOW_OF[key.rpartition(":")[2]] if key != RECENT_VISITS_KEY else RECENT_VISITS_S
+        counters.zadd(key, members, ttl_s=window_s * 2, min_score=now - window_s)
 
 
-def _visit_updates(event: dict[str, Any], half_life_s: float) -> list[tuple[str, str, float]]:
-    store, when = event["store_id"], datetime.fromisoformat(event["ts"])
-    ts = when.timestamp()
-    cell = cell_of(event["gender"], event["age"])
-    t_ref = audience_reference(ts, half_life_s)
-    field = f"{t_ref:.0f}|{daypart(when.hour)}|{cell}"
-    return [
-        (f"store_audience:{store}", field, visit_increment(ts, t_ref, half_life_s)),
-        (f"store:{store}:visits", cell, 1.0),
-        (f"store:{store}:visits", "total", 1.0),
-    ]
+_WINDOW_OF: Final = {"faces": FACES_TTL_S, "showing": SHOWING_S}
+
+
+def _latest(members: dict[str, float], member: str, ts: float) -> None:
+    members[member] = max(ts, members.get(member, ts))
 
 
 def recent_faces(counters: LiveCounters, screen_id: str, now: float, window_s: float) -> list[Face]:
@@ -121,3 +122,8 @@ def recent_visits_by_store(counters: LiveCounters, now: float, window_s: float =
         store = member.rpartition("|")[0]
         counts[store] = counts.get(store, 0) + 1
     return counts
+
+
+def showing_now(counters: LiveCounters, screen_id: str, now: float) -> list[tuple[str, float]]:
+    """What a screen reported showing in the last :data:`SHOWING_S`, newest first (``coupon|…``/``sku|…``)."""
+    return list(reversed(counters.zrange_by_score(f"screen:{screen_id}:showing", now - SHOWING_S, math.inf)))

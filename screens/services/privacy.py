@@ -60,12 +60,8 @@ class Section:
     bullets: tuple[str, ...] = ()
 
 
-def retention_text(days: int | None) -> str:
-    if days is None:
-        return (
-            "Anonymous events are kept until the operator deletes them: no retention period is configured "
-            "(VITRINE_EVENT_RETENTION_DAYS)."
-        )
+def retention_text(days: int) -> str:
+    """What /privacy says of retention: the service drops raw events after ``days`` (issue 17)."""
     return f"Anonymous events are deleted after {days} days; only aggregate counts are kept longer."
 
 
@@ -178,7 +174,7 @@ def dpia_markdown(settings: Settings, cameras_by_kind: dict[str, int], now: date
         "|---|---|",
         f"| k-anonymity threshold (`VITRINE_K_ANONYMITY`) | {settings.k_anonymity} |",
         f"| differential privacy ε (`VITRINE_DP_EPSILON`) | {settings.dp_epsilon or 'off'} |",
-        f"| event retention (`VITRINE_EVENT_RETENTION_DAYS`) | {settings.event_retention_days or 'not set'} |",
+        f"| event retention (`VITRINE_EVENT_RETENTION_DAYS`) | {settings.event_retention_days} |",
         f"| live crowd window | {FACES_TTL_S:g} s |",
         f"| operator | {settings.operator_name} |",
         f"| contact | {settings.privacy_contact} |",

@@ -9,8 +9,9 @@ lead-in screen showed is approximated by the stores the shopper's cell favours p
 exploration, which is what a ranking that reads crowds well converges to.
 
 History is generated only after the newest event already logged, so restarting the demo fills the
-gap since the last run instead of doubling the log. Events reach the event log only: the live
-counters of the service that starts next fill from live traffic.
+gap since the last run instead of doubling the log. Events reach the event log and its rollups
+(analytics and store audiences); the live counters of the service that starts next fill from live
+traffic.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from screens.auth import Principal
 from screens.bus.base import Event, EventStream
 from screens.db.session import as_utc, make_engine
 from screens.db.tables import Coupon, EventRecord, Screen
-from screens.services.events import ScreenInfo, ingest
+from screens.services.events import IntakeConfig, ScreenInfo, ingest
+from screens.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +214,11 @@ def backfill(
     shoppers_per_day: int = 1500,
     seed: int = 1,
     progress: Callable[[str], object] | None = sys.stderr.write,
+    intake: IntakeConfig | None = None,
 ) -> HistorySummary:
-    """Simulated shoppers from ``since`` to ``until`` into the event log of ``database_url``."""
+    """Simulated shoppers from ``since`` to ``until`` into the event log (and its rollups) of ``database_url``."""
     started, summary = time.monotonic(), HistorySummary()
+    intake = intake or IntakeConfig.from_settings(Settings(database_url=database_url))
     engine = make_engine(database_url)
     admin = Principal(token_id=0, role="admin")
     try:
@@ -227,10 +231,10 @@ def backfill(
                 pending += writer.shopper(at, summary)
                 summary.shoppers += 1
                 if len(pending) >= BATCH:
-                    summary.events += _write(session, pending, screens, admin)
+                    summary.events += _write(session, pending, screens, admin, intake)
                     pending = []
                     _bar(progress, (at - since).total_seconds() / span, summary, started)
-            summary.events += _write(session, pending, screens, admin)
+            summary.events += _write(session, pending, screens, admin, intake)
     finally:
         engine.dispose()
     summary.wall_s = time.monotonic() - started
@@ -240,10 +244,12 @@ def backfill(
     return summary
 
 
-def _write(session: Session, events: list[dict[str, Any]], screens: dict[str, ScreenInfo], who: Principal) -> int:
+def _write(
+    session: Session, events: list[dict[str, Any]], screens: dict[str, ScreenInfo], who: Principal, intake: IntakeConfig
+) -> int:
     if not events:
         return 0
-    result = ingest(session, _LogOnly(), events, screens, who)
+    result = ingest(session, _LogOnly(), events, screens, who, intake)
     if result.rejected:
         log.warning("history: %d events rejected, e.g. %s", result.rejected, result.errors[0].message)
     return result.accepted

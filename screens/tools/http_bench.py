@@ -36,10 +36,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _start_service(workdir: Path, redis_url: str | None, workers: int = 1) -> tuple[Any, str, dict[str, str]]:
+def _start_service(
+    workdir: Path, redis_url: str | None, workers: int = 1, database_url: str | None = None
+) -> tuple[Any, str, dict[str, str]]:
     from screens.tools.launcher import ServiceProcess
 
-    db = f"sqlite:///{workdir}/bench.db"
+    db = database_url or f"sqlite:///{workdir}/bench.db"
     env = {"VITRINE_DATABASE_URL": db, "VITRINE_LOG_LEVEL": os.environ.get("VITRINE_LOG_LEVEL", "WARNING")}
     if redis_url:
         env["VITRINE_REDIS_URL"] = redis_url

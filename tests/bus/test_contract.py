@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -108,3 +109,36 @@ def test_memory_stream_drops_events_every_group_acknowledged() -> None:
     assert len(stream._log) == 0  # noqa: SLF001
     stream.publish([{"n": "late"}])
     assert [e for _, e in stream.read("g", "c", block_ms=0)] == [{"n": "late"}]
+
+
+def test_sorted_sets_trim_below_their_window_on_write(bus: Bus) -> None:
+    bus.counters.zadd("w", {"old": 1.0, "mid": 5.0}, ttl_s=60)
+    bus.counters.zadd("w", {"new": 9.0}, ttl_s=60, min_score=4.0)
+    assert bus.counters.zrange_by_score("w", -math.inf, math.inf) == [("mid", 5.0), ("new", 9.0)]
+
+
+def test_a_member_added_again_moves_to_its_new_score(bus: Bus) -> None:
+    bus.counters.zadd("m", {"a": 1.0, "b": 2.0})
+    bus.counters.zadd("m", {"a": 3.0})
+    assert bus.counters.zrange_by_score("m", 0, 10) == [("b", 2.0), ("a", 3.0)]
+    assert bus.counters.zrange_by_score("m", 2.0, 2.0) == [("b", 2.0)]
+
+
+def test_idle_sorted_sets_and_hashes_expire(bus: Bus) -> None:
+    bus.counters.zadd("z-idle", {"a": 1.0}, ttl_s=1)
+    bus.counters.incr([("h-idle", "n", 1.0), ("h-kept", "n", 1.0)], ttl_s={"h-idle": 1})
+    time.sleep(2.1)
+    bus.counters.incr([("other", "n", 1.0)])  # a later write sweeps the in-process backend
+    assert bus.counters.zrange_by_score("z-idle", 0, 10) == []
+    assert bus.counters.get_many(["h-idle", "h-kept"]) == [{}, {"n": 1.0}]
+
+
+def test_memory_sorted_set_holds_only_its_window_under_sustained_writes() -> None:
+    """Regression (issue 17): ``zadd`` ignored its window, so a screen's faces set grew for ever."""
+    from screens.bus.memory import MemoryCounters
+
+    counters = MemoryCounters()
+    for second in range(20_000):
+        counters.zadd("faces", {f"f{second}": float(second)}, ttl_s=600, min_score=second - 300.0)
+    assert counters.size() == 301
+    assert len(counters.zrange_by_score("faces", 19_900, 20_000)) == 100

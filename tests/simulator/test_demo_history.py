@@ -64,7 +64,7 @@ def test_console_charts_have_days_of_data_after_the_backfill(tmp_path: Path):
     engine = create_engine(url)
     with Session(engine) as session:
         window = Window.last_days(7, 0, 20, now=now)
-        trend = store_coupons(session, "s001", window, 10.0, 0.1).totals.trend
+        trend = store_coupons(session, "s001", window, 0.1).totals.trend
         assert sum(d.impressions > 0 for d in trend) >= 6, "the coupon trend is not flat"
         chart = flow_chart(session, window, None)
         assert any(link.target != "other stores" for link in chart.links), "some screen → store flow reaches k"

@@ -1,8 +1,10 @@
 """Coupon performance: impressions, claims, claim rate, measured exploration, daily trend, audience
-cells and pacing.
+cells and pacing, read from the coupon rollups.
 
 An impression or claim at a lead-in screen is attributed to the crowd that screen saw just before it
-(its latest audience event within ``crowd_window_s``), each face carrying an equal share. A cell's
+(its latest audience event within ``crowd_window_s``), each face carrying an equal share; the
+attribution is made at ingest (:mod:`screens.services.rollups`). Claims in a coupon's validity are
+counted from the quarter hour its validity starts in (the rollups' grain). A cell's
 figures are published only when at least ``k`` faces stand behind its impressions (see
 :mod:`screens.services.analytics` for the k-anonymity rule). Coupon totals count showings and claims,
 not people, and are always published: merchandisers need them to pace their caps.
@@ -13,59 +15,25 @@ The measured exploration share counts only impressions whose screen reported the
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
-from recsys.attributes import cell_of
+from screens.db.rollups import BUCKET_S, DAY_S, CouponCellRollup, CouponRollup
 from screens.db.session import as_utc
-from screens.db.tables import Coupon, Store
+from screens.db.tables import Coupon, Store, table
 from screens.schemas import analytics as schema
-from screens.services.analytics import LoggedEvent, Window, coupon_stores, logged_events, published
-
-COUPON_EVENTS = ("coupon_impression", "coupon_claim")
-
-
-class CrowdLookup:
-    """The crowd each screen saw most recently before a moment, found by bisection."""
-
-    def __init__(self, audience_events: Iterable[LoggedEvent], window_s: float) -> None:
-        self._window = timedelta(seconds=window_s)
-        self._times: dict[str, list[datetime]] = defaultdict(list)
-        self._cells: dict[str, list[list[str]]] = defaultdict(list)
-        for event in audience_events:  # oldest first
-            if event.screen_id and event.payload.get("faces"):
-                self._times[event.screen_id].append(event.ts)
-                cells = [cell_of(face["gender"], face["age"]) for face in event.payload["faces"]]
-                self._cells[event.screen_id].append(cells)
-
-    def cells_at(self, screen_id: str | None, ts: datetime) -> list[str]:
-        """One cell per face of the crowd in front of ``screen_id`` at ``ts``; empty when none."""
-        times = self._times.get(screen_id or "")
-        i = bisect_right(times, ts) - 1 if times else -1
-        if i < 0 or ts - times[i] > self._window:  # type: ignore[index]
-            return []
-        return self._cells[screen_id][i]  # type: ignore[index]
+from screens.services.analytics import Window, coupon_stores, published, quarter_hours, spanning
+from screens.services.rollups import bucket_of
 
 
 @dataclass
 class ExplorationCount:
     flagged: int = 0
     explored: int = 0
-
-    def add(self, explored: bool | None) -> None:
-        if explored is not None:
-            self.flagged += 1
-            self.explored += explored
-
-    def merge(self, other: ExplorationCount) -> None:
-        self.flagged += other.flagged
-        self.explored += other.explored
 
     def public(self) -> schema.MeasuredExploration:
         return schema.MeasuredExploration(
@@ -77,40 +45,25 @@ class ExplorationCount:
 
 @dataclass
 class Tally:
+    """One coupon's (or a store's) sums over the window, as read from the rollups."""
+
     impressions: int = 0
     claims: int = 0
     unattributed: int = 0
     exploration: ExplorationCount = field(default_factory=ExplorationCount)
     day_impressions: Counter[date] = field(default_factory=Counter)
     day_claims: Counter[date] = field(default_factory=Counter)
-    cell_impressions: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    cell_claims: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    cell_faces: Counter[str] = field(default_factory=Counter)
+    cells: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    """Per cell: impression shares, claim shares, faces."""
 
-    def add(self, claim: bool, day: date, cells: list[str], explored: bool | None = None) -> None:
-        (self.day_claims if claim else self.day_impressions)[day] += 1
-        if claim:
-            self.claims += 1
-        else:
-            self.impressions += 1
-            self.unattributed += not cells
-            self.exploration.add(explored)
-            self.cell_faces.update(cells)
-        for cell in cells:
-            (self.cell_claims if claim else self.cell_impressions)[cell] += 1 / len(cells)
-
-    def merge(self, other: Tally) -> None:
-        self.impressions += other.impressions
-        self.claims += other.claims
-        self.unattributed += other.unattributed
-        self.exploration.merge(other.exploration)
-        self.day_impressions.update(other.day_impressions)
-        self.day_claims.update(other.day_claims)
-        self.cell_faces.update(other.cell_faces)
-        for cell, share in other.cell_impressions.items():
-            self.cell_impressions[cell] += share
-        for cell, share in other.cell_claims.items():
-            self.cell_claims[cell] += share
+    def add_day(self, day: date, impressions: int, claims: int, unattributed: int, flagged: int, explored: int) -> None:
+        self.impressions += impressions
+        self.claims += claims
+        self.unattributed += unattributed
+        self.exploration.flagged += flagged
+        self.exploration.explored += explored
+        self.day_impressions[day] += impressions
+        self.day_claims[day] += claims
 
     def trend(self, days: list[date]) -> list[schema.DayPerformance]:
         return [
@@ -118,10 +71,13 @@ class Tally:
         ]
 
     def by_cell(self, k: int) -> list[schema.CellPerformance]:
+        """Cells behind the impressions, most faces first (ties by cell name)."""
         cells = []
-        for cell, faces in self.cell_faces.most_common():
+        for cell, (shown_share, claimed_share, faces) in sorted(self.cells.items(), key=lambda kv: (-kv[1][2], kv[0])):
+            if faces <= 0:
+                continue
             ok = published(faces, k)
-            shown, claimed = round(self.cell_impressions[cell], 2), round(self.cell_claims[cell], 2)
+            shown, claimed = round(shown_share, 2), round(claimed_share, 2)
             cells.append(
                 schema.CellPerformance(
                     cell=cell,
@@ -165,9 +121,58 @@ def _pacing(coupon: Coupon, claims_today: int, claims_total: int, day_share: flo
     )
 
 
-def store_coupons(
-    session: Session, store_id: str, window: Window, crowd_window_s: float, exploration_share: float
-) -> schema.StoreCoupons:
+def _tallies(session: Session, ids: list[str], window: Window) -> tuple[dict[str, Tally], Tally]:
+    """Each coupon's sums per local day and per cell over ``window``, and their total."""
+    tallies, total = {i: Tally() for i in ids}, Tally()
+    r = table(CouponRollup).c
+    local_day = (r.bucket + window.offset_s) // DAY_S
+    sums = [func.sum(r.impressions), func.sum(r.claims), func.sum(r.unattributed), func.sum(r.flagged)]
+    query = (
+        select(r.coupon_id, local_day, *sums, func.sum(r.explored))
+        .where(r.coupon_id.in_(ids), *quarter_hours(r.grain, r.bucket, window))
+        .group_by(r.coupon_id, local_day)
+    )
+    for coupon_id, day_number, *counts in session.execute(query):
+        day = date.fromordinal(date(1970, 1, 1).toordinal() + int(day_number))
+        values = [int(n) for n in counts]
+        tallies[coupon_id].add_day(day, *values)
+        total.add_day(day, *values)
+    c = table(CouponCellRollup).c
+    cells = (
+        select(c.coupon_id, c.cell, func.sum(c.impressions), func.sum(c.claims), func.sum(c.faces))
+        .where(c.coupon_id.in_(ids), spanning(c.grain, c.bucket, window))
+        .group_by(c.coupon_id, c.cell)
+    )
+    for coupon_id, cell, shown, claimed, faces in session.execute(cells):
+        tallies[coupon_id].cells[cell] = (float(shown), float(claimed), int(faces))
+        old = total.cells.get(cell, (0.0, 0.0, 0))
+        total.cells[cell] = (old[0] + float(shown), old[1] + float(claimed), old[2] + int(faces))
+    return tallies, total
+
+
+def _claims_since(session: Session, starts: dict[str, int], until: int) -> Counter[str]:
+    """Claims of each coupon from its own start bucket to ``until``, in one pass."""
+    if not starts:
+        return Counter()
+    r = table(CouponRollup).c
+    counted = case(
+        *((((r.coupon_id == cid) & (r.bucket >= start)), r.claims) for cid, start in starts.items()), else_=0
+    )
+    query = (
+        select(r.coupon_id, func.sum(counted))
+        .where(
+            r.coupon_id.in_(list(starts)),
+            r.grain == BUCKET_S,
+            r.bucket >= min(starts.values()),
+            r.bucket < until,
+            r.claims > 0,
+        )
+        .group_by(r.coupon_id)
+    )
+    return Counter({cid: int(n) for cid, n in session.execute(query)})
+
+
+def store_coupons(session: Session, store_id: str, window: Window, exploration_share: float) -> schema.StoreCoupons:
     """Every coupon of a store with its performance in ``window`` and its pacing right now."""
     coupons = list(
         session.execute(select(Coupon).where(col(Coupon.store_id) == store_id).order_by(col(Coupon.id))).scalars()
@@ -175,34 +180,16 @@ def store_coupons(
     now = window.until
     local_now = window.local(now)
     local_midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    day_start = local_midnight - window.tz_offset
+    day_start = bucket_of(local_midnight - window.tz_offset)
     day_share = (local_now - local_midnight).total_seconds() / 86_400
-    earliest = min([window.since, day_start, *(as_utc(c.valid_from) for c in coupons)])
-    ids = {c.id for c in coupons}
-    events = [e for e in logged_events(session, COUPON_EVENTS, earliest, now) if e.payload["coupon_id"] in ids]
-    screens = {e.screen_id for e in events if e.screen_id and e.ts >= window.since}
-    audience_since = window.since - timedelta(seconds=crowd_window_s)
-    crowds = CrowdLookup(
-        logged_events(session, ["audience"], audience_since, now, screen_ids=screens) if screens else [], crowd_window_s
-    )
-    tallies = {c.id: Tally() for c in coupons}
-    today: Counter[str] = Counter()
-    in_validity: Counter[str] = Counter()
-    valid_from = {c.id: as_utc(c.valid_from) for c in coupons}
-    for event in events:
-        coupon_id, claim = event.payload["coupon_id"], event.payload["type"] == "coupon_claim"
-        if claim and event.ts >= day_start:
-            today[coupon_id] += 1
-        if claim and event.ts >= valid_from[coupon_id]:
-            in_validity[coupon_id] += 1
-        if event.ts >= window.since:
-            cells = crowds.cells_at(event.screen_id, event.ts)
-            tallies[coupon_id].add(claim, window.local(event.ts).date(), cells, event.payload.get("explored"))
-    days, total = window.days(), Tally()
+    ids = [c.id for c in coupons]
+    tallies, total = _tallies(session, ids, window)
+    today = _claims_since(session, dict.fromkeys(ids, day_start), window.end_bucket)
+    in_validity = _claims_since(session, {c.id: bucket_of(as_utc(c.valid_from)) for c in coupons}, window.end_bucket)
+    days = window.days()
     answer = []
     for coupon in coupons:
         tally = tallies[coupon.id]
-        total.merge(tally)
         answer.append(
             schema.CouponPerformance(
                 coupon_id=coupon.id,
@@ -234,22 +221,27 @@ def store_coupons(
 def coupon_summary(session: Session, window: Window, store_ids: frozenset[str] | None) -> schema.CouponSummary:
     """Impressions, claims, claim rate and measured exploration of each store's coupons, for comparing stores."""
     owner = coupon_stores(session)
+    r = table(CouponRollup).c
+    query = (
+        select(r.coupon_id, func.sum(r.impressions), func.sum(r.claims), func.sum(r.flagged), func.sum(r.explored))
+        .where(spanning(r.grain, r.bucket, window))
+        .group_by(r.coupon_id)
+    )
     shown: Counter[str] = Counter()
     claimed: Counter[str] = Counter()
     explored: defaultdict[str, ExplorationCount] = defaultdict(ExplorationCount)
-    for event in logged_events(session, COUPON_EVENTS, window.since, window.until):
-        store = owner.get(event.payload["coupon_id"])
+    for coupon_id, impressions, claims, flagged, was_explored in session.execute(query):
+        store = owner.get(coupon_id)
         if store is None:
             continue
-        if event.payload["type"] == "coupon_claim":
-            claimed[store] += 1
-        else:
-            shown[store] += 1
-            explored[store].add(event.payload.get("explored"))
+        shown[store] += int(impressions)
+        claimed[store] += int(claims)
+        explored[store].flagged += int(flagged)
+        explored[store].explored += int(was_explored)
     per_store = Counter(owner.values())
-    query = select(Store).order_by(col(Store.id))
+    query_stores = select(Store).order_by(col(Store.id))
     if store_ids is not None:
-        query = query.where(col(Store.id).in_(store_ids))
+        query_stores = query_stores.where(col(Store.id).in_(store_ids))
     stores = [
         schema.StoreCouponSummary(
             store_id=s.id,
@@ -260,6 +252,6 @@ def coupon_summary(session: Session, window: Window, store_ids: frozenset[str] |
             claim_rate=_rate(claimed[s.id], shown[s.id]),
             exploration=explored[s.id].public(),
         )
-        for s in session.execute(query).scalars()
+        for s in session.execute(query_stores).scalars()
     ]
     return schema.CouponSummary(window=window.public(), stores=stores)

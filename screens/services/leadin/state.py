@@ -255,7 +255,7 @@ class CouponState:
 
     def _load_audiences(self, store_ids: tuple[str, ...]) -> _Audiences:
         started, now = time.monotonic(), time.time()
-        audience = load_store_audience(self._counters, store_ids, now, self.half_life_s)
+        audience = load_store_audience(self._engine, store_ids, now, self.half_life_s)
         published = PublishedCache(audience, now, self.k_anonymity, self.dp_epsilon)
         log.debug("store audiences loaded in %.1f ms", (time.monotonic() - started) * 1e3)
         return _Audiences(store_ids, audience, published, started)

@@ -24,7 +24,8 @@ from recsys.leadin.table import discount_depth
 from recsys.leadin.training import new_scorer, should_publish, time_split, train_coupon_model
 from screens.bus import ConfigChannel
 from screens.db.session import as_utc
-from screens.db.tables import CatalogItem, Coupon, EventRecord, Store
+from screens.db.tables import CatalogItem, Coupon, Store
+from screens.services.event_log import TRAINING_DAYS, events_since
 from screens.services.leadin.ope import PolicySpec, estimate_specs, weights_in_force
 from screens.services.leadin.state import DEFAULT_BASKET, LiveSnapshot
 from screens.services.model_pointers import TrainingReport, load_coupon_model, publish_coupon_model
@@ -51,16 +52,15 @@ def coupon_features(session: Session) -> dict[str, CouponFeatures]:
     return features
 
 
-def _events(session: Session) -> Iterator[tuple[str, datetime, dict[str, Any]]]:
-    query = select(EventRecord).where(col(EventRecord.type).in_(EVENT_TYPES)).order_by(col(EventRecord.ts))
-    for event in session.exec(query.execution_options(yield_per=5000)):
+def _events(session: Session, days: int) -> Iterator[tuple[str, datetime, dict[str, Any]]]:
+    for event in events_since(session, EVENT_TYPES, days):
         yield event.type, as_utc(event.ts), event.payload
 
 
-def load_impressions(engine: Engine, window_s: float) -> list[CouponImpression]:
+def load_impressions(engine: Engine, window_s: float, days: int = TRAINING_DAYS) -> list[CouponImpression]:
     """Impressions with their crowd profile at impression time and whether they were claimed."""
     with Session(engine) as session:
-        return impressions_from_events(_events(session), coupon_features(session), window_s)
+        return impressions_from_events(_events(session, days), coupon_features(session), window_s)
 
 
 def train_and_maybe_publish(
@@ -69,6 +69,7 @@ def train_and_maybe_publish(
     config: ConfigChannel | None,
     *,
     window_s: float,
+    days: int = TRAINING_DAYS,
     test_fraction: float = 0.2,
     min_gain: float = 0.002,
     force: bool = False,
@@ -81,7 +82,7 @@ def train_and_maybe_publish(
     held-out impressions carry propensities and ``snapshot`` gives the live state, the doubly robust
     estimate of the candidate policy's claim rate beating the current policy's on those slates.
     """
-    impressions = load_impressions(engine, window_s)
+    impressions = load_impressions(engine, window_s, days)
     log.info("%d impressions, %d claimed", len(impressions), sum(i.claimed for i in impressions))
     current = load_coupon_model(model_dir)
     model, metrics = train_coupon_model(impressions, current=current, test_fraction=test_fraction, **model_params)

@@ -18,12 +18,11 @@ import logging
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from recsys.mirror.artifacts import load_mirror_models
 from recsys.mirror.catalog import Purchase, StoreItem, TryOn
@@ -32,6 +31,7 @@ from recsys.profile import CrowdWindow, Face
 from screens.bus import ConfigChannel
 from screens.db.session import as_utc
 from screens.db.tables import EventRecord, Screen
+from screens.services.event_log import TRAINING_DAYS, events_since
 from screens.services.mirror.service import MIRROR, load_items
 from screens.services.model_pointers import TrainingReport, current_version, make_current
 
@@ -78,17 +78,12 @@ class MirrorLog:
         }
 
 
-def _events(session: Session) -> Iterator[EventRecord]:
-    query = select(EventRecord).where(col(EventRecord.type).in_(_TYPES)).order_by(col(EventRecord.ts))
-    yield from session.exec(query.execution_options(yield_per=5000))
-
-
-def load_mirror_log(engine: Engine, window_s: float) -> tuple[MirrorLog, list[StoreItem]]:
+def load_mirror_log(engine: Engine, window_s: float, days: int = TRAINING_DAYS) -> tuple[MirrorLog, list[StoreItem]]:
     """The logged mirror traffic and today's catalog (items of every store)."""
     with Session(engine) as session:
         mirrors = set(session.exec(select(Screen.id).where(Screen.kind == "mirror")).all())
         mirror_log = MirrorLog(window_s)
-        for event in _events(session):
+        for event in events_since(session, _TYPES, days):
             mirror_log.add(event, mirrors)
         items = load_items(session)
     return mirror_log, items
@@ -106,6 +101,7 @@ def train_and_maybe_publish(
     config: ConfigChannel | None,
     *,
     window_s: float,
+    days: int = TRAINING_DAYS,
     test_fraction: float = 0.2,
     min_gain: float = DEFAULT_MIN_HIT_RATE_GAIN,
     force: bool = False,
@@ -113,7 +109,7 @@ def train_and_maybe_publish(
     iterations: int = 12,
 ) -> TrainingReport:
     """Train on the log, compare with the models in force on the newest sessions, publish if better."""
-    mirror_log, items = load_mirror_log(engine, window_s)
+    mirror_log, items = load_mirror_log(engine, window_s, days)
     profiles = mirror_log.session_profiles()
     counts = {
         "try_ons": len(mirror_log.tryons),

@@ -1,0 +1,127 @@
+"""Raw events are retired after the retention period on both databases; the rollups stay (issue 17)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from screens.auth import Principal
+from screens.bus.memory import MemoryEventStream
+from screens.db.partitions import EVENT_LEDGER, ensure_partitions, is_partitioned, partition_days, partition_name
+from screens.db.rollups import TrafficRollup, VisitRollup
+from screens.db.session import make_engine
+from screens.db.tables import EventRecord, Store, table
+from screens.services import analytics
+from screens.services.events import IntakeConfig, ScreenInfo, ingest
+from screens.services.retention import checkpoint_wal, retire_raw_events
+from screens.services.rollups import RollupConfig
+from screens.settings import Settings
+
+NOW = datetime.now(UTC)
+KEEP_ALL = IntakeConfig(RollupConfig(10.0, 7 * 86_400.0), retention_days=3650)
+ADMIN = Principal(token_id=0, role="admin")
+SCREENS = {"cam-s1": ScreenInfo("entrance_camera", "s1")}
+
+
+def _visit(days_ago: float) -> dict[str, object]:
+    ts = NOW - timedelta(days=days_ago)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "store_visit",
+        "ts": ts.isoformat(),
+        "screen_id": "cam-s1",
+        "gender": "female",
+        "age": 30,
+    }
+
+
+def _log_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(table(EventRecord))).scalar_one())
+
+
+def _visits_rolled_up(session: Session) -> int:
+    return int(session.execute(select(func.sum(table(VisitRollup).c.visits))).scalar_one() or 0)
+
+
+def _fill(database_url: str, ages_in_days: list[float], engine: Engine | None = None) -> None:
+    """Log store visits of these ages (intake with a long retention, as a backfill would)."""
+    own = engine is None
+    engine = engine or make_engine(database_url)
+    with engine.begin() as conn:
+        if is_partitioned(conn):
+            ensure_partitions(conn, (NOW - timedelta(days=max(ages_in_days) + 1)).date(), NOW.date())
+    with Session(engine) as session:
+        session.add(Store(id="s1", name="s1", floor=1, zone="n", category="fashion"))
+        session.commit()
+        result = ingest(session, MemoryEventStream(), [_visit(d) for d in ages_in_days], SCREENS, ADMIN, KEEP_ALL)
+        assert result.accepted == len(ages_in_days)
+    if own:
+        engine.dispose()
+
+
+def test_raw_events_past_retention_are_dropped_and_rollups_stay(database_url: str) -> None:
+    _fill(database_url, [45, 44.5, 40, 31, 12, 3, 0.1])
+    engine = make_engine(database_url)
+    result = retire_raw_events(engine, retention_days=30, now=NOW)
+    with Session(engine) as session:
+        assert _log_count(session) == 3
+        oldest = session.execute(select(func.min(table(EventRecord).c.ts))).scalar_one()
+        assert oldest.replace(tzinfo=oldest.tzinfo or UTC) >= NOW - timedelta(days=31)
+        assert _visits_rolled_up(session) == 7
+        window = analytics.Window.last_days(60, 0, 1, now=NOW)
+        assert analytics.store_audience(session, "s1", window).all_day.total == 7
+        assert analytics.mall_traffic(session, window).total == 7
+    if engine.dialect.name == "postgresql":
+        assert partition_name((NOW - timedelta(days=45)).date()) in result.dropped_partitions
+        with engine.connect() as conn:
+            assert min(partition_days(conn)) == result.cutoff.date()
+            ledger = conn.execute(select(func.count()).select_from(EVENT_LEDGER)).scalar_one()
+            assert ledger == 3  # the ids of dropped days go with them
+            assert max(partition_days(conn)) >= NOW.date() + timedelta(days=7)
+    else:
+        assert result.deleted_rows == 4
+    assert retire_raw_events(engine, retention_days=30, now=NOW).deleted_rows == 0  # idempotent
+    engine.dispose()
+
+
+def test_events_older_than_the_retention_are_refused_with_the_reason(
+    client: TestClient, settings: Settings, auth: object
+) -> None:
+    headers = auth("admin")  # type: ignore[operator]
+    client.put("/v1/stores/s1", json={"name": "s1", "floor": 1, "zone": "n", "category": "x"}, headers=headers)
+    client.put("/v1/screens/cam-s1", json={"kind": "entrance_camera", "store_id": "s1"}, headers=headers)
+    answer = client.post("/v1/events", json={"events": [_visit(31), _visit(1), _visit(-2)]}, headers=headers).json()
+    assert answer["accepted"] == 1 and answer["rejected"] == 2
+    messages = [e["message"] for e in answer["errors"]]
+    assert "30-day retention" in messages[0] and "ahead" in messages[1]
+
+
+def test_sqlite_wal_is_truncated_by_the_checkpoint(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    _fill(sqlite_url, [i / 1000 for i in range(3_000)], engine)
+    wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
+    with Session(engine) as session:  # a reader holding a snapshot would starve plain checkpoints
+        assert _log_count(session) == 3_000
+    assert wal.stat().st_size > 0
+    busy, _, _ = checkpoint_wal(engine) or (1, 0, 0)
+    assert busy == 0 and wal.stat().st_size == 0
+    with Session(engine) as session:
+        assert int(session.execute(select(func.sum(table(TrafficRollup).c.visits))).scalar_one()) == 3_000
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_event_log_is_partitioned_by_day(postgres_server_url: str) -> None:
+    engine = make_engine(postgres_server_url)
+    with engine.connect() as conn:
+        assert is_partitioned(conn)
+        days = partition_days(conn)
+    assert days[0] <= (NOW - timedelta(days=30)).date() and days[-1] >= (NOW + timedelta(days=7)).date()
+    engine.dispose()
