@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screens.cli import analytics, bench, demo, models, service  # noqa: F401  (each registers its commands)
+from screens.cli import analytics, bench, catalog, demo, models, service  # noqa: F401  (each registers its commands)
 from screens.cli._apps import app
 
 __all__ = ["app", "main"]

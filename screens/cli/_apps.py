@@ -16,7 +16,9 @@ eval_app = typer.Typer(help="Offline evaluations in the mall simulators.", no_ar
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(train_app, name="train")
+catalog_app = typer.Typer(help="Store catalogs (the same validation as uploads).", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+app.add_typer(catalog_app, name="catalog")
 
 bench_app = typer.Typer(help="Benchmarks over real HTTP on loopback (see docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")

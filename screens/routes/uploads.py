@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from screens.auth import Principal
 from screens.db.tables import CatalogItem, Coupon, table
 from screens.deps import MerchandiserStoreDep, PrincipalDep, RuntimeDep, SessionDep, StoreDep
-from screens.errors import PayloadTooLarge, error_responses
+from screens.errors import InvalidInput, PayloadTooLarge, error_responses
 from screens.runtime import Runtime
 from screens.schemas.catalog import CatalogItemPublic
 from screens.schemas.coupons import CouponPublic
 from screens.schemas.upload_format import CATALOG_COLUMNS, COUPON_COLUMNS
 from screens.services import upload_check, uploads
+from screens.services.mirror import catalog_mapping
 
 router = APIRouter(prefix="/v1/stores", tags=["merchandising"])
 ModeQuery = Annotated[
@@ -114,16 +117,51 @@ async def _upload(
     body = await read_body(request, runtime.settings.upload_max_bytes)
     content_type = request.headers.get("content-type")
 
+    mapping: catalog_mapping.CatalogMapping | None = None
+    file_bytes, file_type = body, content_type
+    if kind is _CATALOG and (content_type or "").lower().startswith("multipart/form-data"):
+        mapping, file_bytes, file_type = await _mapped_parts(request, body)
+
     def work() -> dict[str, Any]:
-        raw = uploads.parse_body(body, content_type, kind.columns)
-        if dry_run:
-            return {"dry_run": True, **kind.check(session, store_id, raw, mode)}
-        result = kind.store(session, store_id, raw, mode, who)
+        raw = (
+            catalog_mapping.mapped_rows(mapping, file_bytes, file_type)
+            if mapping is not None
+            else uploads.parse_body(body, content_type, kind.columns)
+        )
+        try:
+            if dry_run:
+                return {"dry_run": True, **kind.check(session, store_id, raw, mode)}
+            result = kind.store(session, store_id, raw, mode, who)
+        except InvalidInput as exc:
+            raise catalog_mapping.annotate_errors(mapping, exc) from exc
         session.commit()
         kind.announce(runtime, store_id)
         return result
 
     return {"store_id": store_id, "mode": mode, **await run_in_threadpool(work)}
+
+
+async def _mapped_parts(request: Request, body: bytes) -> tuple[catalog_mapping.CatalogMapping, bytes, str | None]:
+    """A mapped upload's two parts: ``mapping`` (YAML) and ``file`` (the retailer's CSV or JSON)."""
+
+    async def once() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    try:
+        form = await MultiPartParser(request.headers, once(), max_files=2, max_fields=2).parse()
+    except MultiPartException as exc:
+        raise InvalidInput("unreadable multipart body", errors=[{"field": None, "message": exc.message}]) from exc
+    missing = [{"field": name, "message": "part is missing"} for name in ("file", "mapping") if name not in form]
+    if missing:
+        raise InvalidInput("a mapped upload needs a file part and a mapping part", errors=missing)
+    mapping_text = await _part_bytes(form["mapping"])
+    file_part = form["file"]
+    file_type = file_part.content_type if isinstance(file_part, UploadFile) else None
+    return catalog_mapping.load_mapping(mapping_text), await _part_bytes(file_part), file_type
+
+
+async def _part_bytes(part: UploadFile | str) -> bytes:
+    return await part.read() if isinstance(part, UploadFile) else part.encode()
 
 
 @router.put("/{store_id}/catalog", responses=UPLOAD_ERRORS, openapi_extra=_body_doc(CATALOG_COLUMNS, _CATALOG_EXAMPLE))
@@ -137,6 +175,10 @@ async def put_catalog(
     dry_run: DryRunQuery = False,
 ) -> dict[str, Any]:
     """Upload a catalog as CSV (columns as in the template, lists `|`-separated) or a JSON list.
+
+    Or upload the retailer's own export with a column mapping: `multipart/form-data` with a `file`
+    part (CSV with a header row, or a JSON list) and a `mapping` part (YAML, see `docs/api.md`);
+    the mapped rows are validated exactly like a plain upload, and errors also name their `source`.
 
     Every row is validated first; any invalid row rejects the whole upload with `422` and
     `errors: [{row, field, message}]` (rows counted from 1, header excluded) and nothing is written.
