@@ -31,6 +31,8 @@ from recsys.mirror.models.lightfm_taste import LightFMProfileModel
 
 logger = logging.getLogger(__name__)
 DEFAULT_MIN_HIT_RATE_GAIN = 0.005
+DEFAULT_PURCHASE_WEIGHT = 3.0
+"""How many try-ons one purchase of an item counts for in the ALS matrix (see ``docs/evaluation.md``)."""
 PROFILE_MODELS: dict[str, Callable[[], CellTasteModel | LightFMProfileModel]] = {
     "taste": CellTasteModel,
     LIGHTFM: LightFMProfileModel,
@@ -42,17 +44,27 @@ def train_mirror_model(
     tryons: Sequence[TryOn],
     purchases: Sequence[Purchase],
     items: Sequence[StoreItem],
-    session_profiles: dict[str, dict[str, float]],
+    session_profiles: Mapping[str, Mapping[str, float]],
     out_dir: str | Path | None = None,
     factors: int = 32,
     iterations: int = 12,
     profile: str = "taste",
+    purchase_weight: float = DEFAULT_PURCHASE_WEIGHT,
 ) -> MirrorModels:
-    """Fit the co-try-on ALS and the crowd-profile model; saves ``mirror_als.npz``/``mirror_taste.npz``."""
+    """Fit what the log supports; saves ``mirror_als.npz`` (and ``mirror_taste.npz``) in ``out_dir``.
+
+    The co-try-on/co-purchase ALS needs only try-ons and purchases; the crowd-profile model is
+    trained only when some try-on's session has a crowd profile (a mirror with a camera). Without
+    one the mirror personalises from the session's own try-ons, which needs no model at all.
+    """
     if profile not in PROFILE_MODELS:
         raise ValueError(f"unknown profile model {profile!r}; expected one of {', '.join(PROFILE_MODELS)}")
-    als = CoTryOnALS(factors=factors, iterations=iterations).fit(tryons, purchases)
-    taste = PROFILE_MODELS[profile]().fit(tryons, session_profiles, items)
+    als = CoTryOnALS(factors=factors, iterations=iterations, purchase_weight=purchase_weight).fit(tryons, purchases)
+    profiles = {k: dict(v) for k, v in session_profiles.items() if v}
+    has_profiles = any(t.session_id in profiles for t in tryons)
+    taste = PROFILE_MODELS[profile]().fit(tryons, profiles, items) if has_profiles else None
+    if taste is None:
+        logger.info("no try-on has a crowd profile: training the co-try-on model only (a mirror without a camera)")
     models = MirrorModels(als, taste)
     if out_dir is not None:
         save_mirror_models(models, out_dir)
@@ -114,7 +126,7 @@ def train_mirror_candidate(
     metrics: dict[str, Any] = {
         "new": next_tryon_hit_rate(candidate, items, test),
         "current": next_tryon_hit_rate(current, items, test),
-        "current_is": f"{current.als.version}+{current.taste.version}" if current is not None else "content-only",
+        "current_is": current.version if current is not None else "content-only",
         "n_train_sessions": len(train_ids),
         "n_test_sessions": len(test),
     }

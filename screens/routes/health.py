@@ -46,6 +46,7 @@ def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
         "weights_version": runtime.weights.version,
         "background_tasks": runtime.mirror.background_tasks,
         "models": runtime.models.status(),
+        "mirror_models": runtime.mirror.models_in_force,
     }
 
 

@@ -83,6 +83,8 @@ class TrainingReport:
     metrics: dict[str, Any]
     counts: dict[str, int] = field(default_factory=dict)
     """Sizes of what was trained on (sessions, try-ons, …), where the trainer reports them."""
+    parts: dict[str, bool] = field(default_factory=dict)
+    """Which parts of the model are in force after this run, where a model has optional parts."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,5 +92,6 @@ class TrainingReport:
             "version": self.version,
             "candidate_version": self.candidate_version,
             "metrics": self.metrics,
+            **({"parts": self.parts} if self.parts else {}),
             **self.counts,
         }

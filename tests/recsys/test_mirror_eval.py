@@ -34,7 +34,26 @@ def test_trained_models_are_saved_and_loaded(tmp_path: Path) -> None:
     trained = train_mirror_model(log.tryons(), log.purchases(), log.items, log.profiles(), tmp_path, iterations=3)
     loaded = load_mirror_models(tmp_path)
     assert loaded is not None and loaded.als.version == trained.als.version
+    assert loaded.taste is not None and trained.taste is not None
     assert loaded.taste.version == trained.taste.version
+
+
+def test_without_profiles_only_the_co_try_on_model_is_trained_saved_and_loaded(tmp_path: Path) -> None:
+    """Issue 15: a fitting room without a camera logs no crowd profile; training must not stop."""
+    from recsys.mirror.artifacts import TASTE_FILE, load_mirror_models
+    from recsys.mirror.recommender import MirrorRecommender
+    from recsys.mirror.training import train_mirror_model
+
+    log = simulate(SimConfig(n_items=300, n_train_sessions=400, n_test_sessions=0, seed=2))
+    trained = train_mirror_model(log.tryons(), log.purchases(), log.items, {}, tmp_path, iterations=3)
+    assert trained.taste is None and trained.parts == {"content": True, "co_try_on": True, "crowd_taste": False}
+    assert not (tmp_path / TASTE_FILE).exists()
+    loaded = load_mirror_models(tmp_path)
+    assert loaded is not None and loaded.taste is None and loaded.version == trained.version
+    rec = MirrorRecommender(als=loaded.als, taste=loaded.taste)
+    rec.load_catalog(log.items)
+    item = next(it for it in log.items if it.stock > 0)
+    assert rec.recommend(item.store_id, item.sku, (), {"female:25-34": 1.0}).similar
 
 
 def test_markdown_table_lists_the_seven_policies(table: dict[str, dict[str, float]]) -> None:

@@ -57,15 +57,18 @@ def looks_catalog() -> list[dict[str, Any]]:
     ]
 
 
-def history(mirror: Mirror, repeats: int = 4) -> None:
-    """Shoppers copy thirty looks (top i, then bottom 7i+3, then shoes 11i+5), each look ``repeats`` times."""
+def history(mirror: Mirror, repeats: int = 4, cameras: bool = True) -> None:
+    """Shoppers copy thirty looks (top i, then bottom 7i+3, then shoes 11i+5), each look ``repeats`` times.
+
+    ``cameras=False``: a fitting room with an RFID reader and no camera (no ``audience`` events)."""
     mirror.upload("s1", looks_catalog())
     start = datetime.now(UTC) - timedelta(days=2)
     events: list[dict[str, Any]] = []
     for n in range(LOOKS * repeats):
         at, look = start + timedelta(minutes=5 * n), n % LOOKS
         gender = "female" if n % 2 else "male"
-        events.append(_event(at, "audience", faces=[{"gender": gender, "age": 30, "confidence": 0.9}]))
+        if cameras:
+            events.append(_event(at, "audience", faces=[{"gender": gender, "age": 30, "confidence": 0.9}]))
         skus = (f"T{look}", f"B{(7 * look + 3) % LOOKS}", f"S{(11 * look + 5) % LOOKS}")
         for j, sku in enumerate(skus):
             events.append(_event(at + timedelta(seconds=10 + 60 * j), "try_on", sku=sku, session_id=f"s{n}"))
@@ -106,3 +109,40 @@ def test_retraining_on_the_same_log_publishes_only_when_forced(mirror: Mirror, e
     forced = train(env, "--force")
     assert forced["published"] is True and forced["version"] != first
     wait_for(lambda: mirror.runtime.mirror.models_version == forced["version"])
+
+
+def test_mirror_without_a_camera_trains_and_answers(mirror: Mirror, env: dict[str, str]) -> None:
+    """Issue 15: try-ons and purchases but no audience events must still train the co-try-on model."""
+    history(mirror, cameras=False)
+    report = train(env)
+    assert report["sessions_with_profile"] == 0
+    assert report["parts"] == {"content": True, "co_try_on": True, "crowd_taste": False}
+    assert report["published"] is True and report["version"].endswith("+no-profile")
+    assert report["metrics"]["new"]["next_hit@10"] > report["metrics"]["current"]["next_hit@10"] + 0.005
+    folder = Path(env["VITRINE_MODEL_DIR"]) / "mirror" / report["version"]
+    assert sorted(p.name for p in folder.iterdir()) == ["mirror_als.npz"]
+    wait_for(lambda: mirror.runtime.mirror.models_version == report["version"])
+    ready = mirror.client.get("/readyz").json()["mirror_models"]
+    assert ready == {"version": report["version"], "parts": report["parts"]}
+    look = 4
+    answer = mirror.recommend(f"T{look}")
+    assert f"B{(7 * look + 3) % LOOKS}" in [p["sku"] for p in answer["complementary"]][:3]
+
+
+def test_without_a_camera_the_session_alone_personalises(mirror: Mirror, env: dict[str, str]) -> None:
+    history(mirror, cameras=False)
+    version = train(env)["version"]
+    wait_for(lambda: mirror.runtime.mirror.models_version == version)
+    alone = {p["sku"]: p for p in mirror.recommend("S0")["complementary"]}
+    assert mirror.try_on("T3", session_id="rfid-7").status_code == 200
+    after = {p["sku"]: p for p in mirror.try_on("S0", session_id="rfid-7").json()["complementary"]}
+    common = (set(alone) & set(after)) - {"T3"}
+    assert common and any(abs(alone[s]["score"] - after[s]["score"]) > 1e-3 for s in common)
+    assert "matches_your_session" in {p["reason"] for p in after.values()}
+
+
+def test_readyz_says_content_only_before_the_first_training(mirror: Mirror) -> None:
+    assert mirror.client.get("/readyz").json()["mirror_models"] == {
+        "version": None,
+        "parts": {"content": True, "co_try_on": False, "crowd_taste": False},
+    }

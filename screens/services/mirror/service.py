@@ -99,6 +99,7 @@ class MirrorService:
         self.recommender = MirrorRecommender()
         self.models_version: str | None = None
         """The models the index is embedded with (adopted on the loader thread)."""
+        self.model_parts = MirrorModels.content_only_parts()
         self.compatibility_version = -1
         self._ready = threading.Event()
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-loader")
@@ -123,6 +124,15 @@ class MirrorService:
         with self._queued_lock:
             self._queued += 1
         return self._loader.submit(run)
+
+    @property
+    def models_in_force(self) -> dict[str, Any]:
+        """The mirror models this worker serves and which of their parts are on (shown by /readyz).
+
+        ``crowd_taste`` is off for mirrors trained without cameras: they personalise from the
+        session's own try-ons (the ``mirror_session`` weight), which needs no model.
+        """
+        return {"version": self.models_version, "parts": dict(self.model_parts)}
 
     @property
     def background_tasks(self) -> int:
@@ -169,7 +179,7 @@ class MirrorService:
         if version is None or version == self.models_version:
             return
         self.recommender.set_models(models.als, models.taste)  # re-embeds every store, on this thread
-        self.models_version = version
+        self.models_version, self.model_parts = version, models.parts
         log.info("mirror index embedded with models %s", version)
 
     def _on_compatibility_message(self, message: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from typing import Final
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from recsys.mirror.artifacts import load_mirror_models
+from recsys.mirror.artifacts import MirrorModels, load_mirror_models
 from recsys.mirror.catalog import Purchase, StoreItem, TryOn
 from recsys.mirror.training import DEFAULT_MIN_HIT_RATE_GAIN, should_publish, train_mirror_candidate
 from recsys.profile import CrowdWindow, Face
@@ -134,15 +134,16 @@ def train_and_maybe_publish(
             factors=factors,
             iterations=iterations,
         )
-        version = _unused_version(model_dir, f"{models.als.version}+{models.taste.version}")
+        version = _unused_version(model_dir, models.version)
         if not (force or should_publish(metrics["new"], metrics["current"], min_gain)):
             shutil.rmtree(folder, ignore_errors=True)
-            return TrainingReport(False, current_version_now, version, metrics, counts)
+            in_force = current.parts if current is not None else MirrorModels.content_only_parts()
+            return TrainingReport(False, current_version_now, version, metrics, counts, in_force)
         publish(folder, version, model_dir, config)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return TrainingReport(True, version, version, metrics, counts)
+    return TrainingReport(True, version, version, metrics, counts, models.parts)
 
 
 def _unused_version(model_dir: Path, version: str) -> str:
