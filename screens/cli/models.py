@@ -172,10 +172,16 @@ def _train(train_and_maybe_publish: Callable[..., Any], live_state: bool = False
 
 @eval_app.command("mirror", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def eval_mirror(ctx: typer.Context) -> None:
-    """Compare mirror policies on simulated fitting sessions (options of `python -m recsys.lab.mirror_eval -h`)."""
+    """Compare mirror policies on simulated fitting sessions (options of `python -m recsys.lab.mirror_eval -h`),
+    or, with `--dataset DIR`, on real baskets through the service's path (`--dataset DIR -h` for its options)."""
+    args = list(ctx.args)
+    if any(a == "--dataset" or a.startswith("--dataset=") for a in args):
+        from screens.tools.basket_eval import main as evaluate_baskets
+
+        raise typer.Exit(evaluate_baskets(args))
     from recsys.lab.mirror_eval import main as evaluate
 
-    raise typer.Exit(evaluate(list(ctx.args)))
+    raise typer.Exit(evaluate(args))
 
 
 @eval_app.command("vision")
