@@ -12,10 +12,19 @@ from screens.cli import app as cli
 from screens.tools.basket_eval import evaluate_baskets, read_baskets, split_baskets
 
 HM = Path(__file__).parents[2] / ".." / "shared" / "data" / "baskets-hm"
-COLUMNS = (
-    "article_id,product_code,prod_name,product_type_name,product_group_name,graphical_appearance_name,"
-    "colour_group_name,department_name,index_group_name,section_name,garment_group_name"
-).split(",")
+COLUMNS = [
+    "article_id",
+    "product_code",
+    "prod_name",
+    "product_type_name",
+    "product_group_name",
+    "graphical_appearance_name",
+    "colour_group_name",
+    "department_name",
+    "index_group_name",
+    "section_name",
+    "garment_group_name",
+]
 GROUPS = [("Garment Upper body", "T-shirt"), ("Garment Lower body", "Trousers"), ("Shoes", "Sneakers")]
 LOOKS = 60
 
