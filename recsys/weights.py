@@ -37,6 +37,9 @@ WEIGHT_SPECS: Final[dict[str, WeightSpec]] = {
     "mirror_declared": WeightSpec(1.0, 0.0, 10.0, "complements declared by the merchandiser"),
     "mirror_profile": WeightSpec(0.3, 0.0, 10.0, "fit of the item to the crowd profile in front of the mirror"),
     "mirror_session": WeightSpec(0.4, 0.0, 10.0, "closeness to the session's earlier try-ons"),
+    "mirror_popularity": WeightSpec(
+        1.0, 0.0, 10.0, "complementary lists: how often the item is tried on and bought (log-scaled prior)"
+    ),
 }
 
 

@@ -141,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     for s in store_ids:
         part = rec.registry.get(s)
         assert part is not None
-        exact.registry.swap(build_partition(s, part.items, part.vectors, part.content_dim, exact.index_config))
+        exact.registry.swap(
+            build_partition(
+                s, part.items, part.vectors, part.content_dim, exact.index_config, popularity_dims=part.popularity_dims
+            )
+        )
 
     faiss.omp_set_num_threads(1)  # one request at a time, one core: the in-process latency
     in_stock = [it for it in items if it.stock > 0]

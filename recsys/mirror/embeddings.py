@@ -135,12 +135,17 @@ class ContentEncoder:
 
 
 def item_embeddings(
-    content: np.ndarray, collaborative: np.ndarray | None, collaborative_weight: float = 0.7
+    content: np.ndarray,
+    collaborative: np.ndarray | None,
+    collaborative_weight: float = 0.7,
+    popularity: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``[content | collaborative_weight · collaborative]`` as contiguous float32.
+    """``[content | collaborative_weight · collaborative | popularity]`` as contiguous float32.
 
     ``collaborative`` holds unit ALS item factors in the same row order (zero rows for items never
-    tried); ``None`` means no collaborative model yet and gives content-only vectors.
+    tried); ``None`` means no collaborative model yet and gives content-only vectors. ``popularity``
+    (one value in [0, 1] per item, from the same model) becomes a last coordinate that the query
+    multiplies by the ``mirror_popularity`` weight: a prior folded into the same inner product.
     """
     if collaborative is None:
         return np.ascontiguousarray(content, dtype=np.float32)
@@ -150,7 +155,10 @@ def item_embeddings(
             "build both from the same item list"
         )
     cf = np.asarray(collaborative, dtype=np.float32) * np.float32(collaborative_weight)
-    return np.ascontiguousarray(np.hstack([content.astype(np.float32), cf]))
+    blocks = [content.astype(np.float32), cf]
+    if popularity is not None:
+        blocks.append(np.asarray(popularity, dtype=np.float32).reshape(-1, 1))
+    return np.ascontiguousarray(np.hstack(blocks))
 
 
 def _normalise_rows(matrix: np.ndarray) -> np.ndarray:

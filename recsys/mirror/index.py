@@ -154,6 +154,13 @@ class StorePartition:
     row_of_sku: dict[str, int] = field(repr=False)
     category_of_row: np.ndarray = field(repr=False)
     local_of_row: np.ndarray = field(repr=False)
+    popularity_dims: int = 0
+    """1 when the vectors end with the item's popularity coordinate (see ``item_embeddings``)."""
+
+    @property
+    def collaborative_end(self) -> int:
+        """Where the collaborative block of a vector ends (the popularity coordinate follows)."""
+        return self.vectors.shape[1] - self.popularity_dims
 
     def row(self, sku: str) -> int | None:
         return self.row_of_sku.get(sku)
@@ -174,6 +181,7 @@ def build_partition(
     content_dim: int,
     config: IndexConfig | None = None,
     version: str | None = None,
+    popularity_dims: int = 0,
 ) -> StorePartition:
     """Group one store's items by category and index each group; pure, safe to run on any thread."""
     config = config or IndexConfig()
@@ -203,6 +211,7 @@ def build_partition(
         row_of_sku={it.sku: i for i, it in enumerate(items)},
         category_of_row=category_of_row,
         local_of_row=local_of_row,
+        popularity_dims=popularity_dims,
     )
     logger.info("indexed %d items of store %s in %.2fs", len(items), store_id, time.perf_counter() - started)
     return partition

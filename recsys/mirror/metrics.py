@@ -87,7 +87,9 @@ def next_tryon_hit_rate(
 
     ``models=None`` is the content-only recommender a store gets before its first training.
     """
-    rec = MirrorRecommender(als=models.als, taste=models.taste) if models is not None else MirrorRecommender()
+    rec = MirrorRecommender()
+    if models is not None:
+        rec.set_models(models.als, models.taste, models.compatibility)
     rec.load_catalog(items)
     next_try, _ = score_policy(
         recommender_policy(rec, default_weights()), sessions, {it.key: it.category for it in items}

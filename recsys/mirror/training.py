@@ -23,6 +23,7 @@ from typing import Any
 
 from recsys.mirror.artifacts import MirrorModels, save_mirror_models
 from recsys.mirror.catalog import Purchase, StoreItem, TryOn, TryOnSession
+from recsys.mirror.compatibility import DEFAULT_MIN_SUPPORT, learn_compatibility
 from recsys.mirror.metrics import next_tryon_hit_rate
 from recsys.mirror.models.als import CoTryOnALS
 from recsys.mirror.models.cell_taste import CellTasteModel
@@ -50,8 +51,9 @@ def train_mirror_model(
     iterations: int = 12,
     profile: str = "taste",
     purchase_weight: float = DEFAULT_PURCHASE_WEIGHT,
+    min_support: int = DEFAULT_MIN_SUPPORT,
 ) -> MirrorModels:
-    """Fit what the log supports; saves ``mirror_als.npz`` (and ``mirror_taste.npz``) in ``out_dir``.
+    """Fit what the log supports; saves ``mirror_als.npz``, ``mirror_compat.json`` (and ``mirror_taste.npz``).
 
     The co-try-on/co-purchase ALS needs only try-ons and purchases; the crowd-profile model is
     trained only when some try-on's session has a crowd profile (a mirror with a camera). Without
@@ -65,7 +67,9 @@ def train_mirror_model(
     taste = PROFILE_MODELS[profile]().fit(tryons, profiles, items) if has_profiles else None
     if taste is None:
         logger.info("no try-on has a crowd profile: training the co-try-on model only (a mirror without a camera)")
-    models = MirrorModels(als, taste)
+    category_of = {it.key: it.category for it in items}
+    compatibility = learn_compatibility(tryons, purchases, category_of, purchase_weight, min_support)
+    models = MirrorModels(als, taste, compatibility)
     if out_dir is not None:
         save_mirror_models(models, out_dir)
     return models

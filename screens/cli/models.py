@@ -104,8 +104,15 @@ def train_mirror(
     min_gain: Annotated[float, typer.Option(help="held-out next-try-on HR@10 gain needed to publish")] = 0.005,
     force: Annotated[bool, typer.Option("--force", help="publish even if not better")] = False,
     days: Annotated[int, typer.Option(min=1, help="days of the event log to learn from (newest)")] = 28,
+    purchase_weight: Annotated[
+        float, typer.Option(min=0.0, help="a bought item counts this many try-ons (co-purchase vs co-try-on)")
+    ] = 3.0,
+    min_support: Annotated[
+        int, typer.Option(min=1, help="sessions or receipts a category pair needs to enter the learned compatibility")
+    ] = 5,
 ) -> None:
-    """Train the mirrors' co-try-on and crowd-taste models on the event log; publish only if better."""
+    """Train what the log supports: co-try-on/co-purchase ALS and learned category compatibility always,
+    the crowd-taste model only where mirrors logged crowd profiles (a camera); publish only if better."""
     from screens.services.mirror.training import train_and_maybe_publish
 
     _train(
@@ -116,6 +123,8 @@ def train_mirror(
         factors=factors,
         iterations=iterations,
         days=days,
+        purchase_weight=purchase_weight,
+        min_support=min_support,
     )
 
 

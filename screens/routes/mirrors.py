@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from recsys.mirror.compatibility import merge_compatibility
 from recsys.mirror.recommender import MirrorResult, ShelfItem, TriedItem
 from screens.db.tables import SettingValue
 from screens.deps import MirrorDep, MirrorScreenDep, PrincipalDep, RuntimeDep, SessionDep
@@ -129,17 +130,24 @@ def get_recommendations(
     return _answer(service, mirror, service.locate(mirror, sku), session_id, k)
 
 
-def _public(row: SettingValue) -> CompatibilityVersion:
+def _public(row: SettingValue, runtime: RuntimeDep) -> CompatibilityVersion:
+    learned = runtime.mirror.recommender.learned_compatibility
     return CompatibilityVersion(
-        version=row.version, table=row.value, updated_by=row.updated_by, updated_at=row.updated_at
+        version=row.version,
+        table=row.value,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+        learned=learned.table if learned is not None else {},
+        learned_support=learned.support if learned is not None else {},
+        in_force=merge_compatibility(learned.table if learned is not None else {}, compat.normalised(row.value)),
     )
 
 
 @router.get("/mirror/compatibility", response_model=CompatibilityVersion, responses=error_responses(401, 403))
-def get_compatibility(session: SessionDep, who: PrincipalDep) -> CompatibilityVersion:
-    """The category-compatibility table in force and its version (0: the built-in defaults)."""
+def get_compatibility(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep) -> CompatibilityVersion:
+    """The merchandiser's table and its version (0: the built-in defaults), the learned one, and the merge in force."""
     who.require("ops")
-    return _public(compat.current(session))
+    return _public(compat.current(session), runtime)
 
 
 @router.put("/mirror/compatibility", response_model=CompatibilityVersion, responses=error_responses(401, 403, 422))
@@ -152,4 +160,4 @@ def put_compatibility(
     session.commit()
     runtime.mirror.set_compatibility(row.version, row.value)
     runtime.bus.config.publish(compat.CHANNEL, {"version": row.version})
-    return _public(row)
+    return _public(row, runtime)

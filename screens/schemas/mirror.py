@@ -92,6 +92,15 @@ class CompatibilityUpdate(StrictModel):
 
 class CompatibilityVersion(StrictModel):
     version: int
-    table: dict[str, dict[str, float]]
+    table: dict[str, dict[str, float]] = Field(description="the merchandiser's table (ops edit it); it overrides")
     updated_by: str
     updated_at: datetime | None
+    learned: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="estimated from co-purchases and co-try-ons by `vitrine train mirror`"
+    )
+    learned_support: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="sessions and receipts behind each learned pair"
+    )
+    in_force: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="what the mirrors use: the learned pairs with the merchandiser's on top"
+    )

@@ -130,6 +130,7 @@ def evaluate_baskets(
     factors: int = 32,
     iterations: int = 12,
     workdir: Path | None = None,
+    **training: Any,
 ) -> dict[str, Any]:
     """Import, log, train, answer; ``{"rows": {name: {similar, complementary, both}}, "n_test", …}``."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
@@ -144,7 +145,14 @@ def evaluate_baskets(
             _log_sessions(engine, train)
             started = time.perf_counter()
             report = train_and_maybe_publish(
-                engine, Path(tmp) / "models", None, window_s=60.0, force=True, factors=factors, iterations=iterations
+                engine,
+                Path(tmp) / "models",
+                None,
+                window_s=60.0,
+                force=True,
+                factors=factors,
+                iterations=iterations,
+                **training,
             )
             log.info("trained in %.1fs: %s", time.perf_counter() - started, report.as_dict()["parts"])
             rec = _worker_recommender(engine, Path(tmp) / "models")
@@ -190,9 +198,9 @@ def _worker_recommender(engine: Any, model_dir: Path) -> MirrorRecommender:
         items = load_items(session)
     version = current_version(model_dir, MIRROR)
     models = load_mirror_models(model_dir / MIRROR / version) if version else None
-    rec = MirrorRecommender(
-        als=models.als if models else None, taste=models.taste if models else None, compatibility=table
-    )
+    rec = MirrorRecommender(compatibility=table)
+    if models is not None:
+        rec.set_models(models.als, models.taste, models.compatibility)
     rec.load_catalog(items)
     return rec
 

@@ -279,3 +279,16 @@ def test_analytics_pages_draw_charts_at_laptop_and_tablet_size(
     assert "C1 offer (s1)" in text and "healthy" in text and "stale" in text
     assert "on · notice shown" in text, "ops see which screens show the camera notice"
     shot(page, f"screens-{size}")
+
+
+def test_compatibility_page_shows_the_merchandiser_table_and_what_was_learned(
+    open_console: Any, live: dict[str, Any]
+) -> None:
+    page = open_console("ops", "compatibility")
+    page.wait_for_selector("#compat-table tbody tr")
+    rows = page.eval_on_selector_all(
+        "#compat-table tbody tr", "trs => trs.map(tr => [...tr.cells].map(td => td.textContent))"
+    )
+    assert ["tops", "bottoms", "1.00", "–", "1.00", "merchandiser"] in rows
+    assert "Nothing learned yet" in page.inner_text("#compat-summary")
+    shot(page, "compatibility")

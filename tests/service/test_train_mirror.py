@@ -146,3 +146,24 @@ def test_readyz_says_content_only_before_the_first_training(mirror: Mirror) -> N
         "version": None,
         "parts": {"content": True, "co_try_on": False, "crowd_taste": False},
     }
+
+
+def test_compatibility_learned_from_baskets_is_shown_beside_the_merchandisers(
+    mirror: Mirror, env: dict[str, str]
+) -> None:
+    """Issue 15: pairs the merchandiser never named are learned; the merchandiser's entries override."""
+    history(mirror, cameras=False)
+    table = {"tops": {"bottoms": 0.2}, "bottoms": {"tops": 1.0}}
+    r = mirror.client.put("/v1/mirror/compatibility", json={"table": table}, headers=mirror.admin)
+    assert r.status_code == 200, r.text
+    report = train(env)
+    assert report["parts"]["learned_compatibility"] is True
+    wait_for(lambda: mirror.runtime.mirror.models_version == report["version"])
+    body = mirror.client.get("/v1/mirror/compatibility", headers=mirror.admin).json()
+    assert body["table"] == table
+    assert body["learned"]["tops"]["shoes"] > 0 and body["learned_support"]["tops"]["shoes"] >= 5
+    assert body["in_force"]["tops"]["bottoms"] == 0.2, "the merchandiser's entry overrides the learned one"
+    assert body["in_force"]["tops"]["shoes"] == body["learned"]["tops"]["shoes"], "learned pairs fill the gaps"
+    assert body["in_force"]["shoes"] == body["learned"]["shoes"]
+    shoes = [p for p in mirror.recommend("T4")["complementary"] if p["sku"].startswith("S")]
+    assert shoes, "shoes complete tops now, though the merchandiser's table never said so"

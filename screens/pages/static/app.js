@@ -10,8 +10,9 @@ import * as coupons from "./coupons.js";
 import * as screens from "./screens.js";
 import * as proof from "./proof.js";
 import * as privacy from "./privacy.js";
+import * as compat from "./compat.js";
 
-const PAGES = [uploads, weights, audience, coupons, proof, screens, privacy];
+const PAGES = [uploads, weights, audience, coupons, proof, screens, compat, privacy];
 const $ = (id) => document.getElementById(id);
 let me = null;
 

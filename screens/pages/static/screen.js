@@ -162,6 +162,7 @@ const REASONS = {
   completes_the_look: "Completes the look",
   matches_your_session: "Goes with what you tried",
   popular_with_crowd: "Popular right now",
+  popular_here: "A favourite here",
   merchandiser_pick: "Staff pick",
 };
 function shelf(title, cls, items) {

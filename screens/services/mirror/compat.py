@@ -30,7 +30,7 @@ def current(session: Session) -> SettingValue:
     return row
 
 
-def _normalised(table: Table) -> Table:
+def normalised(table: Table) -> Table:
     """Categories are matched lower-case, as catalog uploads store them."""
     return {c.strip().lower(): {o.strip().lower(): float(w) for o, w in row.items()} for c, row in table.items()}
 
@@ -46,7 +46,7 @@ def _diff(before: Table, after: Table) -> dict[str, Any]:
 
 def update(session: Session, table: Table, author: Principal, comment: str | None) -> SettingValue:
     """Replace the table (422 listing every malformed entry); the caller commits and announces."""
-    table = _normalised(table)
+    table = normalised(table)
     errors = validate_compatibility(table)
     if errors:
         raise InvalidInput(

@@ -178,7 +178,7 @@ class MirrorService:
     def _adopt(self, models: MirrorModels, version: str | None) -> None:
         if version is None or version == self.models_version:
             return
-        self.recommender.set_models(models.als, models.taste)  # re-embeds every store, on this thread
+        self.recommender.set_models(models.als, models.taste, models.compatibility)  # re-embeds every store
         self.models_version, self.model_parts = version, models.parts
         log.info("mirror index embedded with models %s", version)
 

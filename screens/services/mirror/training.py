@@ -26,7 +26,13 @@ from sqlmodel import Session, select
 
 from recsys.mirror.artifacts import MirrorModels, load_mirror_models
 from recsys.mirror.catalog import Purchase, StoreItem, TryOn
-from recsys.mirror.training import DEFAULT_MIN_HIT_RATE_GAIN, should_publish, train_mirror_candidate
+from recsys.mirror.compatibility import DEFAULT_MIN_SUPPORT
+from recsys.mirror.training import (
+    DEFAULT_MIN_HIT_RATE_GAIN,
+    DEFAULT_PURCHASE_WEIGHT,
+    should_publish,
+    train_mirror_candidate,
+)
 from recsys.profile import CrowdWindow, Face
 from screens.bus import ConfigChannel
 from screens.db.session import as_utc
@@ -107,6 +113,8 @@ def train_and_maybe_publish(
     force: bool = False,
     factors: int = 32,
     iterations: int = 12,
+    purchase_weight: float = DEFAULT_PURCHASE_WEIGHT,
+    min_support: int = DEFAULT_MIN_SUPPORT,
 ) -> TrainingReport:
     """Train on the log, compare with the models in force on the newest sessions, publish if better."""
     mirror_log, items = load_mirror_log(engine, window_s, days)
@@ -133,6 +141,8 @@ def train_and_maybe_publish(
             test_fraction=test_fraction,
             factors=factors,
             iterations=iterations,
+            purchase_weight=purchase_weight,
+            min_support=min_support,
         )
         version = _unused_version(model_dir, models.version)
         if not (force or should_publish(metrics["new"], metrics["current"], min_gain)):
