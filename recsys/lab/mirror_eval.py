@@ -26,7 +26,7 @@ from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, StoreItem
 from recsys.mirror.metrics import K, Lists, Policy, recommender_policy, score_policy
 from recsys.mirror.models.lightfm_taste import LightFMProfileModel
 from recsys.mirror.recommender import MirrorRecommender
-from recsys.mirror.training import train_mirror_model
+from recsys.mirror.training import DEFAULT_PURCHASE_WEIGHT, train_mirror_model
 from recsys.weights import default_weights
 
 logger = logging.getLogger(__name__)
@@ -56,20 +56,26 @@ def _baseline(items: Sequence[StoreItem], popularity: Counter[tuple[str, str]] |
 
 
 def evaluate_mirror(
-    config: SimConfig | None = None, models_dir: str | Path | None = None
+    config: SimConfig | None = None,
+    models_dir: str | Path | None = None,
+    purchase_weight: float = DEFAULT_PURCHASE_WEIGHT,
 ) -> dict[str, dict[str, float]]:
     """Simulate, train, score the seven policies; ``{policy: {metric: value}}``."""
     config = config or SimConfig()
     logger.info("simulating %d train + %d test sessions", config.n_train_sessions, config.n_test_sessions)
     log = simulate(config)
-    models = train_mirror_model(log.tryons(), log.purchases(), log.items, log.profiles(), models_dir)
+    models = train_mirror_model(
+        log.tryons(), log.purchases(), log.items, log.profiles(), models_dir, purchase_weight=purchase_weight
+    )
     popularity = Counter((t.store_id, t.sku) for t in log.tryons())
     content_rec = MirrorRecommender()
     content_rec.load_catalog(log.items)
-    full_rec = MirrorRecommender(als=models.als, taste=models.taste)
+    full_rec = MirrorRecommender()
+    full_rec.set_models(models.als, models.taste, models.compatibility)
     full_rec.load_catalog(log.items)
     lightfm = LightFMProfileModel().fit(log.tryons(), log.profiles(), log.items)
-    lightfm_rec = MirrorRecommender(als=models.als, taste=lightfm)
+    lightfm_rec = MirrorRecommender()
+    lightfm_rec.set_models(models.als, lightfm, models.compatibility)
     lightfm_rec.load_catalog(log.items)
     only = {name: 0.0 for name in default_weights() if name.startswith("mirror_")}
     policies: dict[str, Policy] = {
@@ -119,12 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=SimConfig.n_items)
     parser.add_argument("--train-sessions", type=int, default=SimConfig.n_train_sessions)
     parser.add_argument("--test-sessions", type=int, default=SimConfig.n_test_sessions)
+    parser.add_argument(
+        "--purchase-weight", type=float, default=DEFAULT_PURCHASE_WEIGHT, help="a purchase counts this many try-ons"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     config = SimConfig(
         n_items=args.items, n_train_sessions=args.train_sessions, n_test_sessions=args.test_sessions, seed=args.seed
     )
-    print(to_markdown(evaluate_mirror(config)))
+    print(to_markdown(evaluate_mirror(config, purchase_weight=args.purchase_weight)))
     return 0
 
 

@@ -34,7 +34,9 @@ import numpy as np
 from sqlmodel import Session
 
 from recsys.mirror.artifacts import load_mirror_models
+from recsys.mirror.compatibility import DEFAULT_MIN_SUPPORT
 from recsys.mirror.recommender import MirrorRecommender
+from recsys.mirror.training import DEFAULT_PURCHASE_WEIGHT
 from screens.auth import Principal
 from screens.bus import make_bus
 from screens.db.session import make_engine, upgrade
@@ -253,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-fraction", type=float, default=0.2, help="share of baskets held out")
     parser.add_argument("--factors", type=int, default=32)
     parser.add_argument("--iterations", type=int, default=12)
+    parser.add_argument("--purchase-weight", type=float, default=DEFAULT_PURCHASE_WEIGHT, help="as `train mirror`")
+    parser.add_argument("--min-support", type=int, default=DEFAULT_MIN_SUPPORT, help="as `train mirror`")
     args = parser.parse_args(argv)
     for name in ("articles.csv", "transactions-dev.csv"):
         if not (args.dataset / name).exists():
@@ -260,6 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 < args.test_fraction < 1.0:
         parser.error("--test-fraction must be in (0, 1)")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
-    result = evaluate_baskets(args.dataset, args.seed, args.test_fraction, args.factors, args.iterations)
+    result = evaluate_baskets(
+        args.dataset,
+        args.seed,
+        args.test_fraction,
+        args.factors,
+        args.iterations,
+        purchase_weight=args.purchase_weight,
+        min_support=args.min_support,
+    )
     print(to_markdown(result))
     return 0

@@ -46,7 +46,12 @@ def test_without_profiles_only_the_co_try_on_model_is_trained_saved_and_loaded(t
 
     log = simulate(SimConfig(n_items=300, n_train_sessions=400, n_test_sessions=0, seed=2))
     trained = train_mirror_model(log.tryons(), log.purchases(), log.items, {}, tmp_path, iterations=3)
-    assert trained.taste is None and trained.parts == {"content": True, "co_try_on": True, "crowd_taste": False}
+    assert trained.taste is None and trained.parts == {
+        "content": True,
+        "co_try_on": True,
+        "crowd_taste": False,
+        "learned_compatibility": True,
+    }
     assert not (tmp_path / TASTE_FILE).exists()
     loaded = load_mirror_models(tmp_path)
     assert loaded is not None and loaded.taste is None and loaded.version == trained.version

@@ -64,7 +64,7 @@ def test_split_is_seeded_and_keeps_only_baskets_with_partners(tmp_path: Path) ->
 def test_co_purchases_are_learned_through_the_service_path(tmp_path: Path) -> None:
     result = evaluate_baskets(write_dataset(tmp_path / "d"), seed=1, iterations=8, workdir=tmp_path)
     rows = result["rows"]
-    assert result["parts"] == {"content": True, "co_try_on": True, "crowd_taste": False}
+    assert result["parts"] == {"content": True, "co_try_on": True, "crowd_taste": False, "learned_compatibility": True}
     assert rows["mirror"]["complementary"] >= 0.8, rows  # the learned looks, invisible in the attributes
     assert rows["mirror"]["both"] > 2 * rows["global popularity (20 items)"]["both"]
 

@@ -116,11 +116,11 @@ def test_mirror_without_a_camera_trains_and_answers(mirror: Mirror, env: dict[st
     history(mirror, cameras=False)
     report = train(env)
     assert report["sessions_with_profile"] == 0
-    assert report["parts"] == {"content": True, "co_try_on": True, "crowd_taste": False}
+    assert report["parts"] == {"content": True, "co_try_on": True, "crowd_taste": False, "learned_compatibility": True}
     assert report["published"] is True and report["version"].endswith("+no-profile")
     assert report["metrics"]["new"]["next_hit@10"] > report["metrics"]["current"]["next_hit@10"] + 0.005
     folder = Path(env["VITRINE_MODEL_DIR"]) / "mirror" / report["version"]
-    assert sorted(p.name for p in folder.iterdir()) == ["mirror_als.npz"]
+    assert sorted(p.name for p in folder.iterdir()) == ["mirror_als.npz", "mirror_compat.json"]  # no taste file
     wait_for(lambda: mirror.runtime.mirror.models_version == report["version"])
     ready = mirror.client.get("/readyz").json()["mirror_models"]
     assert ready == {"version": report["version"], "parts": report["parts"]}
@@ -144,7 +144,7 @@ def test_without_a_camera_the_session_alone_personalises(mirror: Mirror, env: di
 def test_readyz_says_content_only_before_the_first_training(mirror: Mirror) -> None:
     assert mirror.client.get("/readyz").json()["mirror_models"] == {
         "version": None,
-        "parts": {"content": True, "co_try_on": False, "crowd_taste": False},
+        "parts": {"content": True, "co_try_on": False, "crowd_taste": False, "learned_compatibility": False},
     }
 
 
