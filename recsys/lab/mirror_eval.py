@@ -24,9 +24,10 @@ import numpy as np
 from recsys.lab.mirror_sim import SimConfig, simulate
 from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, StoreItem
 from recsys.mirror.metrics import K, Lists, Policy, recommender_policy, score_policy
+from recsys.mirror.models.als import DEFAULT_PURCHASE_WEIGHT
 from recsys.mirror.models.lightfm_taste import LightFMProfileModel
 from recsys.mirror.recommender import MirrorRecommender
-from recsys.mirror.training import DEFAULT_PURCHASE_WEIGHT, train_mirror_model
+from recsys.mirror.training import train_mirror_model
 from recsys.weights import default_weights
 
 logger = logging.getLogger(__name__)

@@ -25,15 +25,13 @@ from recsys.mirror.artifacts import MirrorModels, save_mirror_models
 from recsys.mirror.catalog import Purchase, StoreItem, TryOn, TryOnSession
 from recsys.mirror.compatibility import DEFAULT_MIN_SUPPORT, learn_compatibility
 from recsys.mirror.metrics import next_tryon_hit_rate
-from recsys.mirror.models.als import CoTryOnALS
+from recsys.mirror.models.als import DEFAULT_PURCHASE_WEIGHT, CoTryOnALS
 from recsys.mirror.models.cell_taste import CellTasteModel
 from recsys.mirror.models.lightfm_taste import KIND as LIGHTFM
 from recsys.mirror.models.lightfm_taste import LightFMProfileModel
 
 logger = logging.getLogger(__name__)
 DEFAULT_MIN_HIT_RATE_GAIN = 0.005
-DEFAULT_PURCHASE_WEIGHT = 3.0
-"""How many try-ons one purchase of an item counts for in the ALS matrix (see ``docs/evaluation.md``)."""
 PROFILE_MODELS: dict[str, Callable[[], CellTasteModel | LightFMProfileModel]] = {
     "taste": CellTasteModel,
     LIGHTFM: LightFMProfileModel,

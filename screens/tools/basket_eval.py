@@ -35,8 +35,8 @@ from sqlmodel import Session
 
 from recsys.mirror.artifacts import load_mirror_models
 from recsys.mirror.compatibility import DEFAULT_MIN_SUPPORT
+from recsys.mirror.models.als import DEFAULT_PURCHASE_WEIGHT
 from recsys.mirror.recommender import MirrorRecommender
-from recsys.mirror.training import DEFAULT_PURCHASE_WEIGHT
 from screens.auth import Principal
 from screens.bus import make_bus
 from screens.db.session import make_engine, upgrade

@@ -34,6 +34,8 @@ except ImportError:  # pragma: no cover - implicit is a hard dependency
     HAS_CUDA = False
 
 _SEP = "\x1f"
+DEFAULT_PURCHASE_WEIGHT = 3.0
+"""How many try-ons one purchase of an item counts for; measured in ``docs/evaluation.md``."""
 
 
 def make_als(factors: int, iterations: int, regularization: float, use_gpu: bool | None = None) -> Any:
@@ -66,7 +68,7 @@ class CoTryOnALS:
         iterations: int = 12,
         regularization: float = 0.05,
         alpha: float = 4.0,
-        purchase_weight: float = 3.0,
+        purchase_weight: float = DEFAULT_PURCHASE_WEIGHT,
         use_gpu: bool | None = None,
     ) -> None:
         self.factors = factors

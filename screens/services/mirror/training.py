@@ -27,12 +27,8 @@ from sqlmodel import Session, select
 from recsys.mirror.artifacts import MirrorModels, load_mirror_models
 from recsys.mirror.catalog import Purchase, StoreItem, TryOn
 from recsys.mirror.compatibility import DEFAULT_MIN_SUPPORT
-from recsys.mirror.training import (
-    DEFAULT_MIN_HIT_RATE_GAIN,
-    DEFAULT_PURCHASE_WEIGHT,
-    should_publish,
-    train_mirror_candidate,
-)
+from recsys.mirror.models.als import DEFAULT_PURCHASE_WEIGHT
+from recsys.mirror.training import DEFAULT_MIN_HIT_RATE_GAIN, should_publish, train_mirror_candidate
 from recsys.profile import CrowdWindow, Face
 from screens.bus import ConfigChannel
 from screens.db.session import as_utc
