@@ -160,7 +160,7 @@ class StorePartition:
     @property
     def collaborative_end(self) -> int:
         """Where the collaborative block of a vector ends (the popularity coordinate follows)."""
-        return self.vectors.shape[1] - self.popularity_dims
+        return int(self.vectors.shape[1]) - self.popularity_dims
 
     def row(self, sku: str) -> int | None:
         return self.row_of_sku.get(sku)
