@@ -23,16 +23,18 @@ from pathlib import Path
 from typing import Final
 
 from recsys.mirror.catalog import ItemKey, Purchase, TryOn
+from recsys.mirror.models.als import DEFAULT_PURCHASE_WEIGHT
 
 DEFAULT_MIN_SUPPORT: Final = 5
-Table = dict[str, dict[str, float]]
+CompatibilityTable = dict[str, dict[str, float]]
+"""``category → compatible category → weight in [0, 1]``, as the merchandiser and the trainer write it."""
 
 
 @dataclass(frozen=True)
 class LearnedCompatibility:
     """``table[c][o]`` in (0, 1] and ``support[c][o]``: sessions or receipts holding both categories."""
 
-    table: Table = field(default_factory=dict)
+    table: CompatibilityTable = field(default_factory=dict)
     support: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> None:
@@ -48,7 +50,7 @@ def learn_compatibility(
     tryons: Iterable[TryOn],
     purchases: Iterable[Purchase],
     category_of: Mapping[ItemKey, str],
-    purchase_weight: float = 3.0,
+    purchase_weight: float = DEFAULT_PURCHASE_WEIGHT,
     min_support: int = DEFAULT_MIN_SUPPORT,
 ) -> LearnedCompatibility:
     """Estimate the table from logged sessions and receipts; items not in ``category_of`` are skipped."""
@@ -71,7 +73,7 @@ def learn_compatibility(
             for o in categories - {c}:
                 evidence[c][o] += weight
                 support[c][o] += 1
-    table: Table = {}
+    table: CompatibilityTable = {}
     kept: dict[str, dict[str, int]] = {}
     for c, row in evidence.items():
         shares = {o: e / mass[c] for o, e in row.items() if support[c][o] >= min_support}
@@ -84,9 +86,9 @@ def learn_compatibility(
 
 def merge_compatibility(
     learned: Mapping[str, Mapping[str, float]], merchandiser: Mapping[str, Mapping[str, float]]
-) -> Table:
+) -> CompatibilityTable:
     """The table in force: the learned pairs, with every entry of the merchandiser's table on top."""
-    merged: Table = {c: dict(row) for c, row in learned.items()}
+    merged: CompatibilityTable = {c: dict(row) for c, row in learned.items()}
     for c, row in merchandiser.items():
         merged.setdefault(c, {}).update(row)
     return merged

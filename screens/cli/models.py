@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from recsys.mirror.models.als import DEFAULT_PURCHASE_WEIGHT
 from screens.cli._apps import eval_app, train_app
 from screens.settings import Settings
 
@@ -106,7 +107,7 @@ def train_mirror(
     days: Annotated[int, typer.Option(min=1, help="days of the event log to learn from (newest)")] = 28,
     purchase_weight: Annotated[
         float, typer.Option(min=0.0, help="a bought item counts this many try-ons (co-purchase vs co-try-on)")
-    ] = 3.0,
+    ] = DEFAULT_PURCHASE_WEIGHT,
     min_support: Annotated[
         int, typer.Option(min=1, help="sessions or receipts a category pair needs to enter the learned compatibility")
     ] = 5,

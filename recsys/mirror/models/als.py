@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - implicit is a hard dependency
     HAS_CUDA = False
 
 _SEP = "\x1f"
-DEFAULT_PURCHASE_WEIGHT = 3.0
+DEFAULT_PURCHASE_WEIGHT = 10.0
 """How many try-ons one purchase of an item counts for; measured in ``docs/evaluation.md``."""
 
 

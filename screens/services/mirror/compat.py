@@ -13,6 +13,7 @@ from typing import Any, Final
 from sqlmodel import Session
 
 from recsys.mirror.catalog import DEFAULT_COMPATIBILITY, validate_compatibility
+from recsys.mirror.compatibility import CompatibilityTable
 from screens.auth import Principal
 from screens.db.tables import SettingValue, utcnow
 from screens.errors import InvalidInput
@@ -20,7 +21,6 @@ from screens.services import audit
 
 KEY: Final = "mirror.compatibility"
 CHANNEL: Final = "mirror"
-Table = dict[str, dict[str, float]]
 
 
 def current(session: Session) -> SettingValue:
@@ -30,12 +30,12 @@ def current(session: Session) -> SettingValue:
     return row
 
 
-def normalised(table: Table) -> Table:
+def normalised(table: CompatibilityTable) -> CompatibilityTable:
     """Categories are matched lower-case, as catalog uploads store them."""
     return {c.strip().lower(): {o.strip().lower(): float(w) for o, w in row.items()} for c, row in table.items()}
 
 
-def _diff(before: Table, after: Table) -> dict[str, Any]:
+def _diff(before: CompatibilityTable, after: CompatibilityTable) -> dict[str, Any]:
     pairs = {(c, o) for t in (before, after) for c, row in t.items() for o in row}
     return {
         f"{c}.{o}": {"from": before.get(c, {}).get(o), "to": after.get(c, {}).get(o)}
@@ -44,7 +44,7 @@ def _diff(before: Table, after: Table) -> dict[str, Any]:
     }
 
 
-def update(session: Session, table: Table, author: Principal, comment: str | None) -> SettingValue:
+def update(session: Session, table: CompatibilityTable, author: Principal, comment: str | None) -> SettingValue:
     """Replace the table (422 listing every malformed entry); the caller commits and announces."""
     table = normalised(table)
     errors = validate_compatibility(table)
