@@ -30,7 +30,7 @@ def catalog_import(
     from screens.db.session import make_engine
     from screens.db.tables import Store
     from screens.errors import InvalidInput
-    from screens.schemas.catalog import CATALOG_COLUMNS
+    from screens.schemas.upload_format import CATALOG_COLUMNS
     from screens.services import upload_check, uploads
     from screens.services.mirror import catalog_mapping
 

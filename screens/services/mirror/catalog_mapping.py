@@ -33,7 +33,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from screens.errors import InvalidInput
 from screens.schemas.base import StrictModel
-from screens.schemas.catalog import CATALOG_COLUMNS, LIST_COLUMNS
+from screens.schemas.upload_format import CATALOG_COLUMNS, LIST_COLUMNS
 
 REQUIRED_FIELDS = ("sku", "name", "category", "gender_target", "price", "stock")
 _NUMERIC = {"price": 2, "sale_price": 2, "stock": None}
