@@ -42,11 +42,12 @@ from screens.bus import make_bus
 from screens.db.session import make_engine, upgrade
 from screens.db.tables import Screen, Store
 from screens.services import uploads
-from screens.services.events import ScreenInfo, ingest
+from screens.services.events import IntakeConfig, ScreenInfo, ingest
 from screens.services.mirror import catalog_mapping, compat
 from screens.services.mirror.service import MIRROR, load_items
 from screens.services.mirror.training import train_and_maybe_publish
 from screens.services.model_pointers import current_version
+from screens.settings import Settings
 
 log = logging.getLogger(__name__)
 STORE: Final = "hm"
@@ -182,11 +183,12 @@ def _log_sessions(engine: Any, train: list[list[str]]) -> None:
     bus = make_bus(None)
     start = datetime.now(UTC) - timedelta(minutes=10 * len(train) + 60)
     screens = {SCREEN: ScreenInfo("mirror", STORE)}
+    intake = IntakeConfig.from_settings(Settings(database_url=str(engine.url)))
     events = session_events(train, start)
     try:
         with Session(engine) as session:
             for chunk in range(0, len(events), 2000):
-                result = ingest(session, bus.events, events[chunk : chunk + 2000], screens, _ADMIN)
+                result = ingest(session, bus.events, events[chunk : chunk + 2000], screens, _ADMIN, intake)
                 if result.rejected:
                     raise ValueError(f"events rejected: {result.errors[:3]}")
     finally:
