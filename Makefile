@@ -50,6 +50,7 @@ BENCH_REDIS_PORT ?= 6399
 bench: $(STAMP) redis-server
 	redis-server --port $(BENCH_REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes >/dev/null
 	$(PY) -m screens.cli bench upload --rows 100000 --repeats 3
+	$(PY) -m screens.cli bench memory --upload-mib 50 --bomb-side 20000 --bombs 3
 	$(PY) -m screens.cli bench events --total 50000 --batch 500
 	$(PY) -m screens.cli bench events --total 50000 --batch 500 --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
 	$(PY) -m screens.cli bench coupons --load wrk --workers 2 --clients 1 --concurrency 4 --duration 15 --baseline \

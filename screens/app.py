@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -9,9 +10,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from screens.auth import TokenCache, TokenUsage
 from screens.bus import make_bus
 from screens.db.session import make_engine
 from screens.errors import install_error_handlers
+from screens.middleware import SecurityHeaders, UnhandledErrors
 from screens.observability import configure_logging, install_request_metrics
 from screens.routes import (
     analytics,
@@ -27,6 +30,7 @@ from screens.routes import (
     pages,
     privacy,
     templates,
+    tokens,
     uploads,
     vision,
     weights,
@@ -41,6 +45,7 @@ from screens.services.model_pointers import COUPONS, load_coupon_model
 from screens.services.model_store import ModelStore
 from screens.services.retention import RetentionWorker
 from screens.services.screen_directory import ScreenDirectory
+from screens.services.sessions import SessionPolicy
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 
@@ -88,6 +93,12 @@ def build_runtime(settings: Settings) -> Runtime:
         models=models,
         screens=ScreenDirectory(engine, bus.config),
         retention=RetentionWorker(engine, settings.event_retention_days),
+        frame_decodes=asyncio.Semaphore(settings.frame_decodes),
+        token_usage=TokenUsage(engine),
+        sessions=SessionPolicy(engine, bus.counters, settings.secret_key, settings.mirror_session_window_s),
+        # With Redis a revocation is announced to every worker; in-process, a CLI revocation has no
+        # channel to this worker, so cached tokens are re-read from the database every second.
+        tokens=TokenCache(ttl_s=30.0 if bus.kind == "redis" else 1.0),
     )
     runtime.on_coupons_change.append(state.coupons_changed)
     runtime.on_catalog_change.append(state.coupons_changed)  # typical basket prices come from catalogs
@@ -117,7 +128,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Vitrine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
+    app.add_middleware(UnhandledErrors)  # innermost: the request metrics still see the 500
     install_request_metrics(app)
+    app.add_middleware(SecurityHeaders)
     routers = (
         health,
         mall,
@@ -131,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vision,
         analytics,
         templates,
+        tokens,
         console,
         pages,
         privacy,

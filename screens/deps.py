@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Cookie, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from screens.auth import Principal, Role, authenticate, bearer_token, hash_token
+from screens.auth import SCREEN_COOKIE, Principal, Role, authenticate, bearer_token, hash_token
 from screens.db.session import session_scope
 from screens.db.tables import Store
-from screens.errors import NotFound
+from screens.errors import NotFound, Unauthorized
 from screens.runtime import Runtime
 from screens.services.leadin.recommender import CouponRecommender
 from screens.services.mirror.service import MirrorScreen, MirrorService
@@ -38,10 +38,24 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 async def get_principal(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header(description="Bearer <token>")] = None
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+    screen_cookie: Annotated[str | None, Cookie(alias=SCREEN_COOKIE, include_in_schema=False)] = None,
 ) -> Principal:
-    """The caller, from the worker's token cache or, on a miss, the database."""
-    token_hash = hash_token(bearer_token(authorization))
+    """The caller, from the worker's token cache or, on a miss, the database.
+
+    A screen page sends its device token as an HttpOnly ``SameSite=Strict`` cookie instead of a
+    header; the cookie counts only for device tokens, so it can never carry more than one screen's
+    rights (no browser of an admin holds one)."""
+    if authorization is None and screen_cookie:
+        principal = await _principal(runtime, hash_token(screen_cookie))
+        if principal.role != "device":
+            raise Unauthorized("the screen cookie holds no device token")
+        return principal
+    return await _principal(runtime, hash_token(bearer_token(authorization)))
+
+
+async def _principal(runtime: Runtime, token_hash: str) -> Principal:
     principal = runtime.tokens.get(token_hash)
     if principal is None:
 
@@ -51,6 +65,7 @@ async def get_principal(
 
         principal = await run_in_threadpool(lookup)
         runtime.tokens.put(token_hash, principal)
+    runtime.token_usage.saw(principal.token_id)
     return principal
 
 
@@ -134,3 +149,33 @@ async def get_mirror(runtime: RuntimeDep) -> MirrorService:
 
 CouponsDep = Annotated[CouponRecommender, Depends(get_coupons)]
 MirrorDep = Annotated[MirrorService, Depends(get_mirror)]
+
+
+def allow(*roles: Role) -> Any:
+    """A dependency that checks the caller's role.
+
+    FastAPI solves dependencies before it validates the body, so a route that asks for its caller
+    this way answers ``403`` to the wrong role before it says anything about the body (issue 13:
+    a device got ``422`` rather than ``403`` on ``PUT /v1/ranking/weights``)."""
+
+    async def caller(who: PrincipalDep) -> Principal:
+        who.require(*roles)
+        return who
+
+    return Depends(caller)
+
+
+def allow_screen(*roles: Role) -> Any:
+    """Like :func:`allow`, for routes of one screen (``{screen_id}`` in the path): devices only their own."""
+
+    async def caller(screen_id: str, who: PrincipalDep) -> Principal:
+        who.require_screen(screen_id, *roles)
+        return who
+
+    return Depends(caller)
+
+
+OpsDep = Annotated[Principal, allow("ops")]
+DeviceOrOpsDep = Annotated[Principal, allow("device", "ops")]
+ScreenOpsDep = Annotated[Principal, allow_screen("ops")]
+AdminDep = Annotated[Principal, allow()]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class VitrineError(Exception):
@@ -53,8 +55,19 @@ async def _render(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.message, **exc.extra}, status_code=exc.status_code, headers=headers)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI answers an unparsable body (not UTF-8, not JSON) with an undocumented ``400``; it is
+    payload validation like any other, so it gets the documented ``422`` shape instead."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        error = {"type": "json_invalid", "loc": ["body"], "msg": "the body could not be parsed (not UTF-8 JSON)"}
+        return JSONResponse({"detail": [error]}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(VitrineError, _render)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

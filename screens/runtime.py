@@ -5,12 +5,13 @@ Built in ``create_app``'s lifespan (never at import) so tests can run apps with 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from screens.auth import TokenCache
+from screens.auth import TokenCache, TokenUsage
 from screens.bus import Bus
 from screens.services.consumer import EventConsumer
 from screens.services.events import IntakeConfig
@@ -20,8 +21,11 @@ from screens.services.model_store import ModelStore
 from screens.services.retention import RetentionWorker
 from screens.services.screen_directory import CHANNEL as SCREENS_CHANNEL
 from screens.services.screen_directory import ScreenDirectory
+from screens.services.sessions import SessionPolicy
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
+
+TOKENS_CHANNEL = "tokens"
 
 
 @dataclass
@@ -36,7 +40,10 @@ class Runtime:
     models: ModelStore
     screens: ScreenDirectory
     retention: RetentionWorker
+    token_usage: TokenUsage
+    sessions: SessionPolicy
     tokens: TokenCache = field(default_factory=TokenCache)
+    frame_decodes: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     on_catalog_change: list[Callable[[str], None]] = field(default_factory=list)
     on_coupons_change: list[Callable[[str], None]] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
@@ -78,16 +85,29 @@ class Runtime:
             for listener in self.on_coupons_change:
                 listener(store_id)
 
+    def token_revoked(self, token_id: int) -> None:
+        """Announce a revocation: every worker drops the token from its cache (this one at once)."""
+        self.tokens.forget(token_id)
+        self.bus.config.publish(TOKENS_CHANNEL, {"revoked": token_id})
+
+    def _on_tokens_message(self, message: dict[str, object]) -> None:
+        """After a pub/sub reconnect a revocation may have been missed: forget every token."""
+        revoked = message.get("revoked")
+        self.tokens.forget(None if message.get("reconnected") or not isinstance(revoked, int) else revoked)
+
     def start(self) -> None:
         self.bus.config.subscribe("catalog", self._on_catalog_message)
         self.bus.config.subscribe("coupons", self._on_coupons_message)
         self.models.start()
+        self.bus.config.subscribe(TOKENS_CHANNEL, self._on_tokens_message)
         self.consumer.start()
         self.retention.start()
+        self.token_usage.start()
 
     def stop(self) -> None:
         for hook in self.on_shutdown:
             hook()
+        self.token_usage.stop()
         self.consumer.stop()
         self.models.stop()
         self.retention.stop()

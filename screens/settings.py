@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,12 +30,23 @@ class Settings(BaseSettings):
         description="signs coupon claim codes; set a random value of at least 32 characters in production",
     )
 
+    public_url: str | None = Field(
+        None,
+        description="how shoppers' phones reach the service (claim QR codes point here, never at the request's "
+        "Host); required in production, default http://127.0.0.1:8000 in development",
+    )
+    metrics_access: Literal["open", "token", "off"] = Field(
+        "token", description="/metrics: open to anyone, for ops/admin tokens only, or not served"
+    )
     upload_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest accepted upload body")
     events_max_batch: int = Field(1000, gt=0)
     event_buffer_max: int = Field(50_000, gt=0, description="events kept in process while Redis is away")
     bus_retry_interval_s: float = Field(0.5, gt=0, description="how often a degraded bus retries Redis")
     stream_maxlen: int = Field(1_000_000, gt=0, description="approximate cap of the Redis event stream")
 
+    mirror_session_window_s: float = Field(
+        7200.0, gt=0, description="a mirror session_id is refused this long after its first try-on (start a new one)"
+    )
     crowd_window_s: float = Field(10.0, gt=0, description="how far back a screen's crowd profile looks")
     audience_half_life_days: float = Field(7.0, gt=0)
     k_anonymity: int = Field(20, ge=1, description="visits needed before a store audience is published")
@@ -60,6 +72,10 @@ class Settings(BaseSettings):
         le=3650,
         description="raw events older than this are dropped (rollups stay) and refused at intake; stated on /privacy",
     )
+    frame_max_pixels: int = Field(
+        4096 * 4096, gt=0, description="largest posted frame (width × height) decoded; its header is read first"
+    )
+    frame_decodes: int = Field(2, gt=0, description="posted frames decoded at once per worker (each holds its pixels)")
     vision_config: Path | None = Field(
         None, description="cameras.yaml whose `models` serve posted frames; none: Haar detection, attributes unknown"
     )
@@ -94,6 +110,25 @@ class Settings(BaseSettings):
                 f"VITRINE_PRIVACY_NOTICE or use a built-in language ({', '.join(DEFAULT_NOTICES)})"
             )
         return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        if not url.startswith(("http://", "https://")) or "?" in url or "#" in url:
+            raise ValueError("VITRINE_PUBLIC_URL must be an http(s) URL without query, e.g. https://mall.example")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _public_url_in_production(self) -> Settings:
+        if self.environment == "production" and self.public_url is None:
+            raise ValueError("VITRINE_PUBLIC_URL must be set in production (the base URL of claim QR codes)")
+        return self
+
+    @property
+    def claim_base_url(self) -> str:
+        return self.public_url or "http://127.0.0.1:8000"
 
     @property
     def is_sqlite(self) -> bool:

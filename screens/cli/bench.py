@@ -78,6 +78,18 @@ def bench_analytics(
     )
 
 
+@bench_app.command("memory")
+def bench_memory(
+    upload_mib: Annotated[float, typer.Option(help="size of the dry-run catalog upload, MiB")] = 50.0,
+    bomb_side: Annotated[int, typer.Option(help="side of the decompression-bomb PNG, pixels")] = 20_000,
+    bombs: Annotated[int, typer.Option(min=1, help="bomb frames posted at once")] = 3,
+) -> None:
+    """Peak RSS a worker adds for bomb frames and for a big upload (issue 13)."""
+    _print_bench(
+        lambda: __import__("screens.tools.memory_bench", fromlist=["x"]).bench_memory(upload_mib, bomb_side, bombs)
+    )
+
+
 def _print_bench(run: object) -> None:
     import json
     import logging

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Annotated, Literal
@@ -31,7 +32,7 @@ def catalog_import(
     from screens.db.tables import Store
     from screens.errors import InvalidInput
     from screens.schemas.upload_format import CATALOG_COLUMNS
-    from screens.services import upload_check, uploads
+    from screens.services import upload_check, upload_rows, uploads
     from screens.services.mirror import catalog_mapping
 
     if mode not in ("upsert", "replace"):
@@ -49,10 +50,10 @@ def catalog_import(
             if mapping is not None:
                 raw = catalog_mapping.mapped_rows(mapping, body, content_type)
             else:
-                raw = uploads.parse_body(body, content_type, CATALOG_COLUMNS)
+                raw = list(upload_rows.read_rows(io.BytesIO(body), content_type, CATALOG_COLUMNS))
             try:
                 if dry_run:
-                    result = {"dry_run": True, **upload_check.check_catalog(session, store, raw, chosen)}
+                    result = {"dry_run": True, **upload_check.check(session, store, raw, uploads.CATALOG, chosen)}
                 else:
                     result = uploads.store_catalog(session, store, raw, chosen, f"cli:{file.name}")
                     session.commit()

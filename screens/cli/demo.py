@@ -55,6 +55,7 @@ def demo(
     if history is not None:
         typer.echo(f"history: {history.shoppers} shoppers, {history.events} events in {history.wall_s:.1f} s", err=True)
     base = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("VITRINE_PUBLIC_URL", base)  # claim QR codes point here
     simulator = _simulate_in_background(base, tokens, preset) if simulate_shoppers else None
     typer.echo(_demo_urls(base, json.loads(tokens.read_text()), _busy_mirror(preset, simulate_shoppers)), err=True)
     # Request logs of the simulated mall would scroll the URLs away; VITRINE_LOG_LEVEL=INFO shows them.

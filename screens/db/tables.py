@@ -98,6 +98,10 @@ class ApiToken(SQLModel, table=True):
     label: str | None = None
     created_at: datetime = _ts()
     revoked: bool = False
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    last_used_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True)), description="to the minute; written in the background"
+    )
 
 
 class AuditLog(SQLModel, table=True):

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from recsys.weights import validate_weights
-from screens.deps import CouponsDep, PrincipalDep, RuntimeDep, ScreenDep
+from screens.deps import CouponsDep, DeviceOrOpsDep, RuntimeDep, ScreenDep
 from screens.errors import InvalidInput, error_responses
 from screens.schemas.recommend import CouponPick, CrowdProfilePublic, RecommendRequest, RecommendResponse
 from screens.services.leadin.recommender import LeadInSlate
@@ -51,7 +51,7 @@ def _json(body: RecommendResponse) -> Response:
 
 @router.post("/recommend/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404, 422))
 def post_recommend(
-    body: RecommendRequest, runtime: RuntimeDep, coupons: CouponsDep, who: PrincipalDep
+    body: RecommendRequest, runtime: RuntimeDep, coupons: CouponsDep, who: DeviceOrOpsDep
 ) -> RecommendResponse:
     """Rank for a screen with an optional explicit profile, time and (ops only) previewed weights."""
     who.require_screen(body.screen_id, "ops")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from sqlalchemy import text
 
-from screens.deps import RuntimeDep
+from screens.deps import RuntimeDep, get_principal
+from screens.errors import NotFound, error_responses
 from screens.observability import metrics_response
 
 router = APIRouter(tags=["operations"])
@@ -50,6 +52,19 @@ def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
     }
 
 
-@router.get("/metrics", summary="Prometheus metrics of this worker", response_class=Response)
-def metrics() -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this worker",
+    response_class=Response,
+    responses=error_responses(401, 403, 404),
+)
+async def metrics(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Header(description="Bearer <token>")] = None
+) -> Response:
+    """Served as `VITRINE_METRICS_ACCESS` says: `open`, `token` (an ops or admin token) or `off` (404)."""
+    access = runtime.settings.metrics_access
+    if access == "off":
+        raise NotFound("metrics are switched off (VITRINE_METRICS_ACCESS=off)")
+    if access == "token":
+        (await get_principal(runtime, authorization)).require("ops")
     return metrics_response()

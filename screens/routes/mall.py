@@ -10,8 +10,9 @@ from sqlmodel import col, select
 
 from screens.db.session import as_utc
 from screens.db.tables import Screen, Store
-from screens.deps import DeviceScreenDep, PrincipalDep, RuntimeDep, ScreenDep, SessionDep, StoreDep
+from screens.deps import DeviceScreenDep, OpsDep, PrincipalDep, RuntimeDep, ScreenDep, SessionDep, StoreDep
 from screens.errors import InvalidInput, error_responses
+from screens.schemas.base import IdPath
 from screens.schemas.mall import ScreenIn, ScreenPublic, StoreIn, StorePublic
 from screens.services import audit
 from screens.services.screen_directory import find_screen
@@ -21,9 +22,8 @@ STALE_AFTER = timedelta(minutes=2)
 
 
 @router.put("/stores/{store_id}", response_model=StorePublic, responses=error_responses(401, 403))
-def put_store(store_id: str, body: StoreIn, session: SessionDep, who: PrincipalDep) -> Store:
+def put_store(store_id: IdPath, body: StoreIn, session: SessionDep, who: OpsDep) -> Store:
     """Create or update a store."""
-    who.require("ops")
     store = session.get(Store, store_id) or Store(id=store_id, **body.model_dump())
     store.sqlmodel_update(body.model_dump())
     session.add(store)
@@ -62,10 +62,9 @@ def _public(screen: Screen, now: datetime) -> ScreenPublic:
 
 @router.put("/screens/{screen_id}", response_model=ScreenPublic, responses=error_responses(401, 403, 422))
 def put_screen(
-    screen_id: str, body: ScreenIn, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep
+    screen_id: IdPath, body: ScreenIn, session: SessionDep, runtime: RuntimeDep, who: OpsDep
 ) -> ScreenPublic:
     """Register or update a screen (a lead-in display, a fitting mirror or an entrance camera)."""
-    who.require("ops")
     if body.store_id and session.get(Store, body.store_id) is None:
         raise InvalidInput("unknown store", errors=[{"field": "store_id", "message": f"no store {body.store_id!r}"}])
     screen = session.get(Screen, screen_id) or Screen(id=screen_id, kind=body.kind)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from recsys.mirror.compatibility import merge_compatibility
 from recsys.mirror.recommender import MirrorResult, ShelfItem, TriedItem
 from screens.db.tables import SettingValue
-from screens.deps import MirrorDep, MirrorScreenDep, PrincipalDep, RuntimeDep, SessionDep
+from screens.deps import MirrorDep, MirrorScreenDep, OpsDep, PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import InvalidInput, error_responses
 from screens.observability import EVENTS
 from screens.schemas.events import Id
@@ -96,7 +96,10 @@ def post_try_on(
     who: PrincipalDep,
     k: ShelfSize = 10,
 ) -> MirrorRecommendations:
-    """Record a try-on (once per `event_id`) and answer the item's details, similar and complementary items."""
+    """Record a try-on (once per `event_id`) and answer the item's details, similar and complementary items.
+
+    A `session_id` lives 2 hours from its first try-on (`VITRINE_MIRROR_SESSION_WINDOW_S`); later
+    try-ons with it get `422` "start a new session". It is stored only as a daily-salted hash."""
     screen_id = mirror.screen_id
     tried = service.locate(mirror, body.sku)  # before anything is recorded
     event = {
@@ -107,15 +110,16 @@ def post_try_on(
         "sku": body.sku,
         "session_id": body.session_id,
     }
-    result = ingest(
-        session, runtime.bus.events, [event], {screen_id: ScreenInfo("mirror", mirror.store_id)}, who, runtime.intake
-    )
+    screens = {screen_id: ScreenInfo("mirror", mirror.store_id)}
+    result = ingest(session, runtime.bus.events, [event], screens, who, runtime.intake, sessions=runtime.sessions)
     if result.rejected:
-        raise InvalidInput("try-on rejected", errors=[{"field": "body", "message": e.message} for e in result.errors])
+        field = "session_id" if "new session" in result.errors[0].message else "body"
+        raise InvalidInput("try-on rejected", errors=[{"field": field, "message": e.message} for e in result.errors])
     EVENTS.labels("accepted").inc(result.accepted)
     EVENTS.labels("duplicate").inc(result.duplicates)
-    service.sessions.remember(screen_id, body.session_id, body.sku)  # a replay only refreshes its time
-    return _answer(service, mirror, tried, body.session_id, k)
+    session_key = runtime.sessions.stored_id(body.session_id)  # the raw id is not kept, not even live
+    service.sessions.remember(screen_id, session_key, body.sku)  # a replay only refreshes its time
+    return _answer(service, mirror, tried, session_key, k)
 
 
 @router.get("/mirrors/{screen_id}/recommendations", response_model=MirrorRecommendations, responses=MIRROR_ERRORS)
@@ -123,11 +127,13 @@ def get_recommendations(
     mirror: MirrorScreenDep,
     sku: Annotated[Id, Query()],
     service: MirrorDep,
+    runtime: RuntimeDep,
     session_id: Annotated[Id | None, Query()] = None,
     k: ShelfSize = 10,
 ) -> MirrorRecommendations:
-    """The same answer as a try-on, without recording one."""
-    return _answer(service, mirror, service.locate(mirror, sku), session_id, k)
+    """The same answer as a try-on, without recording one (`session_id` raw or as the page got it: `h:…`)."""
+    session_key = runtime.sessions.stored_id(session_id) if session_id else None
+    return _answer(service, mirror, service.locate(mirror, sku), session_key, k)
 
 
 def _public(row: SettingValue, runtime: RuntimeDep) -> CompatibilityVersion:
@@ -152,10 +158,9 @@ def get_compatibility(session: SessionDep, runtime: RuntimeDep, who: PrincipalDe
 
 @router.put("/mirror/compatibility", response_model=CompatibilityVersion, responses=error_responses(401, 403, 422))
 def put_compatibility(
-    body: CompatibilityUpdate, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep
+    body: CompatibilityUpdate, session: SessionDep, runtime: RuntimeDep, who: OpsDep
 ) -> CompatibilityVersion:
     """Replace the table (a new version, audited with its diff); every worker adopts it within a second."""
-    who.require("ops")
     row = compat.update(session, body.table, who, body.comment)
     session.commit()
     runtime.mirror.set_compatibility(row.version, row.value)

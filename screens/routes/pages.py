@@ -1,10 +1,12 @@
 """Screen pages (``/screens/{id}``), their live feed, and the coupon claim link (``/c/{code}``).
 
 How a page gets its device token: the installer opens ``/screens/{id}?token=<device token>`` once.
-The page moves the token into ``localStorage`` and strips it from the address bar with
-``history.replaceState``; from then on it sends ``Authorization: Bearer`` like any device, and the
-live feed is read with ``fetch`` (not ``EventSource``) so the token never travels in a URL again.
-The HTML itself holds no data, and the service never logs query strings.
+The service checks that it is a device token of that screen, sets it as an ``HttpOnly``,
+``SameSite=Strict`` cookie and redirects to ``/screens/{id}``, so the token leaves the address bar
+and no script on the page can read it (it used to live in ``localStorage``, where any injected
+script could copy it; ``sessionStorage`` would not survive the kiosk's reboot). The page's API calls
+carry the cookie; the API accepts it for device tokens only. The HTML itself holds no data, and
+the service never logs query strings.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Cookie, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from screens.auth import Principal
+from screens.auth import SCREEN_COOKIE, Principal, authenticate, hash_token
 from screens.db.tables import CatalogItem, Coupon, Screen, Store
 from screens.deps import CouponsDep, LeadInScreenDep, RuntimeDep, ScreenOf, SessionDep
-from screens.errors import NotFound, error_responses
+from screens.errors import NotFound, Unauthorized, error_responses
+from screens.runtime import Runtime
 from screens.schemas.pages import DisplayedCoupon, LeadInDisplay
 from screens.services.events import ScreenInfo, ingest
 from screens.services.leadin.claim_codes import InvalidClaimCode, claim_event_id, make_code, read_code
@@ -34,9 +37,10 @@ from screens.services.screen_directory import KnownScreen
 from screens.settings import Settings
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
-_STATIC = {"screen.js": "text/javascript", "screen.css": "text/css", "privacy.css": "text/css"}
+_STATIC = {"screen.js": "text/javascript", "screen.css": "text/css", "privacy.css": "text/css", "claim.css": "text/css"}
 _NO_CACHE = {"Cache-Control": "no-cache"}
 PHONE_COOKIE = "vitrine_phone"
+SCREEN_COOKIE_AGE_S = 400 * 86_400  # the longest lifetime browsers keep; a revoked token stops anyway
 
 router = APIRouter(tags=["screen pages"])
 
@@ -52,12 +56,17 @@ def service_worker() -> FileResponse:
 
 
 @router.get("/screens/{screen_id}", response_class=HTMLResponse, include_in_schema=False)
-def screen_page(screen_id: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+def screen_page(
+    screen_id: str, session: SessionDep, runtime: RuntimeDep, token: Annotated[str | None, Query()] = None
+) -> Response:
     """The page for a lead-in or mirror screen (the kind decides the layout), with the camera notice
     rendered in when its camera is on, so it shows even before the script runs or when offline.
-    No token: the page holds no data."""
+    The page holds no data; `?token=` hands it its device token once (kept as an HttpOnly cookie)."""
     screen = runtime.screens.get(screen_id, PAGE_KINDS)
-    notice = camera_notice(runtime.settings, str(request.url_for("privacy_page"))) if screen.camera else ""
+    if token is not None:
+        return _adopt_token(session, runtime, screen.id, token)
+    privacy_url = f"{runtime.settings.claim_base_url}/privacy"  # never from the Host header (issue 13)
+    notice = camera_notice(runtime.settings, privacy_url) if screen.camera else ""
     page = (PAGES / "templates" / "screen.html").read_text()
     page = page.replace("{{SCREEN_ID}}", html.escape(screen.id)).replace("{{KIND}}", screen.kind)
     return HTMLResponse(page.replace("{{NOTICE}}", notice), headers=_NO_CACHE)
@@ -78,6 +87,26 @@ def camera_notice(settings: Settings, privacy_url: str) -> str:
     )
 
 
+def _adopt_token(session: Session, runtime: Runtime, screen_id: str, token: str) -> Response:
+    """Keep a screen's device token in an HttpOnly cookie and send the browser to the clean URL."""
+    try:
+        who = authenticate(session, hash_token(token))
+        if who.role != "device" or who.screen_id != screen_id:
+            raise Unauthorized("not a device token of this screen")
+    except Unauthorized:
+        return HTMLResponse(
+            "<!doctype html><title>Invalid token</title><p>This token is not valid for this screen.",
+            status_code=401,
+            headers={"Cache-Control": "no-store"},
+        )
+    page = RedirectResponse(f"/screens/{screen_id}", status_code=303, headers={"Cache-Control": "no-store"})
+    secure = runtime.settings.claim_base_url.startswith("https://")
+    page.set_cookie(
+        SCREEN_COOKIE, token, max_age=SCREEN_COOKIE_AGE_S, path="/", httponly=True, samesite="strict", secure=secure
+    )
+    return page
+
+
 @router.get("/screens/static/{name}", include_in_schema=False)
 def screen_static(name: str) -> FileResponse:
     if name not in _STATIC:
@@ -93,7 +122,6 @@ def screen_static(name: str) -> FileResponse:
 )
 def lead_in_display(
     screen: LeadInScreenDep,
-    request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
     recommender: CouponsDep,
@@ -111,7 +139,8 @@ def lead_in_display(
         coupon, store = coupons.get(pick.coupon_id), stores.get(pick.store_id)
         if coupon is None or store is None:  # deleted since the ranking tables were built
             continue
-        url = str(request.url_for("claim_coupon", code=make_code(runtime.settings.secret_key, coupon.id, screen_id)))
+        code = make_code(runtime.settings.secret_key, coupon.id, screen_id)
+        url = f"{runtime.settings.claim_base_url}/c/{code}"  # never from the Host header (issue 13)
         shown.append(
             DisplayedCoupon(
                 coupon_id=coupon.id,
@@ -201,7 +230,7 @@ def claim_coupon(
     }
     screen_as_device = Principal(token_id=0, role="device", screen_id=screen.id)
     screens = {screen.id: ScreenInfo(screen.kind, screen.store_id)}
-    ingest(session, runtime.bus.events, [event], screens, screen_as_device, runtime.intake)
+    ingest(session, runtime.bus.events, [event], screens, screen_as_device, runtime.intake, sessions=runtime.sessions)
     store = session.get(Store, coupon.store_id)
     where = f"{store.name}, floor {store.floor}" if store else coupon.store_id
     page = _claim_page(coupon.title, f"{discount_text(coupon)} at {where}. Show this page at the till.", 200)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+import tempfile
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,10 +18,11 @@ from screens.db.tables import CatalogItem, Coupon, table
 from screens.deps import MerchandiserStoreDep, PrincipalDep, RuntimeDep, SessionDep, StoreDep
 from screens.errors import InvalidInput, PayloadTooLarge, error_responses
 from screens.runtime import Runtime
+from screens.schemas.base import MAX_INT
 from screens.schemas.catalog import CatalogItemPublic
 from screens.schemas.coupons import CouponPublic
 from screens.schemas.upload_format import CATALOG_COLUMNS, COUPON_COLUMNS
-from screens.services import upload_check, uploads
+from screens.services import upload_check, upload_rows, uploads
 from screens.services.mirror import catalog_mapping
 
 router = APIRouter(prefix="/v1/stores", tags=["merchandising"])
@@ -29,7 +31,8 @@ ModeQuery = Annotated[
 ]
 DryRunQuery = Annotated[bool, Query(description="validate and report what would change; write nothing")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
+SPOOL_IN_MEMORY = 1024 * 1024
 UPLOAD_ERRORS = error_responses(401, 403, 404, 413, 415, 422)
 _CATALOG_EXAMPLE = {
     "sku": "A1",
@@ -79,9 +82,8 @@ def _body_doc(columns: tuple[str, ...], example: dict[str, Any]) -> dict[str, An
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
+    """The whole body, refused past ``limit`` bytes (for small bodies: frames)."""
+    _refuse_declared(request, limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -91,20 +93,45 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _refuse_declared(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
+
+
+async def spool_body(request: Request, limit: int) -> IO[bytes]:
+    """The body in a temporary file (in memory up to 1 MiB, then on disk), refused past ``limit``.
+
+    Uploads are read row by row from this file, so a 50 MiB body never exists as one object."""
+    _refuse_declared(request, limit)
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (caller closes)
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
 @dataclass(frozen=True)
-class _UploadKind:
+class _Route:
+    kind: uploads.UploadKind
     columns: tuple[str, ...]
-    check: Callable[[Session, str, list[dict[str, Any]], uploads.Mode], dict[str, int]]
-    store: Callable[[Session, str, list[dict[str, Any]], uploads.Mode, Principal], dict[str, int]]
     announce: Callable[[Runtime, str], None]
 
 
-_CATALOG = _UploadKind(CATALOG_COLUMNS, upload_check.check_catalog, uploads.store_catalog, Runtime.catalog_changed)
-_COUPONS = _UploadKind(COUPON_COLUMNS, upload_check.check_coupons, uploads.store_coupons, Runtime.coupons_changed)
+_CATALOG = _Route(uploads.CATALOG, CATALOG_COLUMNS, Runtime.catalog_changed)
+_COUPONS = _Route(uploads.COUPONS, COUPON_COLUMNS, Runtime.coupons_changed)
 
 
 async def _upload(
-    kind: _UploadKind,
+    route: _Route,
     store_id: str,
     request: Request,
     session: Session,
@@ -114,28 +141,32 @@ async def _upload(
     dry_run: bool,
 ) -> dict[str, Any]:
     """Shared by both upload routes: parsing, validation and the write run off the event loop."""
-    body = await read_body(request, runtime.settings.upload_max_bytes)
     content_type = request.headers.get("content-type")
-
+    mapped = route is _CATALOG and (content_type or "").lower().startswith("multipart/form-data")
+    if not mapped:
+        upload_rows.media_type(content_type)  # 415 before reading the body
+    body = await spool_body(request, runtime.settings.upload_max_bytes)
     mapping: catalog_mapping.CatalogMapping | None = None
-    file_bytes, file_type = body, content_type
-    if kind is _CATALOG and (content_type or "").lower().startswith("multipart/form-data"):
-        mapping, file_bytes, file_type = await _mapped_parts(request, body)
+    if mapped:  # a mapped import is read whole (its mapping rules need the retailer's columns at once)
+        with body:
+            mapping, file_bytes, file_type = await _mapped_parts(request, body.read())
 
     def work() -> dict[str, Any]:
-        raw = (
-            catalog_mapping.mapped_rows(mapping, file_bytes, file_type)
-            if mapping is not None
-            else uploads.parse_body(body, content_type, kind.columns)
-        )
         try:
+            rows: Iterable[dict[str, Any]] = (
+                catalog_mapping.mapped_rows(mapping, file_bytes, file_type)
+                if mapping is not None
+                else upload_rows.read_rows(body, content_type, route.columns)
+            )
             if dry_run:
-                return {"dry_run": True, **kind.check(session, store_id, raw, mode)}
-            result = kind.store(session, store_id, raw, mode, who)
+                return {"dry_run": True, **upload_check.check(session, store_id, rows, route.kind, mode)}
+            result = uploads.store(session, store_id, rows, route.kind, mode, who)
         except InvalidInput as exc:
             raise catalog_mapping.annotate_errors(mapping, exc) from exc
+        finally:
+            body.close()
         session.commit()
-        kind.announce(runtime, store_id)
+        route.announce(runtime, store_id)
         return result
 
     return {"store_id": store_id, "mode": mode, **await run_in_threadpool(work)}
@@ -180,8 +211,11 @@ async def put_catalog(
     part (CSV with a header row, or a JSON list) and a `mapping` part (YAML, see `docs/api.md`);
     the mapped rows are validated exactly like a plain upload, and errors also name their `source`.
 
-    Every row is validated first; any invalid row rejects the whole upload with `422` and
-    `errors: [{row, field, message}]` (rows counted from 1, header excluded) and nothing is written.
+    Every row is validated; any invalid row rejects the whole upload with `422`,
+    `errors: [{row, field, message}]` (rows counted from 1, header excluded; the first 100) and
+    `error_count` (all of them), and nothing is written. A plain upload is read row by row in
+    bounded memory. Text is stored in Unicode NFC; NUL and control characters, duplicate columns and
+    duplicate keys are refused.
     With `dry_run=true` the same validation runs and the answer counts the rows that would be
     `new`, `updated` and `removed`; nothing is written.
     """

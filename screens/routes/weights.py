@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from recsys.weights import WEIGHT_SPECS, validate_weights
 from screens.db.tables import RankingWeights
-from screens.deps import PrincipalDep, RuntimeDep, SessionDep
+from screens.deps import OpsDep, PrincipalDep, RuntimeDep, SessionDep
 from screens.errors import InvalidInput, error_responses
+from screens.schemas.base import MAX_INT
 from screens.schemas.weights import WeightsUpdate, WeightsVersion
 from screens.services import weights as weights_service
 from screens.services.leadin import ope
@@ -38,9 +39,8 @@ def get_specs(who: PrincipalDep) -> dict[str, dict[str, Any]]:
 
 
 @router.put("", response_model=WeightsVersion, responses=error_responses(401, 403, 422))
-def put_weights(body: WeightsUpdate, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep) -> WeightsVersion:
+def put_weights(body: WeightsUpdate, session: SessionDep, runtime: RuntimeDep, who: OpsDep) -> WeightsVersion:
     """Change some weights; creates a new version. Unknown names or out-of-range values → 422."""
-    who.require("ops")
     row = weights_service.update(session, body.weights, who, body.comment)
     session.commit()
     runtime.weights.announce(row.version)
@@ -48,12 +48,9 @@ def put_weights(body: WeightsUpdate, session: SessionDep, runtime: RuntimeDep, w
 
 
 @router.post("/estimate", responses=error_responses(401, 403, 422))
-def estimate_weights(
-    body: WeightsUpdate, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep
-) -> dict[str, Any]:
+def estimate_weights(body: WeightsUpdate, session: SessionDep, runtime: RuntimeDep, who: OpsDep) -> dict[str, Any]:
     """Estimated claim rate per shown coupon of an edit vs the weights in force, off-policy (IPS, SNIPS,
     DR) on the newest logged slates; nothing is saved. Unknown names or out-of-range values → 422."""
-    who.require("ops")
     errors = validate_weights(body.weights)
     if errors:
         raise InvalidInput(
@@ -76,7 +73,7 @@ def get_history(
     session: SessionDep,
     who: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[WeightsVersion]:
     """Versions, newest first, each with its author, time and diff against the one before."""
     who.require("ops")
@@ -84,7 +81,9 @@ def get_history(
 
 
 @router.post("/rollback/{version}", response_model=WeightsVersion, responses=error_responses(401, 403, 404))
-def post_rollback(version: int, session: SessionDep, runtime: RuntimeDep, who: PrincipalDep) -> WeightsVersion:
+def post_rollback(
+    version: Annotated[int, Path(ge=0, le=MAX_INT)], session: SessionDep, runtime: RuntimeDep, who: PrincipalDep
+) -> WeightsVersion:
     """Put an earlier version back in force (as a new version, so history stays linear)."""
     who.require("ops")
     row = weights_service.rollback(session, version, who)

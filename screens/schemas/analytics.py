@@ -3,16 +3,16 @@ k-anonymity threshold or ``null`` with ``suppressed: true``; the console shows s
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import Field
 
-from screens.schemas.base import StrictModel
+from screens.schemas.base import StrictModel, UtcDatetime
 
 
 class Window(StrictModel):
-    since: datetime
-    until: datetime
+    since: UtcDatetime
+    until: UtcDatetime
     tz_offset_min: int = Field(description="local time = UTC + this many minutes (dayparts, hours, days)")
     k: int = Field(description="k-anonymity threshold: fewer underlying visits than this are suppressed")
 
@@ -163,7 +163,7 @@ class ShowingNow(StrictModel):
     store_id: str | None = None
     title: str | None = None
     sku: str | None = None
-    at: datetime
+    at: UtcDatetime
 
 
 class ScreenStatus(StrictModel):
@@ -171,7 +171,7 @@ class ScreenStatus(StrictModel):
     kind: str
     store_id: str | None
     zone: str | None
-    last_seen: datetime | None
+    last_seen: UtcDatetime | None
     stale: bool
     faces: int = Field(description="faces in the crowd window right now")
     profile: dict[str, float] = Field(

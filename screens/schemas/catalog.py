@@ -6,24 +6,24 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from screens.schemas.base import StrictModel
+from screens.schemas.base import CLEAN, Amount, Count, StrictModel
 
-Sku = Annotated[str, Field(min_length=1, max_length=64)]
-Tag = Annotated[str, Field(min_length=1, max_length=64)]
+Sku = Annotated[str, Field(min_length=1, max_length=64), CLEAN]
+Tag = Annotated[str, Field(min_length=1, max_length=64), CLEAN]
 
 
 class CatalogRow(StrictModel):
     sku: Sku
-    name: Annotated[str, Field(min_length=1, max_length=300)]
-    category: Annotated[str, StringConstraints(min_length=1, max_length=64, to_lower=True)]
-    subcategory: Annotated[str, StringConstraints(max_length=64, to_lower=True)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=300), CLEAN]
+    category: Annotated[str, StringConstraints(min_length=1, max_length=64, to_lower=True), CLEAN]
+    subcategory: Annotated[str, StringConstraints(max_length=64, to_lower=True), CLEAN] | None = None
     gender_target: Literal["women", "men", "unisex", "kids"]
     colors: Annotated[list[Tag], Field(max_length=20)] = []
     style_tags: Annotated[list[Tag], Field(max_length=20)] = []
-    price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    sale_price: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    stock: Annotated[int, Field(ge=0)]
-    image_url: Annotated[str, Field(max_length=2000)] | None = None
+    price: Amount
+    sale_price: Amount | None = None
+    stock: Count
+    image_url: Annotated[str, Field(max_length=2000), CLEAN] | None = None
     complements: Annotated[list[Tag], Field(max_length=50)] = []
 
     @model_validator(mode="after")

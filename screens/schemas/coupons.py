@@ -6,19 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from screens.schemas.base import StrictModel, UtcDatetime
+from screens.schemas.base import CLEAN, Amount, Count, Id, StrictModel, UtcDatetime
 
 
 class CouponRow(StrictModel):
-    coupon_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-    title: Annotated[str, Field(min_length=1, max_length=200)]
+    coupon_id: Id
+    title: Annotated[str, Field(min_length=1, max_length=200), CLEAN]
     kind: Literal["percent", "amount", "gift"]
-    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    min_spend: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    value: Amount
+    min_spend: Amount = 0.0
     valid_from: UtcDatetime
     valid_to: UtcDatetime
-    daily_cap: Annotated[int, Field(ge=0)] | None = None
-    total_stock: Annotated[int, Field(ge=0)] | None = None
+    daily_cap: Count | None = None
+    total_stock: Count | None = None
     active: bool = True
 
     @model_validator(mode="after")

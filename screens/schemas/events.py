@@ -8,36 +8,36 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from screens.schemas.base import StrictModel, UtcDatetime
+from screens.schemas.base import Id, StrictModel, UtcDatetime
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+__all__ = ["Id"]
 
 
 class _EventBase(StrictModel):
     event_id: UUID
-    ts: UtcDatetime
+    ts: UtcDatetime = Field(description="at most a day ahead, and within the raw-event retention")
 
 
 class Face(StrictModel):
     gender: Literal["female", "male", "unknown"]
-    age: Annotated[int, Field(ge=0, le=120)] | None
-    confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+    age: Annotated[int, Field(ge=0, le=120, strict=True)] | None
+    confidence: Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 
 
 class AudienceEvent(_EventBase):
     type: Literal["audience"]
     screen_id: Id
     faces: Annotated[list[Face], Field(max_length=100)]
-    dwell_s: Annotated[float, Field(ge=0, le=3600)] | None = None
-    group_size: Annotated[int, Field(ge=0, le=100)] | None = None
-    attention: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    dwell_s: Annotated[float, Field(ge=0, le=3600, strict=True)] | None = None
+    group_size: Annotated[int, Field(ge=0, le=100, strict=True)] | None = None
+    attention: Annotated[float, Field(ge=0.0, le=1.0, strict=True)] | None = None
 
 
 class StoreVisitEvent(_EventBase):
     type: Literal["store_visit"]
     screen_id: Id
     gender: Literal["female", "male", "unknown"]
-    age: Annotated[int, Field(ge=0, le=120)] | None
+    age: Annotated[int, Field(ge=0, le=120, strict=True)] | None
     group: Literal["solo", "pair", "family"] | None = None
 
 
@@ -52,7 +52,7 @@ class CouponImpressionEvent(_EventBase):
     type: Literal["coupon_impression"]
     screen_id: Id
     coupon_id: Id
-    explored: bool | None = Field(
+    explored: Annotated[bool, Field(strict=True)] | None = Field(
         None, description="the ranking drew this coupon by Thompson sampling; null when the screen does not say"
     )
     propensity: Annotated[float, Field(gt=0.0, le=1.0)] | None = Field(

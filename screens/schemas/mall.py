@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from screens.schemas.base import StrictModel
+from screens.schemas.base import CLEAN, Id, StrictModel, UtcDatetime
 
 ScreenKind = Literal["lead_in", "mirror", "entrance_camera"]
 
 
 class StoreIn(StrictModel):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    floor: Annotated[int, Field(ge=-10, le=200)]
-    zone: Annotated[str, Field(min_length=1, max_length=64)]
-    category: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=200), CLEAN]
+    floor: Annotated[int, Field(ge=-10, le=200, strict=True)]
+    zone: Annotated[str, Field(min_length=1, max_length=64), CLEAN]
+    category: Annotated[str, Field(min_length=1, max_length=64), CLEAN]
 
     model_config = {
         "json_schema_extra": {
@@ -31,9 +30,11 @@ class StorePublic(StoreIn):
 
 class ScreenIn(StrictModel):
     kind: ScreenKind
-    store_id: str | None = None
-    zone: str | None = None
-    camera: bool = Field(True, description="a camera beside the screen is on; its page then shows the camera notice")
+    store_id: Id | None = None
+    zone: Annotated[str, Field(min_length=1, max_length=64), CLEAN] | None = None
+    camera: Annotated[bool, Field(strict=True)] = Field(
+        True, description="a camera beside the screen is on; its page then shows the camera notice"
+    )
 
     model_config = {
         "json_schema_extra": {"examples": [{"kind": "mirror", "store_id": "s01", "zone": "north", "camera": True}]}
@@ -52,5 +53,5 @@ class ScreenPublic(StrictModel):
     store_id: str | None
     zone: str | None
     camera: bool
-    last_seen: datetime | None
+    last_seen: UtcDatetime | None
     stale: bool

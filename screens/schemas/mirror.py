@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field
 
-from screens.schemas.base import StrictModel, UtcDatetime
-from screens.schemas.events import Id
+from screens.schemas.base import CLEAN, Id, StrictModel, UtcDatetime
 
 
 class TryOnRequest(StrictModel):
@@ -18,7 +16,9 @@ class TryOnRequest(StrictModel):
     event_id: UUID
     sku: Id
     session_id: Id
-    ts: UtcDatetime | None = Field(None, description="when it was scanned (kiosk outbox replays); default: now")
+    ts: UtcDatetime | None = Field(
+        None, description="when it was scanned (kiosk outbox replays, within the raw-event retention); default: now"
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -35,7 +35,7 @@ class MirrorCoupon(StrictModel):
     kind: str
     value: float
     min_spend: float
-    valid_to: datetime
+    valid_to: UtcDatetime
 
 
 class MirrorItem(StrictModel):
@@ -69,14 +69,17 @@ class MirrorRecommendations(StrictModel):
     model_version: str
 
 
-Weight = Annotated[float, Field(ge=0.0, le=1.0)]
+Weight = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 
 
 class CompatibilityUpdate(StrictModel):
     """The whole table: category → {compatible category: weight in [0, 1]}."""
 
-    table: dict[Annotated[str, Field(min_length=1, max_length=64)], dict[str, Weight]]
-    comment: Annotated[str, Field(max_length=500)] | None = None
+    table: dict[
+        Annotated[str, Field(min_length=1, max_length=64), CLEAN],
+        dict[Annotated[str, Field(min_length=1, max_length=64), CLEAN], Weight],
+    ]
+    comment: Annotated[str, Field(max_length=500), CLEAN] | None = None
 
     model_config = {
         "json_schema_extra": {
@@ -94,7 +97,7 @@ class CompatibilityVersion(StrictModel):
     version: int
     table: dict[str, dict[str, float]] = Field(description="the merchandiser's table (ops edit it); it overrides")
     updated_by: str
-    updated_at: datetime | None
+    updated_at: UtcDatetime | None
     learned: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="estimated from co-purchases and co-try-ons by `vitrine train mirror`"
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
+
+from screens.schemas.base import UtcDatetime
 
 
 class DisplayedCoupon(BaseModel):
@@ -29,4 +29,4 @@ class LeadInDisplay(BaseModel):
     coupons: list[DisplayedCoupon]
     profile: dict[str, float] = Field(description="attribute cell → share of the crowd in front of the screen")
     model_version: str | None
-    generated_at: datetime
+    generated_at: UtcDatetime

@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from recsys.attributes import CELL_INDEX, DAYPARTS
-from screens.schemas.base import StrictModel, UtcDatetime
-from screens.schemas.events import Id
+from screens.schemas.base import Id, StrictModel, UtcDatetime
 
 Daypart = Literal["morning", "afternoon", "evening"]
 assert set(DAYPARTS) == set(Daypart.__args__)  # type: ignore[attr-defined]
@@ -16,15 +15,15 @@ assert set(DAYPARTS) == set(Daypart.__args__)  # type: ignore[attr-defined]
 
 class ProfileFace(StrictModel):
     gender: Literal["female", "male", "unknown"] | None = None
-    age: Annotated[int, Field(ge=0, le=120)] | None = None
-    confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    age: Annotated[int, Field(ge=0, le=120, strict=True)] | None = None
+    confidence: Annotated[float, Field(ge=0.0, le=1.0, strict=True)] = 1.0
 
 
 class ExplicitProfile(StrictModel):
     """A crowd given by hand, for tests and previews: ``faces``, or ``shares`` per attribute cell."""
 
     faces: Annotated[list[ProfileFace], Field(max_length=100)] = []
-    shares: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] | None = None
+    shares: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False, strict=True)]] | None = None
     group: Literal["solo", "pair", "family"] | None = None
 
     @field_validator("shares")
@@ -44,13 +43,15 @@ class ExplicitProfile(StrictModel):
 
 class RecommendRequest(StrictModel):
     screen_id: Id
-    k: Annotated[int, Field(ge=1, le=20)] = 5
+    k: Annotated[int, Field(ge=1, le=20, strict=True)] = 5
     profile: ExplicitProfile | None = Field(None, description="omit to use the screen's live crowd")
     at: UtcDatetime | None = Field(
         None,
         description="rank as of this time (validity, pacing, and the hour, daypart and weekday the claim model reads)",
     )
-    weights: dict[str, float] | None = Field(None, description="preview weights (ops only); not saved")
+    weights: dict[str, Annotated[float, Field(strict=True, allow_inf_nan=False)]] | None = Field(
+        None, description="preview weights (ops only); not saved"
+    )
 
     model_config = {
         "json_schema_extra": {

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field
 
-from screens.schemas.base import StrictModel
+from screens.schemas.base import CLEAN, StrictModel, UtcDatetime
 
 
 class WeightsUpdate(StrictModel):
     """Weights to change; keys left out keep their current value."""
 
-    weights: Annotated[dict[str, float], Field(min_length=1)]
-    comment: Annotated[str, Field(max_length=500)] | None = None
+    weights: Annotated[dict[str, Annotated[float, Field(strict=True)]], Field(min_length=1)]
+    comment: Annotated[str, Field(max_length=500), CLEAN] | None = None
 
     model_config = {
         "json_schema_extra": {
@@ -29,4 +28,4 @@ class WeightsVersion(StrictModel):
     diff: dict[str, Any]
     author: str
     comment: str | None
-    created_at: datetime | None
+    created_at: UtcDatetime | None

@@ -30,6 +30,7 @@ from screens.db.partitions import EVENT_LEDGER
 from screens.db.tables import EventRecord, table
 from screens.schemas.events import EVENT_ADAPTER, EventError, IngestResult
 from screens.services.rollups import RollupConfig, roll_up
+from screens.services.sessions import SessionExpired, SessionPolicy
 from screens.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,22 @@ def _check(
     return None
 
 
-def _record(event: Any, screens: Mapping[str, ScreenInfo]) -> dict[str, Any]:
+def _session_check(event: Any, sessions: SessionPolicy) -> str | None:
+    """Why the event's mirror session may not be used any more (see :mod:`screens.services.sessions`)."""
+    session_id = getattr(event, "session_id", None)
+    if session_id is None:
+        return None
+    try:
+        sessions.check(session_id, event.ts)
+    except SessionExpired as exc:
+        return str(exc)
+    return None
+
+
+def _record(event: Any, screens: Mapping[str, ScreenInfo], sessions: SessionPolicy) -> dict[str, Any]:
     payload: dict[str, Any] = event.model_dump(mode="json")
+    if payload.get("session_id") is not None:  # never the raw id: logged, streamed and trained on as a hash
+        payload["session_id"] = sessions.stored_id(payload["session_id"])
     store_id = getattr(event, "store_id", None)
     if store_id is None and getattr(event, "screen_id", None):
         store_id = screens[event.screen_id].store_id
@@ -106,6 +121,8 @@ def ingest(
     screens: Mapping[str, ScreenInfo],
     who: Principal,
     config: IntakeConfig,
+    *,
+    sessions: SessionPolicy,
 ) -> IngestResult:
     errors: list[EventError] = []
     now = datetime.now(UTC)
@@ -125,7 +142,7 @@ def ingest(
                 )
             )
             continue
-        reason = _check(event, screens, who, now, config.retention_days)
+        reason = _check(event, screens, who, now, config.retention_days) or _session_check(event, sessions)
         if reason:
             errors.append(EventError(index=index, message=reason))
             continue
@@ -133,7 +150,7 @@ def ingest(
         if key in accepted_payloads:
             duplicates += 1
             continue
-        accepted_payloads[key] = _record(event, screens)
+        accepted_payloads[key] = _record(event, screens, sessions)
     new_ids = _insert_new(session, accepted_payloads)
     duplicates += len(accepted_payloads) - len(new_ids)
     fresh = [accepted_payloads[i] for i in accepted_payloads if i in new_ids]

@@ -265,9 +265,11 @@ def _ingest_direct(url: str, batch: list[dict[str, Any]]) -> None:
     from sqlmodel import Session, select
 
     from screens.auth import Principal
+    from screens.bus.memory import make_memory_bus
     from screens.db.session import make_engine
     from screens.db.tables import Screen
     from screens.services.events import IntakeConfig, ScreenInfo, ingest
+    from screens.services.sessions import SessionPolicy
     from screens.settings import Settings
 
     if url not in _ENGINES:
@@ -275,8 +277,10 @@ def _ingest_direct(url: str, batch: list[dict[str, Any]]) -> None:
         with Session(engine) as session:
             screens = {s.id: ScreenInfo(s.kind, s.store_id) for s in session.exec(select(Screen))}
         config = IntakeConfig.from_settings(Settings(database_url=url))
-        _ENGINES[url] = (engine, screens, config, _Discard())
-    engine, screens, config, stream = _ENGINES[url]
+        sessions = SessionPolicy(engine, make_memory_bus().counters, "analytics-bench", 7200.0)
+        _ENGINES[url] = (engine, screens, config, _Discard(), sessions)
+    engine, screens, config, stream, sessions = _ENGINES[url]
     with Session(engine) as session:
-        result = ingest(session, stream, batch, screens, Principal(token_id=0, role="admin"), config)
+        admin = Principal(token_id=0, role="admin")
+        result = ingest(session, stream, batch, screens, admin, config, sessions=sessions)
     assert result.accepted == len(batch), result.errors[:3]

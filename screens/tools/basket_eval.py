@@ -47,6 +47,7 @@ from screens.services.mirror import catalog_mapping, compat
 from screens.services.mirror.service import MIRROR, load_items
 from screens.services.mirror.training import train_and_maybe_publish
 from screens.services.model_pointers import current_version
+from screens.services.sessions import SessionPolicy
 from screens.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -185,10 +186,12 @@ def _log_sessions(engine: Any, train: list[list[str]]) -> None:
     screens = {SCREEN: ScreenInfo("mirror", STORE)}
     intake = IntakeConfig.from_settings(Settings(database_url=str(engine.url)))
     events = session_events(train, start)
+    sessions = SessionPolicy(engine, bus.counters, "basket-eval", 7200.0)  # ids stored hashed, as by the API
     try:
         with Session(engine) as session:
             for chunk in range(0, len(events), 2000):
-                result = ingest(session, bus.events, events[chunk : chunk + 2000], screens, _ADMIN, intake)
+                batch = events[chunk : chunk + 2000]
+                result = ingest(session, bus.events, batch, screens, _ADMIN, intake, sessions=sessions)
                 if result.rejected:
                     raise ValueError(f"events rejected: {result.errors[:3]}")
     finally:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import secrets
 import sys
 import time
 import uuid
@@ -33,12 +34,15 @@ from sqlmodel import Session, col, select
 from kiosk_client._sim_mall import SimMall, load_sim_mall
 from screens.auth import Principal
 from screens.bus.base import Event, EventStream
+from screens.bus.memory import make_memory_bus
 from screens.db.session import as_utc, make_engine
 from screens.db.tables import Coupon, EventRecord, Screen
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
+from screens.services.sessions import SessionPolicy
 from screens.settings import Settings
 
 log = logging.getLogger(__name__)
+SESSION_WINDOW_S = 7200.0  # the service's default mirror session window
 
 OPEN_HOUR, CLOSE_HOUR = 10, 21
 """Mall opening hours, local time of the machine running the demo."""
@@ -221,6 +225,9 @@ def backfill(
     intake = intake or IntakeConfig.from_settings(Settings(database_url=database_url))
     engine = make_engine(database_url)
     admin = Principal(token_id=0, role="admin")
+    # The same session window and hashed session ids as the API; the window's first-seen times
+    # live in a throw-away in-process store.
+    sessions = SessionPolicy(engine, make_memory_bus().counters, secrets.token_hex(16), SESSION_WINDOW_S)
     try:
         with Session(engine) as session:
             writer = HistoryWriter(load_sim_mall(preset, 7), _coupons(session), seed, until)
@@ -231,10 +238,10 @@ def backfill(
                 pending += writer.shopper(at, summary)
                 summary.shoppers += 1
                 if len(pending) >= BATCH:
-                    summary.events += _write(session, pending, screens, admin, intake)
+                    summary.events += _write(session, pending, screens, admin, intake, sessions)
                     pending = []
                     _bar(progress, (at - since).total_seconds() / span, summary, started)
-            summary.events += _write(session, pending, screens, admin, intake)
+            summary.events += _write(session, pending, screens, admin, intake, sessions)
     finally:
         engine.dispose()
     summary.wall_s = time.monotonic() - started
@@ -245,11 +252,16 @@ def backfill(
 
 
 def _write(
-    session: Session, events: list[dict[str, Any]], screens: dict[str, ScreenInfo], who: Principal, intake: IntakeConfig
+    session: Session,
+    events: list[dict[str, Any]],
+    screens: dict[str, ScreenInfo],
+    who: Principal,
+    intake: IntakeConfig,
+    sessions: SessionPolicy,
 ) -> int:
     if not events:
         return 0
-    result = ingest(session, _LogOnly(), events, screens, who, intake)
+    result = ingest(session, _LogOnly(), events, screens, who, intake, sessions=sessions)
     if result.rejected:
         log.warning("history: %d events rejected, e.g. %s", result.rejected, result.errors[0].message)
     return result.accepted

@@ -10,7 +10,7 @@ from screens.db.rollups import TrafficRollup
 from screens.db.session import make_engine
 from screens.db.tables import table
 from screens.services.events import ingest
-from tests.analytics.test_retention import ADMIN, KEEP_ALL, SCREENS, _fill, _visit
+from tests.analytics.test_retention import ADMIN, KEEP_ALL, SCREENS, _fill, _visit, sessions_for
 
 
 def test_a_resent_event_with_another_time_is_still_a_duplicate(database_url: str) -> None:
@@ -21,8 +21,15 @@ def test_a_resent_event_with_another_time_is_still_a_duplicate(database_url: str
     later = {**first, "ts": _visit(1)["ts"]}
     engine = make_engine(database_url)
     with Session(engine) as session:
-        assert ingest(session, MemoryEventStream(), [first], SCREENS, ADMIN, KEEP_ALL).accepted == 1
-        result = ingest(session, MemoryEventStream(), [again, later], SCREENS, ADMIN, KEEP_ALL)
+        assert (
+            ingest(
+                session, MemoryEventStream(), [first], SCREENS, ADMIN, KEEP_ALL, sessions=sessions_for(engine)
+            ).accepted
+            == 1
+        )
+        result = ingest(
+            session, MemoryEventStream(), [again, later], SCREENS, ADMIN, KEEP_ALL, sessions=sessions_for(engine)
+        )
         assert (result.accepted, result.duplicates) == (0, 2)
         assert session.execute(select(func.sum(table(TrafficRollup).c.visits))).scalar_one() == 2
     engine.dispose()

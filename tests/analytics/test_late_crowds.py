@@ -15,6 +15,7 @@ from screens.db.session import make_engine
 from screens.db.tables import Coupon, Screen, Store, table
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
 from screens.services.rollups import RollupConfig
+from tests.analytics.test_retention import sessions_for
 
 CONFIG = IntakeConfig(RollupConfig(10.0, 7 * 86_400.0), retention_days=30)
 SCREENS = {"lead1": ScreenInfo("lead_in", None)}
@@ -47,7 +48,10 @@ def test_a_late_crowd_takes_over_the_showings_it_explains(database_url: str) -> 
         session.commit()
 
         def send(*events: dict[str, object]) -> None:
-            assert ingest(session, MemoryEventStream(), list(events), SCREENS, ADMIN, CONFIG).accepted == len(events)
+            result = ingest(
+                session, MemoryEventStream(), list(events), SCREENS, ADMIN, CONFIG, sessions=sessions_for(engine)
+            )
+            assert result.accepted == len(events)
 
         send(_crowd(0, "female"))
         send(_event("coupon_impression", 6, coupon_id="C1"), _event("coupon_impression", 30, coupon_id="C1"))

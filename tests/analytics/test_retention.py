@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from screens.auth import Principal
-from screens.bus.memory import MemoryEventStream
+from screens.bus.memory import MemoryEventStream, make_memory_bus
 from screens.db.partitions import EVENT_LEDGER, ensure_partitions, is_partitioned, partition_days, partition_name
 from screens.db.rollups import TrafficRollup, VisitRollup
 from screens.db.session import make_engine
@@ -22,12 +22,18 @@ from screens.services import analytics
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
 from screens.services.retention import checkpoint_wal, retire_raw_events
 from screens.services.rollups import RollupConfig
+from screens.services.sessions import SessionPolicy
 from screens.settings import Settings
 
 NOW = datetime.now(UTC)
 KEEP_ALL = IntakeConfig(RollupConfig(10.0, 7 * 86_400.0), retention_days=3650)
 ADMIN = Principal(token_id=0, role="admin")
 SCREENS = {"cam-s1": ScreenInfo("entrance_camera", "s1")}
+
+
+def sessions_for(engine: Engine) -> SessionPolicy:
+    """The mirror-session policy intake needs (these events name no session; issue 13)."""
+    return SessionPolicy(engine, make_memory_bus().counters, "test-secret", 7200.0)
 
 
 def _visit(days_ago: float) -> dict[str, object]:
@@ -60,7 +66,8 @@ def _fill(database_url: str, ages_in_days: list[float], engine: Engine | None = 
     with Session(engine) as session:
         session.add(Store(id="s1", name="s1", floor=1, zone="n", category="fashion"))
         session.commit()
-        result = ingest(session, MemoryEventStream(), [_visit(d) for d in ages_in_days], SCREENS, ADMIN, KEEP_ALL)
+        visits = [_visit(d) for d in ages_in_days]
+        result = ingest(session, MemoryEventStream(), visits, SCREENS, ADMIN, KEEP_ALL, sessions=sessions_for(engine))
         assert result.accepted == len(ages_in_days)
     if own:
         engine.dispose()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from recsys.weights import WEIGHT_SPECS
+from tests.builders import wait_until
 from tests.console.live import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveServer
 from tests.console.seed import build_mall, event, send, shown_to, visits
 
@@ -147,7 +148,7 @@ def test_upload_with_a_bad_row_shows_row_and_field_and_writes_nothing(open_conso
     page.wait_for_selector("#upload-report .valid")
     assert "2 valid rows" in page.inner_text("#upload-summary") and _catalog_total(live) == 0
     page.click("#upload-commit")
-    page.wait_for_function("document.querySelector('#upload-summary').textContent.includes('written')")
+    wait_until(page, "document.querySelector('#upload-summary').textContent.includes('written')")
     assert _catalog_total(live) == 2
     shot(page, "uploads-committed")
 
@@ -165,10 +166,11 @@ def test_weight_change_once_saved_appears_in_history_and_can_be_rolled_back(
     assert page.inner_text("#changed-audience_match") == f"was {WEIGHT_SPECS['audience_match'].default:g}"
     page.fill("#weights-comment", "push crowd matching")
     page.click("#weights-save")
-    page.wait_for_function("document.querySelector('#weights-version').textContent.startsWith('Version 1 ')")
-    page.wait_for_function(
+    wait_until(page, "document.querySelector('#weights-version').textContent.startsWith('Version 1 ')")
+    wait_until(
+        page,
         "(document.querySelector('#history-table tbody tr:first-child') || {textContent: ''})"
-        ".textContent.includes('push crowd matching')"
+        ".textContent.includes('push crowd matching')",
     )
     first = page.inner_text("#history-table tbody tr:first-child")
     assert (
@@ -176,15 +178,16 @@ def test_weight_change_once_saved_appears_in_history_and_can_be_rolled_back(
     )
     _set_weight(page, "popularity", 0.9)
     page.click("#weights-save")
-    page.wait_for_function("document.querySelector('#weights-version').textContent.startsWith('Version 2 ')")
+    wait_until(page, "document.querySelector('#weights-version').textContent.startsWith('Version 2 ')")
     shot(page, "weights-history")
 
     page.click("button[data-rollback='1']")
-    page.wait_for_function("document.querySelector('#weights-version').textContent.startsWith('Version 3 ')")
+    wait_until(page, "document.querySelector('#weights-version').textContent.startsWith('Version 3 ')")
     # The history table reloads on its own fetch after the version label changes.
-    page.wait_for_function(
+    wait_until(
+        page,
         "(document.querySelector('#history-table tbody tr:first-child') || {textContent: ''})"
-        ".textContent.includes('rollback to version 1')"
+        ".textContent.includes('rollback to version 1')",
     )
     assert page.input_value("#wn-popularity") == f"{WEIGHT_SPECS['popularity'].default:g}"
     weights = live["http"].get("/v1/ranking/weights", headers=live["admin"]).json()["weights"]
@@ -201,8 +204,8 @@ def test_weight_change_shows_the_new_preview(open_console: Any, live: dict[str, 
     page.wait_for_selector("#weights-preview[data-crowd='family-kids'] #preview-after table")
     before = page.inner_text("#preview-before tbody")
     _set_weight(page, "coupon_strength", 10)
-    page.wait_for_function("document.querySelector('#preview-after h3').textContent === 'With your changes'")
-    page.wait_for_function("(b) => document.querySelector('#preview-after tbody').innerText !== b", arg=before)
+    wait_until(page, "document.querySelector('#preview-after h3').textContent === 'With your changes'")
+    wait_until(page, "(b) => document.querySelector('#preview-after tbody').innerText !== b", arg=before)
     assert page.inner_text("#preview-before tbody") == before  # the version in force is unchanged
     assert page.get_attribute("#preview-after .chart", "data-drawn") == "true"
     # Issue 12: the edit's estimated claim-rate change (off-policy) and an hour for the preview.
@@ -272,8 +275,8 @@ def test_analytics_pages_draw_charts_at_laptop_and_tablet_size(
     )
     page.goto(page.url.replace("#coupons", "#screens"))
     # The live counters are fed by a background consumer; the page refreshes every 10 s.
-    page.wait_for_function(
-        "document.querySelector('#screens-table')?.innerText.includes('female:25-34 100%')", timeout=15_000
+    wait_until(
+        page, "document.querySelector('#screens-table')?.innerText.includes('female:25-34 100%')", timeout=15_000
     )
     text = page.inner_text("#screens-table")
     assert "C1 offer (s1)" in text and "healthy" in text and "stale" in text

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.builders import wait_until
 from tests.simulator.demo_service import DemoService
 
 pytestmark = pytest.mark.browser
@@ -46,13 +47,16 @@ def test_lead_in_page_shows_ranked_coupons_with_store_floor_discount_and_qr(
         assert "floor" in first and any(word in first for word in ("% off", "$", "free gift"))
         assert page.locator("article.coupon img.qr").first.get_attribute("src").startswith("data:image/svg+xml")
         assert "token=" not in page.url, "the device token must leave the address bar"
-        assert page.evaluate(f"localStorage.getItem('vitrine.screen.{LEAD_IN}.token')")
+        assert not page.evaluate("document.cookie"), "the device token is an HttpOnly cookie, out of scripts' reach"
+        assert not page.evaluate("Object.keys(localStorage).filter(k => k.endsWith('.token')).length")
+        cookie = next(c for c in page.context.cookies() if c["name"] == "vitrine_screen")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         bottom = page.evaluate(
             "Math.max(...[...document.querySelectorAll('article.coupon')].map(c => c.getBoundingClientRect().bottom))"
         )
         assert bottom <= viewport["height"], f"coupons overflow the {name} screen"
         page.screenshot(path=str(screenshot_dir / f"lead-in-{name}.png"))
-        page.wait_for_function(f"!JSON.parse(localStorage.getItem('vitrine.screen.{LEAD_IN}.outbox')).value.length")
+        wait_until(page, f"!JSON.parse(localStorage.getItem('vitrine.screen.{LEAD_IN}.outbox')).value.length")
         page.close()
     impressions = service.payloads("coupon_impression", LEAD_IN)
     assert impressions and all(isinstance(p["explored"], bool) for p in impressions), (
@@ -71,7 +75,7 @@ def test_lead_in_page_updates_when_the_crowd_changes(browser: Any, service: Demo
 
     service.post_events(LEAD_IN, [_faces("male", 60, 18)])
     crowd.filter(has_text="75% men 55–64").wait_for(timeout=10_000)
-    page.wait_for_function(f"document.body.dataset.renderedAt !== '{rendered}'", timeout=10_000)
+    wait_until(page, f"document.body.dataset.renderedAt !== '{rendered}'", timeout=10_000)
     page.screenshot(path=str(screenshot_dir / "lead-in-crowd-changed.png"))
     page.close()
 
@@ -79,9 +83,7 @@ def test_lead_in_page_updates_when_the_crowd_changes(browser: Any, service: Demo
 def test_page_shows_cached_content_when_the_api_is_down(browser: Any, service: DemoService, screenshot_dir: Path):
     page = _open(browser, service, LEAD_IN, PORTRAIT)
     page.locator("article.coupon").first.wait_for(timeout=15_000)
-    page.wait_for_function(
-        "caches.open('vitrine-screen-v1').then(c => c.keys()).then(k => k.length >= 3)", timeout=15_000
-    )
+    wait_until(page, "caches.open('vitrine-screen-v1').then(c => c.keys()).then(k => k.length >= 3)", timeout=15_000)
     shown = "cards => cards.map(c => c.dataset.couponId)"
     service.stop()
     try:

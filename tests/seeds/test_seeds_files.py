@@ -76,11 +76,15 @@ def test_reader_refuses_wrong_columns(tmp_path: Path):
 def test_generated_uploads_pass_the_service_validation(tmp_path: Path):
     """Contract test with ``screens``: every generated CSV is accepted by the upload validator."""
     uploads = pytest.importorskip("screens.services.uploads")
+    from screens.services.upload_rows import read_rows
+
     mall = generate_mall(60, 60, seed=7)
     for store_id in mall.catalog:
         write_catalog_csv(mall.catalog[store_id], tmp_path / "c.csv")
         write_coupons_csv(mall.coupons[store_id], tmp_path / "k.csv")
-        raw = uploads.parse_body((tmp_path / "c.csv").read_bytes(), "text/csv", CATALOG_COLUMNS)
-        assert len(uploads.validate_rows(uploads._CATALOG_ROWS, raw, "sku")) == 60
-        raw = uploads.parse_body((tmp_path / "k.csv").read_bytes(), "text/csv", COUPON_COLUMNS)
-        assert len(uploads.validate_rows(uploads._COUPON_ROWS, raw, "coupon_id")) == len(mall.coupons[store_id])
+        with (tmp_path / "c.csv").open("rb") as body:
+            raw = list(read_rows(body, "text/csv", CATALOG_COLUMNS))
+        assert len(uploads.CATALOG.adapter.validate_python(raw)) == 60
+        with (tmp_path / "k.csv").open("rb") as body:
+            raw = list(read_rows(body, "text/csv", COUPON_COLUMNS))
+        assert len(uploads.COUPONS.adapter.validate_python(raw)) == len(mall.coupons[store_id])

@@ -19,7 +19,7 @@ def test_health_ready_and_metrics(client: TestClient, mall: dict[str, str]) -> N
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["database"] and ready["bus"] == "memory"
     assert ready["models"] == {"coupons": None, "mirror": None}, "no model published yet: the model store says so"
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=mall).text
     assert 'vitrine_http_requests_total{method="PUT",route="/v1/stores/{store_id}",status="200"}' in text
 
 

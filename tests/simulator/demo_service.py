@@ -34,15 +34,15 @@ class DemoService:
         self.media_dir = workdir / "media"
         load_demo_mall(self.database_url, "small", self.tokens_path, media_dir=self.media_dir)
         self.tokens: dict[str, Any] = json.loads(self.tokens_path.read_text())
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(
             database_url=self.database_url,
             model_dir=workdir / "models",
             media_dir=self.media_dir,
             log_json=True,
-            **overrides,
+            **({"public_url": self.url} | overrides),
         )
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.app: FastAPI | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -1,5 +1,5 @@
 // A lead-in or mirror screen page. It reads everything through the JSON API with the screen's device
-// token, listens to /v1/screens/{id}/live for changes, keeps the last good answer in localStorage and
+// token (an HttpOnly cookie), listens to /v1/screens/{id}/live for changes, keeps the last good answer in localStorage and
 // shows it under an "offline" badge when the service cannot be reached.
 const body = document.body;
 const SCREEN = body.dataset.screenId;
@@ -10,28 +10,18 @@ const TIMEOUT_MS = 5000;
 const content = document.getElementById("content");
 const key = (name) => `vitrine.screen.${SCREEN}.${name}`;
 
-// The installer opens /screens/{id}?token=… once: keep the token, take it out of the address bar.
-function adoptToken() {
-  const url = new URL(location.href);
-  const given = url.searchParams.get("token");
-  if (given) {
-    localStorage.setItem(key("token"), given);
-    url.searchParams.delete("token");
-    history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
-  return localStorage.getItem(key("token")) || "";
-}
-const TOKEN = adoptToken();
+// The device token is an HttpOnly cookie the service set when the installer opened
+// /screens/{id}?token=…; this script never sees it, and same-origin fetches carry it.
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function api(path, { method = "GET", json } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
-  const headers = { Authorization: `Bearer ${TOKEN}` };
+  const headers = {};
   if (json !== undefined) headers["Content-Type"] = "application/json";
   try {
-    const res = await fetch(path, { method, headers, signal: controller.signal,
+    const res = await fetch(path, { method, headers, credentials: "same-origin", signal: controller.signal,
                                     body: json === undefined ? undefined : JSON.stringify(json) });
     if (!res.ok) throw new Error(`HTTP ${res.status} from ${path}`);
     return await res.json();
@@ -216,11 +206,11 @@ function onLive(event, data) {
   }
 }
 
-// Server-sent events read with fetch, so the token goes in a header and never in a URL.
+// Server-sent events read with fetch, so the token (a cookie) never travels in a URL.
 async function listen() {
   for (;;) {
     try {
-      const res = await fetch(`/v1/screens/${PATH}/live`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`/v1/screens/${PATH}/live`, { credentials: "same-origin" });
       if (!res.ok || !res.body) throw new Error(`live feed: HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
