@@ -45,7 +45,7 @@ from screens.services.model_pointers import COUPONS, load_coupon_model
 from screens.services.model_store import ModelStore
 from screens.services.retention import RetentionWorker
 from screens.services.screen_directory import ScreenDirectory
-from screens.services.sessions import SessionPolicy
+from screens.services.session_window import SessionPolicy
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 

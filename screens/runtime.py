@@ -21,7 +21,7 @@ from screens.services.model_store import ModelStore
 from screens.services.retention import RetentionWorker
 from screens.services.screen_directory import CHANNEL as SCREENS_CHANNEL
 from screens.services.screen_directory import ScreenDirectory
-from screens.services.sessions import SessionPolicy
+from screens.services.session_window import SessionPolicy
 from screens.services.weights import WeightsCache
 from screens.settings import Settings
 

@@ -30,7 +30,7 @@ from screens.db.partitions import EVENT_LEDGER
 from screens.db.tables import EventRecord, table
 from screens.schemas.events import EVENT_ADAPTER, EventError, IngestResult
 from screens.services.rollups import RollupConfig, roll_up
-from screens.services.sessions import SessionExpired, SessionPolicy
+from screens.services.session_window import SessionExpired, SessionPolicy
 from screens.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def _check(
 
 
 def _session_check(event: Any, sessions: SessionPolicy) -> str | None:
-    """Why the event's mirror session may not be used any more (see :mod:`screens.services.sessions`)."""
+    """Why the event's mirror session may not be used any more (see :mod:`screens.services.session_window`)."""
     session_id = getattr(event, "session_id", None)
     if session_id is None:
         return None

@@ -269,7 +269,7 @@ def _ingest_direct(url: str, batch: list[dict[str, Any]]) -> None:
     from screens.db.session import make_engine
     from screens.db.tables import Screen
     from screens.services.events import IntakeConfig, ScreenInfo, ingest
-    from screens.services.sessions import SessionPolicy
+    from screens.services.session_window import SessionPolicy
     from screens.settings import Settings
 
     if url not in _ENGINES:

@@ -38,7 +38,7 @@ from screens.bus.memory import make_memory_bus
 from screens.db.session import as_utc, make_engine
 from screens.db.tables import Coupon, EventRecord, Screen
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
-from screens.services.sessions import SessionPolicy
+from screens.services.session_window import SessionPolicy
 from screens.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from screens.services import analytics
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
 from screens.services.retention import checkpoint_wal, retire_raw_events
 from screens.services.rollups import RollupConfig
-from screens.services.sessions import SessionPolicy
+from screens.services.session_window import SessionPolicy
 from screens.settings import Settings
 
 NOW = datetime.now(UTC)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from screens.services.mirror.service import try_ons_key
-from screens.services.sessions import SessionPolicy
+from screens.services.mirror.sessions import try_ons_key
+from screens.services.session_window import SessionPolicy
 from tests.builders import coupon, event, wait_for
 from tests.conftest import TokenFactory
 
