@@ -47,7 +47,7 @@ from screens.services.mirror import catalog_mapping, compat
 from screens.services.mirror.service import MIRROR, load_items
 from screens.services.mirror.training import train_and_maybe_publish
 from screens.services.model_pointers import current_version
-from screens.services.sessions import SessionPolicy
+from screens.services.session_window import SessionPolicy
 from screens.settings import Settings
 
 log = logging.getLogger(__name__)
