@@ -158,6 +158,10 @@ async def _upload(
                 if mapping is not None
                 else upload_rows.read_rows(body, content_type, route.columns)
             )
+        except BaseException:
+            body.close()
+            raise
+        try:
             if dry_run:
                 return {"dry_run": True, **upload_check.check(session, store_id, rows, route.kind, mode)}
             result = uploads.store(session, store_id, rows, route.kind, mode, who)

@@ -110,7 +110,12 @@ def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def _validate(
-    session: Session, store_id: str, kind: UploadKind, batch: list[dict[str, Any]], first: int, seen: dict[str, int]
+    session: Session | None,
+    store_id: str,
+    kind: UploadKind,
+    batch: list[dict[str, Any]],
+    first: int,
+    seen: dict[str, int],
 ) -> tuple[list[BaseModel], list[dict[str, Any]]]:
     """One batch's models and errors (rows numbered from ``first``); records its keys in ``seen``."""
     errors = [
@@ -133,6 +138,7 @@ def _validate(
         elif ident is not None:
             seen[ident] = i
     if kind is COUPONS and models:
+        assert session is not None, "coupon ids are checked against the database"
         errors += _foreign_coupons(session, store_id, [m.coupon_id for m in models if isinstance(m, CouponRow)], first)
     return models, errors
 
@@ -167,6 +173,18 @@ def scan(
         errors.add([{"row": 0, "field": None, "message": "the upload holds no rows"}])
     errors.raise_any()
     return seen
+
+
+def validate_catalog(rows: Iterable[dict[str, Any]]) -> list[CatalogRow]:
+    """Every catalog row as its model, or the upload's ``422`` (catalog checks need no database)."""
+    errors, seen, valid, first = _Errors(), dict[str, int](), list[CatalogRow](), 1
+    for batch in _batches(rows):
+        models, batch_errors = _validate(None, "", CATALOG, batch, first, seen)
+        errors.add(batch_errors)
+        valid += [m for m in models if isinstance(m, CatalogRow)]
+        first += len(batch)
+    errors.raise_any()
+    return valid
 
 
 def _upsert(session: Session, kind: UploadKind, values: list[dict[str, Any]]) -> None:
