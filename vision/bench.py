@@ -49,6 +49,9 @@ class StreamResult:
     p50_ms: float
     p99_ms: float
     stage_ms: dict[str, float] = field(default_factory=dict)  # mean ms per frame spent in each stage
+    drops: int = 0  # frames a live camera dropped because the pipeline was behind (pipeline mode)
+    cpu_cores: float = 0.0  # CPU seconds per second of all pipeline processes, steady state (pipeline mode)
+    cores_needed: float = 0.0  # the offered load at the measured per-frame CPU costs (pipeline mode)
 
     @property
     def sustained(self) -> bool:
@@ -79,6 +82,15 @@ def build_models(
     ga_cfg = GenderAgeConfig(type="genderage", path="bench.onnx")
     attributes = GenderAgeModel(OnnxModel(genderage_like()[0], providers, threads=threads), ga_cfg, True)
     return detector, attributes, "random-weight stand-ins (YuNet-like 133 MMAC, genderage-like 52 MMAC)"
+
+
+def with_detector_size(models: ModelsConfig, size: tuple[int, int] | None) -> ModelsConfig:
+    """``models`` with the detector's ``input_size`` replaced (``--detector-size``)."""
+    if size is None:
+        return models
+    if not hasattr(models.detector, "input_size"):
+        raise ValueError(f"--detector-size: the {models.detector.type} detector has no input_size")
+    return models.model_copy(update={"detector": models.detector.model_copy(update={"input_size": size})})
 
 
 def bench_faces(count: int, frame: np.ndarray, side: float = 96.0) -> list[tuple[np.ndarray, Detection]]:

@@ -97,6 +97,18 @@ def bench(
     threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads (0: default)")] = 0,
     decode_workers: Annotated[int, typer.Option(help="JPEG decode threads")] = 4,
     attribute_every: Annotated[int, typer.Option(min=1, help="attribute models on every n-th frame")] = 1,
+    pipeline: Annotated[
+        bool,
+        typer.Option(
+            "--pipeline",
+            help="run the real multi-process pipeline on real-time 720p cameras (what `vision run` does) "
+            "instead of the stages one after the other in one process",
+        ),
+    ] = False,
+    detect_every: Annotated[int, typer.Option(min=1, help="--pipeline: detector on every n-th frame")] = 1,
+    detector_size: Annotated[
+        str | None, typer.Option(help="WxH detector input (e.g. 480x270) instead of the model's default")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Attribute-model faces/s by batch, and 720p@15 fps streams sustained at p99 ≤ 100 ms."""
@@ -104,8 +116,44 @@ def bench(
 
     if device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("use auto, cpu or cuda", param_hint="--device")
+    size = None
+    if detector_size is not None:
+        try:
+            width, height = (int(v) for v in detector_size.lower().split("x"))
+        except ValueError:
+            raise typer.BadParameter("use WIDTHxHEIGHT, e.g. 480x270", param_hint="--detector-size") from None
+        size = (width, height)
     _logging(verbose)
     models = _load(config).models if config else None
+    if pipeline:
+        from vision.bench_pipeline import run_pipeline_bench
+
+        try:
+            report = run_pipeline_bench(
+                models,
+                device,
+                tuple(int(s) for s in streams.split(",")),
+                seconds,
+                threads,
+                detect_every,
+                attribute_every,
+                size,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        typer.echo(report)
+        return
+    if size is not None:
+        from vision.bench import with_detector_size
+        from vision.model_set import default_models
+
+        base = models if models is not None and models.attributes is not None else default_models()
+        if base is None:
+            raise typer.BadParameter("run `vitrine vision models fetch` first", param_hint="--detector-size")
+        try:
+            models = with_detector_size(base, size)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--detector-size") from exc
     typer.echo(
         run_bench(
             device,

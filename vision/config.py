@@ -45,13 +45,14 @@ class CameraConfig(StrictModel):
     source: str | int
     fps: float = Field(15.0, gt=0, le=120)
     drop_when_behind: bool | None = None  # None: live sources drop, files wait
+    realtime: bool = False  # play a file at its own frame rate, as a camera would (benchmarks, rehearsals)
 
     @property
     def is_live(self) -> bool:
         """Files can wait for the pipeline; cameras cannot, so only they drop frames."""
         if isinstance(self.source, int) or str(self.source).isdigit():
             return True
-        return "://" in str(self.source)
+        return "://" in str(self.source) or self.realtime
 
     @property
     def drops_frames(self) -> bool:
@@ -91,7 +92,8 @@ class VisionConfig(StrictModel):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     sink: SinkConfig | None = None
     threads: int = Field(0, ge=0, le=256)  # ONNX Runtime intra-op threads per stage; 0: its default
-    attribute_every_n_frames: int = Field(1, ge=1, le=60)  # attribute models on every n-th frame per camera
+    detect_every_n_frames: int = Field(1, ge=1, le=30)  # detector on every n-th frame per camera; tracks carry
+    attribute_every_n_frames: int = Field(1, ge=1, le=60)  # attribute models on every n-th detected frame
 
     @field_validator("cameras")
     @classmethod

@@ -36,6 +36,8 @@ class RunStats:
     drops: list[int] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     segment: str = ""  # the ring's /dev/shm name, gone after the run
+    first_result_at: float = 0.0  # monotonic times of the first and last frame result: the span the
+    last_result_at: float = 0.0  # throughput is measured over (start-up and drain excluded)
 
     def p(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else 0.0
@@ -126,6 +128,7 @@ class VisionSupervisor:
                     self.max_frames,
                     self.stop_event,
                     level,
+                    self.config.detect_every_n_frames,
                 ),
             )
 
@@ -163,6 +166,8 @@ class VisionSupervisor:
         self.stop_event.set()
 
     def _observe(self, result: FrameResult) -> None:
+        self.stats.last_result_at = time.monotonic()
+        self.stats.first_result_at = self.stats.first_result_at or self.stats.last_result_at
         self.stats.frames += 1
         self.stats.faces += len(result.observations)
         self.stats.latencies_ms.append((time.monotonic() - result.captured_at) * 1000)

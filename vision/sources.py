@@ -39,19 +39,26 @@ def read_frames(camera: CameraConfig, max_frames: int | None = None) -> Iterator
     """(stream time in seconds, BGR frame) at the camera's configured ``fps``.
 
     Files are sampled every n-th frame and timed by their own clock, so a file plays faster than
-    real time but dwell stays in real seconds; live sources are sampled by wall clock.
+    real time but dwell stays in real seconds; live sources are sampled by wall clock. A file with
+    ``realtime`` is held back to its own frame rate, so it arrives as a camera's frames would.
     """
     capture = open_source(camera.source)
     try:
         source_fps = capture.get(cv2.CAP_PROP_FPS) or camera.fps
         step = max(1, round(source_fps / camera.fps))
-        index, sent, last = -1, 0, -1e9
+        index, sent, last, started = -1, 0, -1e9, time.monotonic()
         while max_frames is None or sent < max_frames:
+            if camera.realtime:
+                time.sleep(max(0.0, started + (index + 1) / source_fps - time.monotonic()))
             ok, frame = capture.read()
             if not ok:
                 return
             index += 1
-            if camera.is_live:
+            if camera.realtime:
+                if index % step:
+                    continue
+                stream_ts = index / source_fps
+            elif camera.is_live:
                 now = time.monotonic()
                 if now - last < 1 / camera.fps:
                     continue

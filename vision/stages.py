@@ -51,16 +51,26 @@ def capture_main(
     max_frames: int | None,
     stop: Any,
     log_level: int,
+    detect_every: int = 1,
 ) -> None:
-    """Read one source into the ring; when every slot is busy, drop the oldest queued frame."""
+    """Read one source into the ring; when every slot is busy, drop the oldest queued frame.
+
+    With ``detect_every`` n > 1 only every n-th frame enters the ring: the stream is still decoded
+    (a video stream must be), but the frames between detections cost no copy, no queue hop and no
+    inference. The tracker carries each face across the gap (it forgets a face only after
+    ``forget_after_s`` without a detection), so counts, dwell and attention stay right while the
+    detector, the dominant cost on a CPU, runs n times less often.
+    """
     _setup_logging(log_level)
     cv2.setNumThreads(1)
     ring = FrameRing.attach(*ring_handle)
     spec = ring.spec
     try:
-        for stream_ts, frame in read_frames(camera, max_frames):
+        for n, (stream_ts, frame) in enumerate(read_frames(camera, max_frames)):
             if stop.is_set():
                 break
+            if n % detect_every:
+                continue
             captured_at = time.monotonic()
             slot = _reserve(ring, camera_index, camera.drops_frames, detect_q, drops, stop)
             if slot is None:
