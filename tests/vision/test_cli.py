@@ -115,3 +115,13 @@ def test_bench_runs_on_the_cpu() -> None:
 def test_bench_picks_cuda_automatically() -> None:
     result = runner.invoke(app, ["bench", "--batches", "16", "--streams", "1", "--seconds", "1"])
     assert result.exit_code == 0 and "CUDAExecutionProvider" in result.output
+
+
+def test_bench_refuses_a_malformed_detector_size() -> None:
+    result = runner.invoke(app, ["bench", "--pipeline", "--detector-size", "480by270"])
+    assert result.exit_code == 2 and "WIDTHxHEIGHT" in result.output
+
+
+def test_pipeline_bench_needs_real_models() -> None:
+    result = runner.invoke(app, ["bench", "--pipeline", "--device", "cpu", "--streams", "1"])
+    assert result.exit_code == 2 and "models fetch" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,40 @@ def test_attribute_sampler_reads_every_nth_frame_per_camera() -> None:
     picks = [(camera, sampler.wants(camera)) for _ in range(6) for camera in (0, 1)]
     assert [w for c, w in picks if c == 0] == [True, False, False, True, False, False]
     assert [w for c, w in picks if c == 1] == [True, False, False, True, False, False]
+
+
+def test_detecting_every_other_frame_keeps_the_events(people_video: Path) -> None:
+    """``detect_every_n_frames: 2`` halves the frames that reach the detector; the tracker carries
+    each face across the gaps, so the two walkers are still two tracks, a pair at the door."""
+    sink = ListSink()
+    stats = run_pipeline(config_for(people_video, detect_every_n_frames=2), sink)
+    audience = [e for e in sink.events if e["type"] == "audience"]
+    visits = [e for e in sink.events if e["type"] == "store_visit"]
+    assert stats.frames == 40 and stats.drops == [0, 0] and stats.tracks == 4
+    assert audience and max(e["group_size"] for e in audience) == 2
+    assert len(visits) == 2 and {v["group"] for v in visits} == {"pair"}
+
+
+def test_a_realtime_file_arrives_on_its_own_clock(people_video: Path) -> None:
+    from vision.config import CameraConfig
+    from vision.sources import read_frames
+
+    camera = CameraConfig(screen_id="s", source=str(people_video), fps=10, realtime=True)
+    assert camera.drops_frames  # behaves like a live camera: it cannot wait for the pipeline
+    started = time.monotonic()
+    stamps = [ts for ts, _ in read_frames(camera, max_frames=6)]
+    assert time.monotonic() - started >= 0.5  # 6 frames at 10 fps: the 6th is due at 0.5 s
+    assert stamps == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert not CameraConfig(screen_id="s", source=str(people_video)).drops_frames
+
+
+def test_pipeline_bench_runs_the_real_processes() -> None:
+    """The bench's cameras play a generated 720p video in real time through the supervisor."""
+    from vision.bench_pipeline import pipeline_capacity
+    from vision.config import ModelsConfig
+
+    result, faces = pipeline_capacity(ModelsConfig(), 1, ["cpu"], seconds=2.0, detect_every=3)
+    assert result.offered_fps == 5.0 and result.processed_fps > 0 and result.p99_ms > 0
+    assert faces >= 1  # the astronaut's head, twice per frame, through the Haar fallback
+    assert set(result.stage_ms) == {"capture", "detector", "attributes", "supervisor"}
+    assert result.stage_ms["detector"] > 0 and result.cpu_cores > 0 and result.cores_needed > 0
