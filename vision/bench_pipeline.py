@@ -198,6 +198,7 @@ def run_pipeline_bench(
     detect_every: int = 1,
     attribute_every: int = 1,
     detector_size: tuple[int, int] | None = None,
+    max_latency_ms: float = 20.0,
 ) -> str:
     """Streams sustained by the real pipeline; a Markdown report."""
     from vision.model_set import default_models
@@ -219,12 +220,14 @@ def run_pipeline_bench(
         threads=threads,
         detect_every=detect_every,
         attribute_every=attribute_every,
+        max_latency_ms=max_latency_ms,
     )
     where = f" at {size[0]}×{size[1]}" if size else ""
     lines = [
         f"pipeline (vitrine vision run's processes), {models.detector.type}{where} + {models.attributes.type}, "
         f"ONNX Runtime threads per stage {threads or 'default'}, detector on every {detect_every} frame, "
-        f"attributes on every {attribute_every} detected frame, {seconds:.0f} s per stream count",
+        f"attributes on every {attribute_every} detected frame, batching wait {max_latency_ms:g} ms, "
+        f"{seconds:.0f} s per stream count",
         "",
         "| 720p streams @ 15 fps | frames/s to the detector (offered) | processed | dropped | p50 ms | p99 ms "
         "| sustained | CPU cores used | CPU ms per frame: capture (every camera frame) / detector / attributes "

@@ -59,7 +59,9 @@ def capture_main(
     (a video stream must be), but the frames between detections cost no copy, no queue hop and no
     inference. The tracker carries each face across the gap (it forgets a face only after
     ``forget_after_s`` without a detection), so counts, dwell and attention stay right while the
-    detector, the dominant cost on a CPU, runs n times less often.
+    detector, the dominant cost on a CPU, runs n times less often. Camera i detects frames i, i + n,
+    …, so the cameras take turns and the detector sees an even load rather than every camera's
+    frame at the same instant (a burst that would queue behind itself).
     """
     _setup_logging(log_level)
     cv2.setNumThreads(1)
@@ -69,7 +71,7 @@ def capture_main(
         for n, (stream_ts, frame) in enumerate(read_frames(camera, max_frames)):
             if stop.is_set():
                 break
-            if n % detect_every:
+            if (n + camera_index) % detect_every:
                 continue
             captured_at = time.monotonic()
             slot = _reserve(ring, camera_index, camera.drops_frames, detect_q, drops, stop)
@@ -188,7 +190,8 @@ class AttributeSampler:
     A face stays in view for dozens of frames and its track votes over them (confidence-weighted
     gender, median age), so reading it on every frame buys little; the age network costs about ten
     times the detector per face on a CPU. Faces of skipped frames are still detected and tracked
-    (counts, dwell and attention stay per frame); they just bring no vote.
+    (counts, dwell and attention stay per frame); they just bring no vote. Camera i reads frames
+    i, i + n, …: the cameras take turns, so the attribute stage's load is even from frame to frame.
     """
 
     def __init__(self, every: int = 1) -> None:
@@ -198,7 +201,7 @@ class AttributeSampler:
     def wants(self, camera: int) -> bool:
         count = self.seen.get(camera, 0)
         self.seen[camera] = count + 1
-        return count % self.every == 0
+        return (count + camera) % self.every == 0
 
 
 def _attribute_batch(
