@@ -106,9 +106,7 @@ def bench(
         ),
     ] = False,
     detect_every: Annotated[int, typer.Option(min=1, help="--pipeline: detector on every n-th frame")] = 1,
-    max_latency_ms: Annotated[
-        float, typer.Option(min=0, help="--pipeline: batching wait after a batch's first frame (batching.max_latency_ms)")
-    ] = 20.0,
+    max_latency_ms: Annotated[float, typer.Option(min=0, help="--pipeline: batching.max_latency_ms")] = 20.0,
     detector_size: Annotated[
         str | None, typer.Option(help="WxH detector input (e.g. 480x270) instead of the model's default")
     ] = None,
