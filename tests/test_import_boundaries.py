@@ -21,6 +21,7 @@ LAB = (
     "vision.bench",
     "vision.bench_models",
     "vision.bench_gpu",
+    "vision.bench_pipeline",
     "vision.evaluation",
     "kiosk_client.simulator",
     "kiosk_client._sim_mall",
