@@ -73,7 +73,7 @@ def face_patch(side: int = 180) -> np.ndarray | None:
         from skimage import data
     except ImportError:
         return None
-    head = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)[10:230, 110:330]
+    head = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)[10:230, 110:330]  # type: ignore[no-untyped-call]
     return cv2.resize(head, (side, side), interpolation=cv2.INTER_AREA)
 
 
@@ -82,7 +82,7 @@ def write_video(path: Path, seconds: float, fps: float = 15.0) -> int:
     rng = np.random.default_rng(0)
     hall = cv2.resize(rng.integers(60, 200, (HEIGHT // 16, WIDTH // 16, 3), np.uint8), (WIDTH, HEIGHT))
     head = face_patch()
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (WIDTH, HEIGHT))  # type: ignore[attr-defined]
     if not writer.isOpened():
         raise RuntimeError("OpenCV was built without a video writer")
     frames = int(seconds * fps)
@@ -126,11 +126,11 @@ def pipeline_capacity(
         config = VisionConfig(
             cameras=cameras,
             models=models,
-            providers=providers,  # type: ignore[arg-type]
+            providers=providers,
             threads=threads,
             detect_every_n_frames=detect_every,
             attribute_every_n_frames=attribute_every,
-            batching={"max_batch": max_batch, "max_latency_ms": max_latency_ms},  # type: ignore[arg-type]
+            batching={"max_batch": max_batch, "max_latency_ms": max_latency_ms},
             ring=RingConfig(slots=max(8, 4 * streams), max_width=WIDTH, max_height=HEIGHT),
         )
         supervisor = MeteredSupervisor(config, ListSink())
@@ -223,8 +223,9 @@ def run_pipeline_bench(
         max_latency_ms=max_latency_ms,
     )
     where = f" at {size[0]}×{size[1]}" if size else ""
+    attributes = models.attributes.type if models.attributes else "none"
     lines = [
-        f"pipeline (vitrine vision run's processes), {models.detector.type}{where} + {models.attributes.type}, "
+        f"pipeline (vitrine vision run's processes), {models.detector.type}{where} + {attributes}, "
         f"ONNX Runtime threads per stage {threads or 'default'}, detector on every {detect_every} frame, "
         f"attributes on every {attribute_every} detected frame, batching wait {max_latency_ms:g} ms, "
         f"{seconds:.0f} s per stream count",
