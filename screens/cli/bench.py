@@ -53,6 +53,25 @@ def bench_coupons(
     )
 
 
+@bench_app.command("ingest")
+def bench_ingest(
+    events: Annotated[int, typer.Option(min=1_000, help="events per run (batches of 1,000)")] = 20_000,
+    repeats: Annotated[int, typer.Option(min=1, help="runs, each on a fresh database")] = 3,
+    postgres: Annotated[
+        str | None, typer.Option(help="PostgreSQL server URL (a scratch database is made there); default SQLite")
+    ] = None,
+    minutes: Annotated[float, typer.Option(min=1.0, help="minutes of mall traffic the events span")] = 60.0,
+) -> None:
+    """Microseconds per event inside the intake function (validation, log, rollups), in process."""
+    import sys
+
+    _print_bench(
+        lambda: __import__("screens.tools.ingest_bench", fromlist=["x"]).bench_ingest(
+            events, repeats, postgres, minutes, sys.stderr.write
+        )
+    )
+
+
 @bench_app.command("analytics")
 def bench_analytics(
     sizes: Annotated[str, typer.Option(help="log sizes to time at, comma-separated (ascending)")] = "100000,1000000",

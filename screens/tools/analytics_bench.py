@@ -76,17 +76,19 @@ def _event(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
     return {"event_id": str(uuid.uuid4()), "type": kind, "ts": at.isoformat(), **fields}
 
 
-def passes(total: int, per_pass: int, seed: int = 17) -> Iterator[list[dict[str, Any]]]:
-    """Batches of events; each pass of ``per_pass`` events spans the last 29 days in time order."""
+def passes(
+    total: int, per_pass: int, seed: int = 17, span: timedelta = SPAN
+) -> Iterator[list[dict[str, Any]]]:
+    """Batches of events; each pass of ``per_pass`` events spans the last ``span`` in time order."""
     rng = random.Random(seed)
     end = datetime.now(UTC) - timedelta(minutes=1)
     made = 0
     while made < total:
         n = min(per_pass, total - made)
         moments = math.ceil(n / 2.54)  # events per moment, on average
-        step = SPAN / moments
+        step = span / moments
         batch: list[dict[str, Any]] = []
-        start = end - SPAN
+        start = end - span
         for i in range(moments):
             batch += _moment(rng, start + step * i)
             if len(batch) > BATCH - 4:  # a moment logs at most 4 events; a batch holds at most 1,000

@@ -1,0 +1,107 @@
+"""`vitrine bench ingest`: the intake function's cost per event, in process (issue 17).
+
+Times :func:`screens.services.events.ingest` (validation, log insert, rollups, one transaction)
+on the mixed log of :mod:`screens.tools.analytics_bench` (crowds, showings, claims, store visits)
+in batches of 1,000, against a fresh migrated SQLite file or a scratch PostgreSQL database. No
+HTTP and no JSON: what is left is the intake's own work, which is what rollups at ingest add to.
+Each repeat starts from an empty log, so repeats measure the same work.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from screens.auth import Principal
+from screens.db.session import make_engine, upgrade
+from screens.db.tables import Coupon, Screen, Store
+from screens.services.events import IntakeConfig, ScreenInfo, ingest
+from screens.settings import Settings
+from screens.tools.analytics_bench import COUPONS_PER_STORE, LEAD_INS, STORES, _Discard, _database, passes
+
+
+def _mall(session: Session) -> dict[str, ScreenInfo]:
+    now = datetime.now(UTC)
+    screens: dict[str, ScreenInfo] = {}
+    for s in range(STORES):
+        session.add(Store(id=f"st{s}", name=f"Store {s}", floor=1, zone="z", category="fashion"))
+    session.flush()
+    for s in range(STORES):
+        session.add(Screen(id=f"cam{s}", kind="entrance_camera", store_id=f"st{s}"))
+        screens[f"cam{s}"] = ScreenInfo("entrance_camera", f"st{s}")
+        for j in range(COUPONS_PER_STORE):
+            session.add(
+                Coupon(
+                    id=f"c{s * COUPONS_PER_STORE + j}",
+                    store_id=f"st{s}",
+                    title=f"Offer {j}",
+                    kind="percent",
+                    value=10.0,
+                    valid_from=now - timedelta(days=40),
+                    valid_to=now + timedelta(days=40),
+                )
+            )
+    for i in range(LEAD_INS):
+        session.add(Screen(id=f"lead{i}", kind="lead_in", zone="atrium"))
+        screens[f"lead{i}"] = ScreenInfo("lead_in", None)
+    session.commit()
+    return screens
+
+
+def _one_run(url: str, total: int, minutes: float) -> tuple[float, float, int, int]:
+    """Wall and CPU seconds spent inside ``ingest`` for about ``total`` events; events sent, accepted."""
+    upgrade(url)
+    engine = make_engine(url)
+    config = IntakeConfig.from_settings(Settings(database_url=url))
+    admin = Principal(token_id=0, role="admin")
+    stream = _Discard()
+    wall = cpu = 0.0
+    sent = accepted = 0
+    try:
+        with Session(engine) as session:
+            screens = _mall(session)
+        # Live traffic: each batch of 1,000 spans a few minutes of the mall, in time order.
+        for batch in passes(total, per_pass=total, span=timedelta(minutes=minutes)):
+            with Session(engine) as session:
+                w, c = time.perf_counter(), time.process_time()
+                result = ingest(session, stream, batch, screens, admin, config)
+                wall += time.perf_counter() - w
+                cpu += time.process_time() - c
+            sent += len(batch)
+            accepted += result.accepted
+    finally:
+        engine.dispose()
+    return wall, cpu, sent, accepted
+
+
+def bench_ingest(
+    total: int, repeats: int, postgres_admin_url: str | None, minutes: float, progress: Callable[[str], Any]
+) -> dict[str, Any]:
+    """Median µs per event (wall and CPU) over ``repeats`` runs, each on a fresh database."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    for r in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp, _database(postgres_admin_url, Path(tmp)) as url:
+            wall, cpu, sent, accepted = _one_run(url, total, minutes)
+        if accepted != sent:
+            raise RuntimeError(f"{sent - accepted} of {sent} events were not accepted")
+        walls.append(wall / sent * 1e6)
+        cpus.append(cpu / sent * 1e6)
+        progress(f"run {r + 1}/{repeats}: {walls[-1]:.1f} µs/event wall, {cpus[-1]:.1f} CPU\n")
+    return {
+        "database": "postgresql" if postgres_admin_url else "sqlite",
+        "events": total,
+        "repeats": repeats,
+        "us_per_event_wall": [round(w, 1) for w in walls],
+        "us_per_event_cpu": [round(c, 1) for c in cpus],
+        "median_us_per_event_wall": round(statistics.median(walls), 1),
+        "median_us_per_event_cpu": round(statistics.median(cpus), 1),
+        "median_events_per_s": round(1e6 / statistics.median(walls)),
+    }
