@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Table, and_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Float, Table, and_, select, text
 from sqlmodel import Session, SQLModel
 
 from recsys.attributes import cell_of, daypart
@@ -325,20 +324,46 @@ _TABLES: Final[dict[str, type[SQLModel]]] = {
 
 
 def write(session: Session, deltas: _Deltas) -> None:
-    """Upsert every delta: ``column = column + excluded.column``, rows in key order."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    """Upsert every delta: ``column = column + excluded.column``, rows in key order.
+
+    Each table's upsert is plain SQL made once per dialect (:func:`_upsert_sql`) and run as one
+    DBAPI ``executemany`` of tuples: a batch writes about three rollup rows per event, and binding
+    them through a SQLAlchemy statement (a parameter dict per row, processed cell by cell) cost as
+    much as the rest of the intake together.
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
     for name, model in _TABLES.items():
         changes: dict[tuple[Any, ...], dict[str, float]] = getattr(deltas, name)
         if not changes:
             continue
-        target: Table = table(model)
-        keys = [c.name for c in target.primary_key.columns]
-        values = [c.name for c in target.columns if c.name not in keys]
+        sql, values, integral = _upsert_sql(model, dialect)
         rows = [
-            {**dict(zip(keys, key, strict=True)), **{v: amounts.get(v, 0) for v in values}}
+            (*key, *(int(amounts.get(v, 0)) if v in integral else amounts.get(v, 0.0) for v in values))
             for key, amounts in sorted(changes.items())
         ]
-        stmt = dialect.insert(target)
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={v: target.c[v] + stmt.excluded[v] for v in values})
         for start in range(0, len(rows), 2000):
-            session.execute(stmt, rows[start : start + 2000])
+            connection.exec_driver_sql(sql, rows[start : start + 2000])
+
+
+_UPSERTS: dict[tuple[str, str], tuple[str, tuple[str, ...], frozenset[str]]] = {}
+
+
+def _upsert_sql(model: type[SQLModel], dialect: str) -> tuple[str, tuple[str, ...], frozenset[str]]:
+    """The upsert of ``model`` for ``dialect`` (positional parameters: keys, then counts), its count
+    columns, and which of them are whole numbers (the deltas sum in floats)."""
+    cached = _UPSERTS.get((model.__name__, dialect))
+    if cached is None:
+        target: Table = table(model)
+        keys = tuple(c.name for c in target.primary_key.columns)
+        values = tuple(c.name for c in target.columns if c.name not in keys)
+        mark = "%s" if dialect == "postgresql" else "?"
+        columns = ", ".join((*keys, *values))
+        updates = ", ".join(f"{v} = {target.name}.{v} + excluded.{v}" for v in values)
+        sql = (
+            f"INSERT INTO {target.name} ({columns}) VALUES ({', '.join([mark] * (len(keys) + len(values)))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        )
+        integral = frozenset(c.name for c in target.columns if c.name in values and not isinstance(c.type, Float))
+        cached = _UPSERTS[(model.__name__, dialect)] = (sql, values, integral)
+    return cached

@@ -76,9 +76,7 @@ def _event(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
     return {"event_id": str(uuid.uuid4()), "type": kind, "ts": at.isoformat(), **fields}
 
 
-def passes(
-    total: int, per_pass: int, seed: int = 17, span: timedelta = SPAN
-) -> Iterator[list[dict[str, Any]]]:
+def passes(total: int, per_pass: int, seed: int = 17, span: timedelta = SPAN) -> Iterator[list[dict[str, Any]]]:
     """Batches of events; each pass of ``per_pass`` events spans the last ``span`` in time order."""
     rng = random.Random(seed)
     end = datetime.now(UTC) - timedelta(minutes=1)

@@ -24,7 +24,7 @@ from screens.db.session import make_engine, upgrade
 from screens.db.tables import Coupon, Screen, Store
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
 from screens.settings import Settings
-from screens.tools.analytics_bench import COUPONS_PER_STORE, LEAD_INS, STORES, _Discard, _database, passes
+from screens.tools.analytics_bench import COUPONS_PER_STORE, LEAD_INS, STORES, _database, _Discard, passes
 
 
 def _mall(session: Session) -> dict[str, ScreenInfo]:
