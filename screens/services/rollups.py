@@ -351,6 +351,7 @@ def write(session: Session, deltas: _Deltas) -> None:
                 connection.exec_driver_sql(sql, chunk)
 
 
+_PG: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
 _UPSERTS: dict[tuple[str, str], tuple[str, tuple[str, ...], frozenset[str]]] = {}
 
 
@@ -368,7 +369,7 @@ def _upsert_sql(model: type[SQLModel], dialect: str) -> tuple[str, tuple[str, ..
         values = tuple(c.name for c in target.columns if c.name not in keys)
         columns = ", ".join((*keys, *values))
         if dialect == "postgresql":
-            types = [target.c[name].type.compile(dialect=postgresql.dialect()) for name in (*keys, *values)]
+            types = [target.c[name].type.compile(dialect=_PG) for name in (*keys, *values)]
             rows = "SELECT * FROM unnest(" + ", ".join(f"CAST(%s AS {t}[])" for t in types) + ")"
         else:
             rows = f"VALUES ({', '.join(['?'] * (len(keys) + len(values)))})"

@@ -20,9 +20,11 @@ from typing import Any
 from sqlmodel import Session
 
 from screens.auth import Principal
+from screens.bus.memory import make_memory_bus
 from screens.db.session import make_engine, upgrade
 from screens.db.tables import Coupon, Screen, Store
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
+from screens.services.session_window import SessionPolicy
 from screens.settings import Settings
 from screens.tools.analytics_bench import COUPONS_PER_STORE, LEAD_INS, STORES, _database, _Discard, passes
 
@@ -62,6 +64,7 @@ def _one_run(url: str, total: int, minutes: float) -> tuple[float, float, int, i
     config = IntakeConfig.from_settings(Settings(database_url=url))
     admin = Principal(token_id=0, role="admin")
     stream = _Discard()
+    sessions = SessionPolicy(engine, make_memory_bus().counters, "ingest-bench", 7200.0)
     wall = cpu = 0.0
     sent = accepted = 0
     try:
@@ -71,7 +74,7 @@ def _one_run(url: str, total: int, minutes: float) -> tuple[float, float, int, i
         for batch in passes(total, per_pass=total, span=timedelta(minutes=minutes)):
             with Session(engine) as session:
                 w, c = time.perf_counter(), time.process_time()
-                result = ingest(session, stream, batch, screens, admin, config)
+                result = ingest(session, stream, batch, screens, admin, config, sessions=sessions)
                 wall += time.perf_counter() - w
                 cpu += time.process_time() - c
             sent += len(batch)
