@@ -53,7 +53,7 @@ bench: $(STAMP) redis-server
 	$(PY) -m screens.cli bench memory --upload-mib 50 --bomb-side 20000 --bombs 3
 	$(PY) -m screens.cli bench events --total 50000 --batch 500
 	$(PY) -m screens.cli bench events --total 50000 --batch 500 --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
-	$(PY) -m screens.cli bench coupons --load wrk --workers 2 --clients 1 --concurrency 4 --duration 15 --baseline \
+	$(PY) -m screens.cli bench coupons --workers 2 --connections 4 --duration 15 --rounds 3 --baseline \
 	  --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
 	$(PY) -m screens.cli bench analytics --sizes 10000,100000,300000 --bulk
 	$(PY) -m recsys.lab.leadin_bench

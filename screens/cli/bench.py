@@ -33,22 +33,23 @@ def bench_events(
 def bench_coupons(
     coupons: Annotated[int, typer.Option(help="active coupons")] = 2000,
     stores: Annotated[int, typer.Option(help="stores")] = 300,
-    duration: Annotated[float, typer.Option(help="seconds of load")] = 10.0,
-    clients: Annotated[int, typer.Option(min=1, help="load-generator processes")] = 2,
-    concurrency: Annotated[int, typer.Option(min=1, help="connections per process")] = 4,
-    workers: Annotated[int, typer.Option(min=1, help="service workers")] = 1,
+    duration: Annotated[float, typer.Option(min=1.0, help="seconds of load per run")] = 15.0,
+    connections: Annotated[int, typer.Option(min=1, help="wrk connections")] = 4,
+    workers: Annotated[int, typer.Option(min=1, help="service workers")] = 2,
     redis_url: Annotated[str | None, typer.Option(help="use Redis as live state")] = None,
-    load: Annotated[str, typer.Option(help="python (httpx processes) or wrk")] = "python",
     baseline: Annotated[
-        bool, typer.Option("--baseline", help="then load a bare FastAPI app with the same body (wrk only)")
+        bool, typer.Option("--baseline", help="after each run, load a bare FastAPI app with the same body")
     ] = False,
+    rounds: Annotated[int, typer.Option(min=1, help="alternated rounds (medians are reported)")] = 3,
+    crowds: Annotated[str, typer.Option(help="steady, changing or both, comma-separated")] = "steady,changing",
 ) -> None:
-    """Requests per second, median and p99 of GET /v1/screens/{id}/coupons over HTTP."""
-    if baseline and load != "wrk":
-        raise typer.BadParameter("--baseline needs --load wrk", param_hint="--baseline")
+    """Requests per second, median and p99 of GET /v1/screens/{id}/coupons under wrk, per crowd."""
+    chosen = tuple(c.strip() for c in crowds.split(",") if c.strip())
+    if not chosen or set(chosen) - {"steady", "changing"}:
+        raise typer.BadParameter(f"{crowds!r}: expected steady, changing or steady,changing", param_hint="--crowds")
     _print_bench(
-        lambda: __import__("screens.tools.http_bench", fromlist=["x"]).bench_coupons_http(
-            coupons, stores, duration, clients, concurrency, workers, redis_url, load, baseline
+        lambda: __import__("screens.tools.coupon_bench", fromlist=["x"]).bench_coupons(
+            coupons, stores, duration, connections, workers, redis_url, baseline, rounds, chosen
         )
     )
 
