@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from recsys.leadin.claim_model import ClaimModel
+from recsys.leadin.model import CouponImpression
+from recsys.profile import CrowdProfile
 from screens.app import create_app
+from screens.services.leadin.training import coupon_features
+from screens.services.model_pointers import publish_coupon_model
+from screens.settings import Settings
 from tests.builders import coupon, event, wait_for
 from tests.conftest import TokenFactory, make_settings
 
@@ -72,6 +79,12 @@ class Mall:
         r = self.client.post("/v1/recommend/coupons", json={"screen_id": "lead1", **body}, headers=self.admin)
         assert r.status_code == 200, r.text
         return r.json()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The shared settings, with published models under this test's own folder."""
+    return make_settings(database_url, model_dir=tmp_path / "models")
 
 
 @pytest.fixture
@@ -257,3 +270,54 @@ def test_with_redis_live_state_the_crowd_still_picks_the_coupon(redis_client: Te
     two_audiences(mall)
     mall.crowd(OLDER_MEN)
     assert ids(mall.coupons()) == ["c-older", "c-young"]
+
+
+def _publish_hour_model(mall: Mall) -> str:
+    """A claim model that learned `c-young` is claimed in the morning and `c-older` in the evening."""
+    from sqlmodel import Session
+
+    runtime = mall.client.app.state.runtime  # type: ignore[attr-defined]
+    with Session(runtime.engine) as session:
+        features = coupon_features(session)
+    impressions = []
+    for day in range(20):
+        for hour, claimed in ((9, "c-young"), (19, "c-older")):
+            when = datetime(2026, 11, 2 + day % 7, hour, 30, tzinfo=UTC)
+            profile = CrowdProfile.from_explicit({"faces": [{"gender": "female", "age": 30}]}, when)
+            for coupon_id in ("c-young", "c-older"):
+                for i in range(5):
+                    hit = coupon_id == claimed and i < 3
+                    impressions.append(CouponImpression(when.timestamp(), features[coupon_id], profile, hit))
+    model = ClaimModel().fit(impressions)
+    version = publish_coupon_model(model, runtime.settings.model_dir, runtime.bus.config)
+    wait_for(lambda: mall.coupons()["model_version"] == version, timeout=5)
+    return version
+
+
+def test_at_sets_the_hour_the_claim_model_reads_and_defaults_to_now(mall: Mall) -> None:
+    mall.store("young", [coupon("c-young")])
+    mall.store("older", [coupon("c-older")], category="sports")
+    _publish_hour_model(mall)
+    crowd = {"faces": [{"gender": "female", "age": 30}]}
+    today = datetime.now(UTC).date()
+
+    def learned(**body: object) -> dict[str, float]:
+        picks = mall.recommend(profile=crowd, **body)["coupons"]
+        return {c["coupon_id"]: c["explain"]["learned"] for c in picks}
+
+    morning = learned(at=f"{today}T09:15:00Z")
+    evening = learned(at=f"{today}T19:15:00+00:00")
+    assert morning["c-young"] > morning["c-older"] and evening["c-older"] > evening["c-young"]
+    for _ in range(3):  # without `at`: the hour now (retried only if the clock crossed an hour meanwhile)
+        before = datetime.now(UTC)
+        implicit, explicit = learned(), learned(at=before.isoformat())
+        if datetime.now(UTC).hour == before.hour:
+            break
+    assert implicit == pytest.approx(explicit)
+
+
+def test_a_bad_at_is_422_naming_the_field(mall: Mall) -> None:
+    for bad in ("half past nine", "2026-13-40T09:00:00Z", "2026-12-02T25:00:00Z"):
+        r = mall.client.post("/v1/recommend/coupons", json={"screen_id": "lead1", "at": bad}, headers=mall.admin)
+        assert r.status_code == 422, r.text
+        assert [e["loc"] for e in r.json()["detail"]] == [["body", "at"]], r.text
