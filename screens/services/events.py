@@ -14,19 +14,19 @@ no longer be recognised as re-sends), later ones mean a device clock is wrong.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from screens.auth import Principal
 from screens.bus import EventStream
-from screens.db.partitions import EVENT_LEDGER
 from screens.db.tables import EventRecord, table
 from screens.schemas.events import EVENT_ADAPTER, EventError, IngestResult
 from screens.services.rollups import RollupConfig, roll_up
@@ -166,34 +166,73 @@ def _insert_new(session: Session, payloads: dict[str, dict[str, Any]]) -> set[st
 
     On SQLite the log's key is ``event_id``. A partitioned PostgreSQL log's key must hold the
     partition key (``(event_id, ts)``), which would take a re-send with another ``ts`` (a try-on
-    replayed without one) for a new event; there the ids go through :data:`EVENT_LEDGER` first.
+    replayed without one) for a new event; there the ids go through :data:`screens.db.partitions.EVENT_LEDGER` first.
+
+    Both are plain SQL run on the DBAPI (:func:`_log_insert_sql`): binding a parameter dict per row
+    through SQLAlchemy (its JSON and datetime processors called cell by cell) took most of the
+    insert's time.
     """
     if not payloads:
         return set()
+    connection = session.connection()
+    dialect = connection.dialect
     now = datetime.now(UTC)
-    rows = [
-        {
-            "event_id": eid,
-            "type": p["type"],
-            "ts": datetime.fromisoformat(p["ts"]),
-            "screen_id": p.get("screen_id"),
-            "store_id": p.get("store_id"),
-            "payload": p,
-            "received_at": now,
+    when = {eid: datetime.fromisoformat(p["ts"]) for eid, p in payloads.items()}
+    if dialect.name == "postgresql":
+        ids = list(payloads)
+        columns = {
+            "ids": ids,
+            "types": [p["type"] for p in payloads.values()],
+            "ts": list(when.values()),
+            "screens": [p.get("screen_id") for p in payloads.values()],
+            "stores": [p.get("store_id") for p in payloads.values()],
+            "payloads": [json.dumps(p) for p in payloads.values()],
+            "now": now,
         }
+        return set(connection.exec_driver_sql(_log_insert_sql("postgresql", 0), columns).scalars())
+    ts_bind = _LOG_TS.dialect_impl(dialect).bind_processor(dialect)
+    assert ts_bind is not None  # SQLite stores datetimes as text
+    stamp = ts_bind(now)
+    rows = [
+        (eid, p["type"], ts_bind(when[eid]), p.get("screen_id"), p.get("store_id"), json.dumps(p), stamp)
         for eid, p in payloads.items()
     ]
-    # One statement compiled once and run as an executemany: SQLAlchemy batches it into multi-row
-    # INSERT … RETURNING ("insertmanyvalues"); a .values(rows) statement would compile a bind
-    # parameter per cell, which took most of an ingest of thousands of events.
-    log_table = table(EventRecord)
-    if session.get_bind().dialect.name != "postgresql":
-        stmt = sqlite.insert(log_table).on_conflict_do_nothing(index_elements=["event_id"])
-        return set(session.execute(stmt.returning(log_table.c.event_id), rows).scalars())
-    ledger = postgresql.insert(EVENT_LEDGER).on_conflict_do_nothing(index_elements=["event_id"])
-    ids = [{"event_id": r["event_id"], "ts": r["ts"]} for r in rows]
-    new = set(session.execute(ledger.returning(EVENT_LEDGER.c.event_id), ids).scalars())
-    if new:
-        insert = postgresql.insert(log_table).on_conflict_do_nothing(index_elements=["event_id", "ts"])
-        session.execute(insert, [r for r in rows if r["event_id"] in new])
+    new: set[str] = set()
+    for start in range(0, len(rows), _SQLITE_ROWS):
+        chunk = rows[start : start + _SQLITE_ROWS]
+        flat = tuple(value for row in chunk for value in row)
+        new.update(connection.exec_driver_sql(_log_insert_sql("sqlite", len(chunk)), flat).scalars())
     return new
+
+
+_COLUMNS: Final = ("event_id", "type", "ts", "screen_id", "store_id", "payload", "received_at")
+_SQLITE_ROWS: Final = 1_000
+"""Rows per SQLite statement (7 parameters each, well under SQLite's 32,766)."""
+_LOG_TS: Final = table(EventRecord).c.ts.type
+
+
+@cache
+def _log_insert_sql(dialect: str, rows: int) -> str:
+    """The event-log insert for ``dialect`` returning the ids it logged (``rows`` per SQLite statement).
+
+    SQLite: one multi-row ``INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING event_id``.
+    PostgreSQL: one statement of column arrays; the ledger insert is a data-modifying CTE, and only
+    the ids it took are logged, so a batch costs one round trip (psycopg's ``executemany`` sends a
+    statement per row).
+    """
+    names = ", ".join(_COLUMNS)
+    if dialect == "sqlite":
+        values = ", ".join(["(" + ", ".join(["?"] * len(_COLUMNS)) + ")"] * rows)
+        return f"INSERT INTO event_log ({names}) VALUES {values} ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+    return (
+        "WITH fresh AS (INSERT INTO event_ledger (event_id, ts) "
+        "SELECT * FROM unnest(CAST(%(ids)s AS varchar[]), CAST(%(ts)s AS timestamptz[])) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id), "
+        f"logged AS (INSERT INTO event_log ({names}) "
+        "SELECT r.*, CAST(%(now)s AS timestamptz) FROM unnest("
+        "CAST(%(ids)s AS varchar[]), CAST(%(types)s AS varchar[]), CAST(%(ts)s AS timestamptz[]), "
+        "CAST(%(screens)s AS varchar[]), CAST(%(stores)s AS varchar[]), CAST(%(payloads)s AS json[])) "
+        "AS r(event_id, type, ts, screen_id, store_id, payload) WHERE r.event_id IN (SELECT event_id FROM fresh) "
+        "ON CONFLICT (event_id, ts) DO NOTHING) "
+        "SELECT event_id FROM fresh"
+    )

@@ -16,6 +16,7 @@ Upserts are sorted by key so concurrent PostgreSQL transactions lock rows in the
 
 from __future__ import annotations
 
+import json
 import math
 from bisect import bisect_right
 from collections import defaultdict
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Float, Table, and_, select, text
+from sqlalchemy import Float, Table, Text, and_, cast, select, text
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, SQLModel
 
@@ -75,23 +76,45 @@ def audience_reference(ts: float, half_life_s: float) -> int:
     return int(math.floor(ts / period) * period)
 
 
+Amounts = list[float]
+"""One rollup row's additions, in the order of its table's count columns (see :data:`_COLUMNS`)."""
+
+
 @dataclass
 class _Deltas:
-    """What one batch adds to each rollup, keyed by primary key, summed before any SQL runs."""
+    """What one batch adds to each rollup, keyed by primary key, summed before any SQL runs.
 
-    traffic: defaultdict[tuple[int], dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    visits: defaultdict[tuple[str, int, str], dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    coupons: defaultdict[tuple[str, int, int], dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    flow: defaultdict[tuple[str, str, int, int], dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    cells: defaultdict[tuple[str, int, int, str], dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    audience: defaultdict[tuple[str, int, str, str], dict[str, float]] = field(
-        default_factory=lambda: defaultdict(dict)
+    Amounts are lists indexed by the ``_I_*`` positions (no keyword arguments, no name lookups):
+    summing them is the intake's innermost loop, a few rows per event.
+    """
+
+    traffic: defaultdict[tuple[int], Amounts] = field(default_factory=lambda: defaultdict(lambda: [0.0]))
+    visits: defaultdict[tuple[str, int, str], Amounts] = field(default_factory=lambda: defaultdict(lambda: [0.0]))
+    coupons: defaultdict[tuple[str, int, int], Amounts] = field(
+        default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0.0])
+    )
+    flow: defaultdict[tuple[str, str, int, int], Amounts] = field(
+        default_factory=lambda: defaultdict(lambda: [0.0, 0.0])
+    )
+    cells: defaultdict[tuple[str, int, int, str], Amounts] = field(
+        default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0])
+    )
+    audience: defaultdict[tuple[str, int, str, str], Amounts] = field(
+        default_factory=lambda: defaultdict(lambda: [0.0])
     )
 
-    @staticmethod
-    def add(target: dict[str, float], **amounts: float) -> None:
-        for name, amount in amounts.items():
-            target[name] = target.get(name, 0.0) + amount
+
+_COLUMNS: Final = {
+    "traffic": ("visits",),
+    "visits": ("visits",),
+    "coupons": ("impressions", "claims", "unattributed", "flagged", "explored"),
+    "flow": ("impressions", "claims"),
+    "cells": ("impressions", "claims", "faces"),
+    "audience": ("weight",),
+}
+"""The count columns of each rollup in the order :class:`_Deltas` keeps them (checked against the tables)."""
+_IMPRESSIONS, _CLAIMS, _UNATTRIBUTED, _FLAGGED, _EXPLORED = range(5)
+_FACES = 2  # in a cell row: impressions, claims, faces
 
 
 @dataclass(frozen=True)
@@ -144,21 +167,35 @@ def _widen(spans: Spans, screen_id: str, ts: datetime) -> None:
     spans[screen_id] = (min(lo, ts), max(hi, ts))
 
 
-def load_crowds(session: Session, spans: Spans, window: timedelta) -> dict[str, list[Crowd]]:
-    """Audience events with faces that can explain a moment of each screen's span, oldest first."""
+def load_crowds(
+    session: Session, spans: Spans, window: timedelta, batch: Mapping[str, list[Crowd]] | None = None
+) -> dict[str, list[Crowd]]:
+    """Audience events with faces that can explain a moment of each screen's span, oldest first.
+
+    ``batch`` holds, per screen, the crowds of the events being rolled up: they are taken from
+    memory, and only the logged crowds outside the batch are decoded from the log.
+    """
     crowds: dict[str, list[Crowd]] = defaultdict(list)
     if not spans:
         return crowds
-    query = (
-        select(_LOG.event_id, _LOG.screen_id, _LOG.ts, _LOG.payload)
-        .where(_LOG.type == "audience", _spanning(spans, _LOG.ts, window))
-        .order_by(_LOG.ts, _LOG.event_id)
+    batch = batch or {}
+    own = {c.event_id for items in batch.values() for c in items}
+    query = select(_LOG.event_id, _LOG.screen_id, _LOG.ts, cast(_LOG.payload, Text)).where(
+        _LOG.type == "audience", _spanning(spans, _LOG.ts, window)
     )
     for event_id, screen_id, ts, payload in session.execute(query):
+        if event_id in own:
+            continue
         lo, hi = spans[screen_id]
-        if payload.get("faces") and lo - window <= as_utc(ts) <= hi:
-            cells = tuple(cell_of(f["gender"], f["age"]) for f in payload["faces"])
-            crowds[screen_id].append(Crowd(event_id, as_utc(ts), cells))
+        ts = as_utc(ts)
+        if lo - window <= ts <= hi and (faces := json.loads(payload).get("faces")):
+            crowds[screen_id].append(Crowd(event_id, ts, tuple(cell_of(f["gender"], f["age"]) for f in faces)))
+    for screen_id, items in batch.items():
+        if screen_id in spans:
+            lo, hi = spans[screen_id]
+            crowds[screen_id] += (c for c in items if lo - window <= c.ts <= hi)
+    for items in crowds.values():
+        items.sort(key=lambda c: (c.ts, c.event_id))
     return crowds
 
 
@@ -179,14 +216,23 @@ def roll_up(
     if not fresh:
         return
     deltas = _Deltas()
+    half_life = config.half_life_s if audience else None
+    coupon_events: list[tuple[Mapping[str, Any], datetime]] = []
+    crowds: dict[str, list[Crowd]] = defaultdict(list)
     for event in fresh:
-        if event["type"] == "store_visit":
-            _visit(deltas, event, config.half_life_s if audience else None)
-    coupon_events = [e for e in fresh if e["type"] in COUPON_EVENTS]
-    new_crowds = [e for e in fresh if e["type"] == "audience" and e["faces"]] if reattribute else []
+        kind = event["type"]
+        if kind == "store_visit":
+            _visit(deltas, event, half_life)
+        elif kind in COUPON_EVENTS:
+            coupon_events.append((event, datetime.fromisoformat(event["ts"])))
+        elif kind == "audience" and event.get("faces") and event.get("screen_id"):
+            cells = tuple(cell_of(f["gender"], f["age"]) for f in event["faces"])
+            crowd = Crowd(str(event["event_id"]), datetime.fromisoformat(event["ts"]), cells)
+            crowds[event["screen_id"]].append(crowd)
+    new_crowds = crowds if reattribute else {}
     if coupon_events or new_crowds:
-        _lock_screens(session, {e["screen_id"] for e in (*coupon_events, *new_crowds) if e.get("screen_id")})
-        _coupons(session, deltas, coupon_events, new_crowds, timedelta(seconds=config.crowd_window_s))
+        _lock_screens(session, {e["screen_id"] for e, _ in coupon_events if e.get("screen_id")} | set(new_crowds))
+        _coupons(session, deltas, coupon_events, crowds, new_crowds, timedelta(seconds=config.crowd_window_s))
     write(session, deltas)
 
 
@@ -210,62 +256,84 @@ def _lock_screens(session: Session, screen_ids: set[str]) -> None:
 
 def _visit(deltas: _Deltas, event: Mapping[str, Any], half_life_s: float | None) -> None:
     when = datetime.fromisoformat(event["ts"])
-    bucket, store = bucket_of(when), event.get("store_id")
-    deltas.add(deltas.traffic[(bucket,)], visits=1)
+    ts = as_utc(when).timestamp()
+    bucket, store = math.floor(ts / BUCKET_S) * BUCKET_S, event.get("store_id")
+    deltas.traffic[(bucket,)][0] += 1
     if not store:
         return
     cell = cell_of(event["gender"], event["age"])
-    deltas.add(deltas.visits[(store, bucket, cell)], visits=1)
+    deltas.visits[(store, bucket, cell)][0] += 1
     if half_life_s is None:
         return
-    ts = when.timestamp()
     t_ref = audience_reference(ts, half_life_s)
     key = (store, t_ref, daypart(as_utc(when).hour), cell)
-    deltas.add(deltas.audience[key], weight=visit_increment(ts, t_ref, half_life_s))
+    deltas.audience[key][0] += visit_increment(ts, t_ref, half_life_s)
 
 
 def _coupons(
     session: Session,
     deltas: _Deltas,
-    events: Sequence[Mapping[str, Any]],
-    new_crowds: Sequence[Mapping[str, Any]],
+    events: Sequence[tuple[Mapping[str, Any], datetime]],
+    batch: Mapping[str, list[Crowd]],
+    new_crowds: Mapping[str, list[Crowd]],
     window: timedelta,
 ) -> None:
-    fresh_ids = frozenset(str(e["event_id"]) for e in events)
+    """Count the showings and claims ``events`` and move the shares a late crowd in ``new_crowds`` explains.
+
+    ``batch`` holds every crowd of the batch by screen (``new_crowds`` too, unless rebuilding).
+    """
+    fresh_ids = frozenset(str(e["event_id"]) for e, _ in events)
     counted = _counted_after(session, new_crowds, fresh_ids, window) if new_crowds else []
     spans: Spans = {}
-    for event in events:
+    for event, ts in events:
         if event.get("screen_id"):
-            _widen(spans, event["screen_id"], datetime.fromisoformat(event["ts"]))
+            _widen(spans, event["screen_id"], ts)
     for screen_id, ts, _ in counted:
         _widen(spans, screen_id, ts)
-    timeline = CrowdTimeline(load_crowds(session, spans, window), window)
-    owners = _owners(session, {e["coupon_id"] for e in events})
-    for event in events:
-        ts = datetime.fromisoformat(event["ts"])
-        _coupon_event(deltas, event, ts, timeline.at(event.get("screen_id"), ts), +1)
-        _flow(deltas, event, ts, owners.get(event["coupon_id"]))
-    skip = frozenset(str(e["event_id"]) for e in new_crowds)
+    timeline = CrowdTimeline(load_crowds(session, spans, window, batch), window)
+    owners = _owners(session, {e["coupon_id"] for e, _ in events})
+    for event, ts in events:
+        buckets = _buckets(ts)
+        _coupon_event(deltas, event, buckets, timeline.at(event.get("screen_id"), ts), +1)
+        _flow(deltas, event, buckets, owners.get(event["coupon_id"]))
+    skip = frozenset(c.event_id for items in new_crowds.values() for c in items)
     for screen_id, ts, payload in counted:
         before, now = timeline.at(screen_id, ts, skip), timeline.at(screen_id, ts)
         if before != now:  # a late crowd explains it now: move its shares
-            _coupon_event(deltas, payload, ts, before, -1, counts=False)
-            _coupon_event(deltas, payload, ts, now, +1, counts=False)
+            buckets = _buckets(ts)
+            _coupon_event(deltas, payload, buckets, before, -1, counts=False)
+            _coupon_event(deltas, payload, buckets, now, +1, counts=False)
+
+
+def _buckets(ts: datetime) -> tuple[tuple[int, int], ...]:
+    """``(grain, bucket)`` of ``ts`` at every grain (as :func:`bucket_of`)."""
+    t = as_utc(ts).timestamp()
+    return tuple((grain, math.floor(t / grain) * grain) for grain in GRAINS)
 
 
 def _counted_after(
-    session: Session, new_crowds: Sequence[Mapping[str, Any]], fresh_ids: frozenset[str], window: timedelta
+    session: Session, new_crowds: Mapping[str, list[Crowd]], fresh_ids: frozenset[str], window: timedelta
 ) -> list[tuple[str, datetime, dict[str, Any]]]:
-    """Showings and claims counted before that a newly logged crowd may explain (within its window)."""
+    """Showings and claims counted before that a newly logged crowd may explain (within its window).
+
+    The batch's own showings (``fresh_ids``) are skipped before their payloads are decoded.
+    """
     spans: Spans = {}
-    for crowd in new_crowds:
-        _widen(spans, crowd["screen_id"], datetime.fromisoformat(crowd["ts"]))
+    for screen_id, items in new_crowds.items():
+        for crowd in items:
+            _widen(spans, screen_id, crowd.ts)
     spans = {s: (lo, hi + window) for s, (lo, hi) in spans.items()}
-    query = select(_LOG.event_id, _LOG.screen_id, _LOG.ts, _LOG.payload).where(
+    query = select(_LOG.event_id, _LOG.screen_id, _LOG.ts, cast(_LOG.payload, Text)).where(
         _LOG.type.in_(COUPON_EVENTS), _spanning(spans, _LOG.ts)
     )
-    rows = [(s, as_utc(ts), p) for eid, s, ts, p in session.execute(query) if eid not in fresh_ids]
-    return [(s, ts, p) for s, ts, p in rows if spans[s][0] <= ts <= spans[s][1]]
+    counted = []
+    for event_id, screen_id, ts, payload in session.execute(query):
+        if event_id in fresh_ids:
+            continue
+        ts = as_utc(ts)
+        if spans[screen_id][0] <= ts <= spans[screen_id][1]:
+            counted.append((screen_id, ts, json.loads(payload)))
+    return counted
 
 
 def _owners(session: Session, coupon_ids: set[str]) -> dict[str, str]:
@@ -276,42 +344,47 @@ def _owners(session: Session, coupon_ids: set[str]) -> dict[str, str]:
     return {cid: store for cid, store in session.execute(select(c.id, c.store_id).where(c.id.in_(sorted(coupon_ids))))}
 
 
-def _flow(deltas: _Deltas, event: Mapping[str, Any], ts: datetime, store: str | None) -> None:
+def _flow(deltas: _Deltas, event: Mapping[str, Any], buckets: tuple[tuple[int, int], ...], store: str | None) -> None:
     if store is None or not event.get("screen_id"):
         return
-    claim = event["type"] == "coupon_claim"
-    for grain in GRAINS:
-        deltas.add(deltas.flow[(event["screen_id"], store, grain, bucket_of(ts, grain))], **{_KIND[claim]: 1})
-
-
-_KIND: Final = {True: "claims", False: "impressions"}
+    kind = _CLAIMS if event["type"] == "coupon_claim" else _IMPRESSIONS
+    screen = event["screen_id"]
+    for grain, bucket in buckets:
+        deltas.flow[(screen, store, grain, bucket)][kind] += 1
 
 
 def _coupon_event(
-    deltas: _Deltas, event: Mapping[str, Any], ts: datetime, crowd: Crowd | None, sign: int, counts: bool = True
+    deltas: _Deltas,
+    event: Mapping[str, Any],
+    buckets: tuple[tuple[int, int], ...],
+    crowd: Crowd | None,
+    sign: int,
+    counts: bool = True,
 ) -> None:
     """Add (``sign`` +1) or take back (-1) one showing or claim; ``counts=False`` moves only its crowd."""
     coupon, claim = event["coupon_id"], event["type"] == "coupon_claim"
-    for grain in GRAINS:
-        bucket = bucket_of(ts, grain)
+    explored = event.get("explored")
+    for grain, bucket in buckets:
         row = deltas.coupons[(coupon, grain, bucket)]
         if counts:
-            explored = event.get("explored")
             if claim:
-                deltas.add(row, claims=sign)
+                row[_CLAIMS] += sign
             else:
-                deltas.add(row, impressions=sign, flagged=sign * (explored is not None), explored=sign * bool(explored))
-        if not claim:
-            deltas.add(row, unattributed=sign * (crowd is None))
+                row[_IMPRESSIONS] += sign
+                row[_FLAGGED] += sign * (explored is not None)
+                row[_EXPLORED] += sign * bool(explored)
         if crowd is None:
+            if not claim:
+                row[_UNATTRIBUTED] += sign
             continue
         share = sign / len(crowd.cells)
         for cell in crowd.cells:
             target = deltas.cells[(coupon, grain, bucket, cell)]
             if claim:
-                deltas.add(target, claims=share)
+                target[_CLAIMS] += share
             else:
-                deltas.add(target, impressions=share, faces=sign)
+                target[_IMPRESSIONS] += share
+                target[_FACES] += sign
 
 
 _TABLES: Final[dict[str, type[SQLModel]]] = {
@@ -335,12 +408,15 @@ def write(session: Session, deltas: _Deltas) -> None:
     connection = session.connection()
     dialect = connection.dialect.name
     for name, model in _TABLES.items():
-        changes: dict[tuple[Any, ...], dict[str, float]] = getattr(deltas, name)
+        changes: dict[tuple[Any, ...], Amounts] = getattr(deltas, name)
         if not changes:
             continue
         sql, values, integral = _upsert_sql(model, dialect)
+        if values != _COLUMNS[name]:
+            raise RuntimeError(f"{model.__name__}'s count columns {values} are not the deltas' {_COLUMNS[name]}")
+        whole = [v in integral for v in values]
         rows = [
-            (*key, *(int(amounts.get(v, 0)) if v in integral else amounts.get(v, 0.0) for v in values))
+            (*key, *(int(a) if w else a for a, w in zip(amounts, whole, strict=True)))
             for key, amounts in sorted(changes.items())
         ]
         for start in range(0, len(rows), 2000):
