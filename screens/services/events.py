@@ -66,6 +66,11 @@ _SCREEN_KINDS = {
 }
 
 
+def _field(event: Any, name: str) -> Any:
+    """``event.name``, or None when its type has no such field (a pydantic ``getattr`` miss raises, slowly)."""
+    return event.__dict__.get(name)
+
+
 def _check(
     event: Any, screens: Mapping[str, ScreenInfo], who: Principal, now: datetime, retention_days: int
 ) -> str | None:
@@ -74,7 +79,7 @@ def _check(
         return f"ts: older than the {retention_days}-day retention of raw events"
     if event.ts > now + MAX_AHEAD:
         return "ts: more than a day ahead of the service's clock; check the device clock"
-    screen_id = getattr(event, "screen_id", None)
+    screen_id = _field(event, "screen_id")
     if screen_id is not None:
         screen = screens.get(screen_id)
         if screen is None:
@@ -93,7 +98,7 @@ def _check(
 
 def _session_check(event: Any, sessions: SessionPolicy) -> str | None:
     """Why the event's mirror session may not be used any more (see :mod:`screens.services.session_window`)."""
-    session_id = getattr(event, "session_id", None)
+    session_id = _field(event, "session_id")
     if session_id is None:
         return None
     try:
@@ -107,9 +112,9 @@ def _record(event: Any, screens: Mapping[str, ScreenInfo], sessions: SessionPoli
     payload: dict[str, Any] = event.model_dump(mode="json")
     if payload.get("session_id") is not None:  # never the raw id: logged, streamed and trained on as a hash
         payload["session_id"] = sessions.stored_id(payload["session_id"])
-    store_id = getattr(event, "store_id", None)
-    if store_id is None and getattr(event, "screen_id", None):
-        store_id = screens[event.screen_id].store_id
+    store_id = payload.get("store_id")
+    if store_id is None and payload.get("screen_id"):
+        store_id = screens[payload["screen_id"]].store_id
     payload["store_id"] = store_id
     return payload
 
