@@ -62,13 +62,16 @@ def bench_ingest(
         str | None, typer.Option(help="PostgreSQL server URL (a scratch database is made there); default SQLite")
     ] = None,
     minutes: Annotated[float, typer.Option(min=1.0, help="minutes of mall traffic the events span")] = 60.0,
+    http: Annotated[
+        bool, typer.Option("--http", help="POST to a fresh `vitrine serve` on SQLite instead (events/s end to end)")
+    ] = False,
 ) -> None:
     """Microseconds per event inside the intake function (validation, log, rollups), in process."""
     import sys
 
     _print_bench(
         lambda: __import__("screens.tools.ingest_bench", fromlist=["x"]).bench_ingest(
-            events, repeats, postgres, minutes, sys.stderr.write
+            events, repeats, postgres, minutes, sys.stderr.write, http
         )
     )
 

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from sqlalchemy import Float, Table, Text, and_, cast, select, text
@@ -44,6 +45,8 @@ from screens.db.rollups import (
 from screens.db.session import as_utc
 from screens.db.tables import Coupon, EventRecord, table
 
+_cell: Final = lru_cache(maxsize=4_096)(cell_of)
+""":func:`recsys.attributes.cell_of`, memoised: a batch maps the same few (gender, age) pairs thousands of times."""
 EPOCH_HALF_LIVES: Final = 64.0
 """Audience weights restart their reference time every 64 half-lives (stored values stay < 2^64)."""
 COUPON_EVENTS: Final = ("coupon_impression", "coupon_claim")
@@ -189,7 +192,7 @@ def load_crowds(
         lo, hi = spans[screen_id]
         ts = as_utc(ts)
         if lo - window <= ts <= hi and (faces := json.loads(payload).get("faces")):
-            crowds[screen_id].append(Crowd(event_id, ts, tuple(cell_of(f["gender"], f["age"]) for f in faces)))
+            crowds[screen_id].append(Crowd(event_id, ts, tuple(_cell(f["gender"], f["age"]) for f in faces)))
     for screen_id, items in batch.items():
         if screen_id in spans:
             lo, hi = spans[screen_id]
@@ -226,7 +229,7 @@ def roll_up(
         elif kind in COUPON_EVENTS:
             coupon_events.append((event, datetime.fromisoformat(event["ts"])))
         elif kind == "audience" and event.get("faces") and event.get("screen_id"):
-            cells = tuple(cell_of(f["gender"], f["age"]) for f in event["faces"])
+            cells = tuple(_cell(f["gender"], f["age"]) for f in event["faces"])
             crowd = Crowd(str(event["event_id"]), datetime.fromisoformat(event["ts"]), cells)
             crowds[event["screen_id"]].append(crowd)
     new_crowds = crowds if reattribute else {}
@@ -261,7 +264,7 @@ def _visit(deltas: _Deltas, event: Mapping[str, Any], half_life_s: float | None)
     deltas.traffic[(bucket,)][0] += 1
     if not store:
         return
-    cell = cell_of(event["gender"], event["age"])
+    cell = _cell(event["gender"], event["age"])
     deltas.visits[(store, bucket, cell)][0] += 1
     if half_life_s is None:
         return
@@ -436,7 +439,8 @@ def _upsert_sql(model: type[SQLModel], dialect: str) -> tuple[str, tuple[str, ..
     columns, and which of them are whole numbers (the deltas sum in floats).
 
     SQLite takes one row per parameter tuple; PostgreSQL takes one array per column, ``unnest``
-    into rows (psycopg would otherwise send a statement per row).
+    into rows (psycopg would otherwise send a statement per row), sent in binary (``%b``: text
+    arrays are escaped element by element in Python).
     """
     cached = _UPSERTS.get((model.__name__, dialect))
     if cached is None:
@@ -446,7 +450,7 @@ def _upsert_sql(model: type[SQLModel], dialect: str) -> tuple[str, tuple[str, ..
         columns = ", ".join((*keys, *values))
         if dialect == "postgresql":
             types = [target.c[name].type.compile(dialect=_PG) for name in (*keys, *values)]
-            rows = "SELECT * FROM unnest(" + ", ".join(f"CAST(%s AS {t}[])" for t in types) + ")"
+            rows = "SELECT * FROM unnest(" + ", ".join(f"CAST(%b AS {t}[])" for t in types) + ")"
         else:
             rows = f"VALUES ({', '.join(['?'] * (len(keys) + len(values)))})"
         updates = ", ".join(f"{v} = {target.name}.{v} + excluded.{v}" for v in values)

@@ -5,10 +5,15 @@ on the mixed log of :mod:`screens.tools.analytics_bench` (crowds, showings, clai
 in batches of 1,000, against a fresh migrated SQLite file or a scratch PostgreSQL database. No
 HTTP and no JSON: what is left is the intake's own work, which is what rollups at ingest add to.
 Each repeat starts from an empty log, so repeats measure the same work.
+
+``http=True`` measures the same log end to end instead: ``vitrine serve`` on a fresh SQLite file
+with the in-process bus, the mall set up over the API, the events POSTed in batches of 1,000 as
+JSON (events per second of POST wall time; serialising the bodies is done before the clock starts).
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 import time
@@ -17,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlmodel import Session
 
 from screens.auth import Principal
@@ -84,15 +90,52 @@ def _one_run(url: str, total: int, minutes: float) -> tuple[float, float, int, i
     return wall, cpu, sent, accepted
 
 
+def _one_http_run(total: int, minutes: float) -> tuple[float, float, int, int]:
+    """POST wall seconds for about ``total`` events to a fresh ``vitrine serve`` (SQLite); CPU is not
+    measured (0.0: the work is in the server process); events sent, accepted."""
+    from screens.tools.analytics_bench import _mall as mall_over_http
+    from screens.tools.http_bench import _start_service
+
+    bodies = [
+        json.dumps({"events": b}).encode() for b in passes(total, per_pass=total, span=timedelta(minutes=minutes))
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        service, base, admin = _start_service(Path(tmp), None)
+        try:
+            with httpx.Client(base_url=base, headers=admin, timeout=120) as http:
+                mall_over_http(http)
+                wall, sent, accepted = 0.0, 0, 0
+                for body in bodies:
+                    w = time.perf_counter()
+                    answer = http.post("/v1/events", content=body, headers={"Content-Type": "application/json"})
+                    wall += time.perf_counter() - w
+                    answer.raise_for_status()
+                    accepted += answer.json()["accepted"]
+                    sent += body.count(b'"event_id"')
+        finally:
+            service.stop()
+    return wall, 0.0, sent, accepted
+
+
 def bench_ingest(
-    total: int, repeats: int, postgres_admin_url: str | None, minutes: float, progress: Callable[[str], Any]
+    total: int,
+    repeats: int,
+    postgres_admin_url: str | None,
+    minutes: float,
+    progress: Callable[[str], Any],
+    http: bool = False,
 ) -> dict[str, Any]:
     """Median µs per event (wall and CPU) over ``repeats`` runs, each on a fresh database."""
+    if http and postgres_admin_url:
+        raise ValueError("--http runs on SQLite only")
     walls: list[float] = []
     cpus: list[float] = []
     for r in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp, _database(postgres_admin_url, Path(tmp)) as url:
-            wall, cpu, sent, accepted = _one_run(url, total, minutes)
+        if http:
+            wall, cpu, sent, accepted = _one_http_run(total, minutes)
+        else:
+            with tempfile.TemporaryDirectory() as tmp, _database(postgres_admin_url, Path(tmp)) as url:
+                wall, cpu, sent, accepted = _one_run(url, total, minutes)
         if accepted != sent:
             raise RuntimeError(f"{sent - accepted} of {sent} events were not accepted")
         walls.append(wall / sent * 1e6)
@@ -100,6 +143,7 @@ def bench_ingest(
         progress(f"run {r + 1}/{repeats}: {walls[-1]:.1f} µs/event wall, {cpus[-1]:.1f} CPU\n")
     return {
         "database": "postgresql" if postgres_admin_url else "sqlite",
+        "path": "HTTP batches of 1,000" if http else "intake function in process",
         "events": total,
         "repeats": repeats,
         "us_per_event_wall": [round(w, 1) for w in walls],
