@@ -33,7 +33,7 @@ from screens.services.leadin import analytics as leadin_analytics
 from screens.services.leadin.proof_of_play import proof_of_play, proof_of_play_csv
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
-Days = Annotated[int, Query(ge=1, le=92, description="how many days back from now")]
+Days = Annotated[int, Query(ge=1, le=analytics.ANALYTICS_DAYS, description="how many days back from now")]
 TzOffset = Annotated[
     int,
     Query(

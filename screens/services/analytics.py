@@ -20,7 +20,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session, col
@@ -33,6 +33,8 @@ from screens.db.tables import Coupon, Screen, table
 from screens.schemas import analytics as schema
 from screens.services.live_state import screen_crowd, showing_now
 
+ANALYTICS_DAYS: Final = 92
+"""The longest window analytics answers (days back from now); older quarter-hour rollups are pruned."""
 HEAT_GENDERS = (*GENDERS, UNKNOWN)
 HEAT_AGES = (*AGE_BUCKETS, UNKNOWN)
 

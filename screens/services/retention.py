@@ -1,4 +1,10 @@
-"""Raw events are kept for ``retention_days``; the rollups, which analytics reads, are kept for ever.
+"""Raw events are kept for ``retention_days``; the rollups, which analytics reads, outlive them.
+
+Quarter-hour rows of the two-grain rollups (coupons, coupon cells, flow) older than the analytics
+window (:data:`screens.services.analytics.ANALYTICS_DAYS`, the longest window any endpoint reads) are pruned by
+:func:`prune_rollups`: windows read whole days from the daily rows, which are kept for ever, and
+only their ragged ends from quarter hours. Traffic and store visits have no daily grain and are
+kept whole.
 
 On PostgreSQL the log is partitioned by day (:mod:`screens.db.partitions`): retiring a day is a
 ``DROP TABLE``, and the partitions intake will need (the retention period back, a week ahead) are
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import ColumnElement, Table, delete, select, text
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, text
 from sqlalchemy.engine import Engine
 
 from screens.db.partitions import (
@@ -29,10 +35,13 @@ from screens.db.partitions import (
     ensure_partitions,
     is_partitioned,
 )
+from screens.db.rollups import BUCKET_S, DAY_S, CouponCellRollup, CouponRollup, FlowRollup
 from screens.db.tables import EventRecord, table
+from screens.services.analytics import ANALYTICS_DAYS
 
 log = logging.getLogger(__name__)
 DELETE_BATCH: Final = 5_000
+PRUNED: Final = (CouponRollup, FlowRollup, CouponCellRollup)
 _LOG = table(EventRecord)
 
 
@@ -65,6 +74,32 @@ def retire_raw_events(engine: Engine, retention_days: int, now: datetime | None 
     return RetentionResult(cutoff, [], [], deleted)
 
 
+def prune_rollups(engine: Engine, now: datetime | None = None) -> int:
+    """Delete quarter-hour rows of :data:`PRUNED` before the analytics window; how many come back.
+
+    The cut is the start of the UTC day :data:`ANALYTICS_DAYS` back, less a day (a window's ragged
+    start is read by quarter hour up to its first whole UTC day; the spare day covers clocks that
+    disagree). One day per transaction, oldest first, so each write is short.
+    """
+    now = now or datetime.now(UTC)
+    cut = (int(now.timestamp()) // DAY_S - ANALYTICS_DAYS - 1) * DAY_S
+    deleted = 0
+    for model in PRUNED:
+        rollup = table(model).c
+        with engine.connect() as conn:
+            oldest = conn.execute(select(func.min(rollup.bucket)).where(rollup.grain == BUCKET_S)).scalar()
+        day = None if oldest is None else int(oldest) // DAY_S * DAY_S
+        while day is not None and day < cut:
+            end = min(day + DAY_S, cut)
+            with engine.begin() as conn:
+                quarter_hours = and_(rollup.grain == BUCKET_S, rollup.bucket >= day, rollup.bucket < end)
+                deleted += conn.execute(delete(table(model)).where(quarter_hours)).rowcount
+            day = end
+    if deleted:
+        log.info("pruned %d quarter-hour rollup rows before %s", deleted, datetime.fromtimestamp(cut, UTC).date())
+    return deleted
+
+
 def _delete_in_batches(engine: Engine, target: Table, older: ColumnElement[bool]) -> int:
     """Delete the matching rows a batch per transaction (each a short write); how many come back."""
     deleted = 0
@@ -87,7 +122,8 @@ def checkpoint_wal(engine: Engine) -> tuple[int, int, int] | None:
 
 
 class RetentionWorker:
-    """Retires raw events every ``retention_every_s`` and checkpoints SQLite every ``checkpoint_every_s``."""
+    """Retires raw events and prunes old quarter-hour rollups every ``retention_every_s``, and
+    checkpoints SQLite every ``checkpoint_every_s``."""
 
     def __init__(
         self, engine: Engine, retention_days: int, retention_every_s: float = 3_600.0, checkpoint_every_s: float = 30.0
@@ -112,6 +148,7 @@ class RetentionWorker:
                 if since_retention >= self._retention_every_s:
                     since_retention = 0.0
                     retire_raw_events(self._engine, self._days)
+                    prune_rollups(self._engine)
                 checkpoint_wal(self._engine)
             except Exception:
                 log.exception("retention step failed; retrying on the next tick")

@@ -5,22 +5,24 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from screens.auth import Principal
 from screens.bus.memory import MemoryEventStream, make_memory_bus
 from screens.db.partitions import EVENT_LEDGER, ensure_partitions, is_partitioned, partition_days, partition_name
-from screens.db.rollups import TrafficRollup, VisitRollup
+from screens.db.rollups import BUCKET_S, DAY_S, CouponCellRollup, CouponRollup, FlowRollup, TrafficRollup, VisitRollup
 from screens.db.session import make_engine
-from screens.db.tables import EventRecord, Store, table
+from screens.db.tables import Coupon, EventRecord, Screen, Store, table
 from screens.services import analytics
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
-from screens.services.retention import checkpoint_wal, retire_raw_events
+from screens.services.leadin import analytics as leadin_analytics
+from screens.services.retention import checkpoint_wal, prune_rollups, retire_raw_events
 from screens.services.rollups import RollupConfig
 from screens.services.session_window import SessionPolicy
 from screens.settings import Settings
@@ -131,4 +133,66 @@ def test_postgres_event_log_is_partitioned_by_day(postgres_server_url: str) -> N
         assert is_partitioned(conn)
         days = partition_days(conn)
     assert days[0] <= (NOW - timedelta(days=30)).date() and days[-1] >= (NOW + timedelta(days=7)).date()
+    engine.dispose()
+
+
+def _showings(ages_in_days: list[float]) -> list[dict[str, object]]:
+    """A crowd, a showing and a claim at the lead-in screen, at each age."""
+    events: list[dict[str, object]] = []
+    for days in ages_in_days:
+        at = NOW - timedelta(days=days)
+        face = {"gender": "female", "age": 30, "confidence": 0.9}
+        for kind, dt, extra in (
+            ("audience", 0, {"faces": [face]}),
+            ("coupon_impression", 2, {"coupon_id": "c1", "explored": False}),
+            ("coupon_claim", 4, {"coupon_id": "c1"}),
+        ):
+            ts = (at + timedelta(seconds=dt)).isoformat()
+            events.append({"event_id": str(uuid.uuid4()), "type": kind, "ts": ts, "screen_id": "lead1", **extra})
+    return events
+
+
+def _rows(session: Session, model: type[SQLModel], grain: int) -> list[Row[Any]]:
+    rollup = table(model)
+    query = select(rollup).where(rollup.c.grain == grain).order_by(*rollup.primary_key.columns)
+    return list(session.execute(query))
+
+
+PRUNED = (CouponRollup, FlowRollup, CouponCellRollup)
+
+
+def test_quarter_hour_rollups_past_the_analytics_window_are_pruned_and_days_stay(database_url: str) -> None:
+    ages = [200, 120, 95, 92.5, 91.9, 30, 2, 0.01]  # the cut is 93 days before today's UTC midnight
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        if is_partitioned(conn):
+            ensure_partitions(conn, (NOW - timedelta(days=201)).date(), NOW.date())
+    with Session(engine) as session:
+        session.add(Store(id="s1", name="s1", floor=1, zone="n", category="fashion"))
+        session.add(Screen(id="lead1", kind="lead_in", zone="atrium"))
+        session.flush()
+        valid = {"valid_from": NOW - timedelta(days=300), "valid_to": NOW + timedelta(days=10)}
+        session.add(Coupon(id="c1", store_id="s1", title="t", kind="percent", value=10.0, **valid))
+        session.commit()
+        screens = {"lead1": ScreenInfo("lead_in", None)}
+        events = _showings(ages)
+        result = ingest(session, MemoryEventStream(), events, screens, ADMIN, KEEP_ALL, sessions=sessions_for(engine))
+        assert result.accepted == len(events)
+    window = analytics.Window.last_days(92, 120, 1, now=NOW)  # a time zone: the ragged ends are not UTC days
+    cut = (int(NOW.timestamp()) // DAY_S - 93) * DAY_S
+    with Session(engine) as session:
+        before = leadin_analytics.store_coupons(session, "s1", window, 0.1)
+        days = {m: _rows(session, m, DAY_S) for m in PRUNED}
+        young = {m: [r for r in _rows(session, m, BUCKET_S) if r._mapping["bucket"] >= cut] for m in PRUNED}
+        old = sum(len(_rows(session, m, BUCKET_S)) - len(young[m]) for m in PRUNED)
+    assert old >= 9  # coupons, flow and a cell for each of the three oldest showings
+    assert prune_rollups(engine, now=NOW) == old
+    with Session(engine) as session:
+        for model in PRUNED:
+            assert _rows(session, model, BUCKET_S) == young[model] and young[model], model
+            assert _rows(session, model, DAY_S) == days[model], model  # daily rows are kept
+        after = leadin_analytics.store_coupons(session, "s1", window, 0.1)
+    assert after == before
+    assert before.coupons[0].pacing.claims_in_validity == len(ages)  # read from the days since valid_from
+    assert prune_rollups(engine, now=NOW) == 0
     engine.dispose()

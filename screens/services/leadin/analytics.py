@@ -15,11 +15,12 @@ The measured exploration share counts only impressions whose screen reported the
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlmodel import Session, col
 
 from screens.db.rollups import BUCKET_S, DAY_S, CouponCellRollup, CouponRollup
@@ -151,18 +152,32 @@ def _tallies(session: Session, ids: list[str], window: Window) -> tuple[dict[str
 
 
 def _claims_since(session: Session, starts: dict[str, int], until: int) -> Counter[str]:
-    """Claims of each coupon from its own start bucket to ``until``, in one pass."""
+    """Claims of each coupon from its own start bucket to ``until``, in one pass.
+
+    Whole UTC days are read from the daily rows and the ragged ends from the quarter hours (as
+    :func:`screens.services.analytics.spanning`): quarter-hour rows older than the analytics window
+    are pruned (:func:`screens.services.retention.prune_rollups`), and a coupon can run longer.
+    """
     if not starts:
         return Counter()
     r = table(CouponRollup).c
-    counted = case(
-        *((((r.coupon_id == cid) & (r.bucket >= start)), r.claims) for cid, start in starts.items()), else_=0
-    )
+    end_day = until // DAY_S * DAY_S
+
+    def own_rows(start: int) -> ColumnElement[bool]:
+        first_day = math.ceil(start / DAY_S) * DAY_S
+        if first_day >= end_day:
+            return and_(r.grain == BUCKET_S, r.bucket >= start)
+        return or_(
+            and_(r.grain == BUCKET_S, r.bucket >= start, r.bucket < first_day),
+            and_(r.grain == DAY_S, r.bucket >= first_day, r.bucket < end_day),
+            and_(r.grain == BUCKET_S, r.bucket >= end_day),
+        )
+
+    counted = case(*(((r.coupon_id == cid) & own_rows(start), r.claims) for cid, start in starts.items()), else_=0)
     query = (
         select(r.coupon_id, func.sum(counted))
         .where(
             r.coupon_id.in_(list(starts)),
-            r.grain == BUCKET_S,
             r.bucket >= min(starts.values()),
             r.bucket < until,
             r.claims > 0,
