@@ -6,9 +6,10 @@ the stream carries only small change notices, never rankings.
 
 Why polling and not a notification channel: both sources are already shared by every worker — the
 crowd is read from the live counters (Redis with several workers) and the last try-on from the event
-log (the database) — so each stream polls its own screen's state once every ``poll_s`` and pushes
-only when the rounded value differs. That is multi-worker safe with no extra fan-out, survives a
-Redis reconnect without lost messages, and costs one small read per connected screen per second.
+log (the database, within the mirror-session window) — so each stream polls its own screen's state
+once every ``poll_s`` and pushes only when the rounded value differs. That is multi-worker safe with
+no extra fan-out, survives a Redis reconnect without lost messages, and costs one small read per
+connected screen per second.
 
 Streams end after ``max_stream_s`` (the browser reconnects at once); together with
 ``timeout_graceful_shutdown`` in ``vitrine serve`` this keeps a restart from waiting on screens.
@@ -20,7 +21,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlmodel import Session, col, select
@@ -48,11 +49,17 @@ def crowd_state(runtime: Runtime, screen_id: str) -> dict[str, Any]:
     }
 
 
-def last_try_on(runtime: Runtime, screen_id: str) -> dict[str, Any]:
-    """The newest try-on logged for the mirror, or ``{"sku": None}`` before the first one."""
+def last_try_on(runtime: Runtime, screen_id: str, now: datetime | None = None) -> dict[str, Any]:
+    """The newest try-on logged for the mirror within the mirror-session window, or ``{"sku": None}``.
+
+    Bounded by the window (a try-on older than it belongs to a session that can no longer go on):
+    the read is a range of the ``(type, ts)`` index, never a walk back through every try-on of every
+    mirror, which is what a mirror without a recent try-on cost on each poll.
+    """
+    since = (now or datetime.now(UTC)) - timedelta(seconds=runtime.settings.mirror_session_window_s)
     query = (
         select(EventRecord.payload)
-        .where(EventRecord.type == "try_on", EventRecord.screen_id == screen_id)
+        .where(EventRecord.type == "try_on", col(EventRecord.ts) >= since, EventRecord.screen_id == screen_id)
         .order_by(col(EventRecord.ts).desc())
         .limit(1)
     )

@@ -16,6 +16,7 @@ from screens.app import create_app
 from screens.auth import Role, create_token
 from screens.db.session import make_engine
 from screens.db.tables import AuditLog, EventRecord
+from screens.services.live_push import last_try_on
 from screens.services.mirror.training import train_and_maybe_publish
 from screens.settings import Settings
 from tests.builders import coupon, wait_for
@@ -401,3 +402,13 @@ def test_a_re_registered_screen_reaches_the_other_worker_through_redis(
         wait_for(lambda: status_at_two() == 200)  # worker two now holds mirror1 in its screens cache
         assert one.put("/v1/screens/mirror1", json={"kind": "lead_in"}, headers=admin).status_code == 200
         wait_for(lambda: status_at_two() == 404, timeout=5)
+
+
+def test_the_mirror_page_hears_the_last_try_on_only_within_the_session_window(mirror: Mirror) -> None:
+    old = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    body = {"event_id": str(uuid.uuid4()), "sku": "T1", "session_id": "sess-old", "ts": old}
+    assert mirror.client.post("/v1/mirrors/mirror1/try-ons", json=body, headers=mirror.device).status_code == 200
+    assert last_try_on(mirror.runtime, "mirror1")["sku"] is None  # 3 h old: past the 2 h window
+    assert last_try_on(mirror.runtime, "mirror1", now=datetime.now(UTC) - timedelta(hours=2))["sku"] == "T1"
+    assert mirror.try_on("B1", session_id="sess-new").status_code == 200
+    assert last_try_on(mirror.runtime, "mirror1")["sku"] == "B1"
