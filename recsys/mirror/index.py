@@ -34,7 +34,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from recsys.mirror.catalog import StoreItem
+from recsys.mirror.catalog import StoreItem, variant_key
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,8 @@ class StorePartition:
     local_of_row: np.ndarray = field(repr=False)
     popularity_dims: int = 0
     """1 when the vectors end with the item's popularity coordinate (see ``item_embeddings``)."""
+    variants_of_row: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    """Rows sharing a row's :func:`~recsys.mirror.catalog.variant_key` (itself included); rows with none are absent."""
 
     @property
     def collaborative_end(self) -> int:
@@ -164,6 +166,14 @@ class StorePartition:
 
     def row(self, sku: str) -> int | None:
         return self.row_of_sku.get(sku)
+
+    def variants(self, row: int, exclude_rows: Sequence[int] = ()) -> list[int]:
+        """The in-stock variants of ``row`` (other colours of the same piece), minus ``exclude_rows``."""
+        group = self.variants_of_row.get(row)
+        if group is None:
+            return []
+        skip = {row, *exclude_rows}
+        return [r for r in group.tolist() if r not in skip and self.in_stock[r]]
 
     def allowed_mask(self, category: str, exclude_rows: Sequence[int] = ()) -> np.ndarray:
         """In-stock items of ``category`` minus ``exclude_rows``, as a mask over its index ids."""
@@ -212,9 +222,24 @@ def build_partition(
         category_of_row=category_of_row,
         local_of_row=local_of_row,
         popularity_dims=popularity_dims,
+        variants_of_row=_variant_groups(items),
     )
     logger.info("indexed %d items of store %s in %.2fs", len(items), store_id, time.perf_counter() - started)
     return partition
+
+
+def _variant_groups(items: Sequence[StoreItem]) -> dict[int, np.ndarray]:
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row, item in enumerate(items):
+        key = variant_key(item)
+        if key[1]:
+            groups.setdefault(key, []).append(row)
+    out: dict[int, np.ndarray] = {}
+    for rows in groups.values():
+        if len(rows) > 1:
+            members = np.asarray(rows, dtype=np.int64)
+            out.update(dict.fromkeys(rows, members))
+    return out
 
 
 class IndexRegistry:

@@ -4,7 +4,8 @@ The mirror knows the item scanned in the fitting room, the session's earlier try
 anonymous crowd profile in front of it, never who the shopper is. :class:`MirrorRecommender` answers
 
 * **similar** — same category, same store, in stock, not the item nor an earlier try-on, ranked by
-  content similarity (style, colours, price band, gender target, name) blended with co-try-on;
+  content similarity (style, colours, price band, gender target, name) blended with co-try-on, with
+  the tried piece's other variants (same name: its other colours) lifted by ``mirror_variant``;
 * **complementary** — only categories *other* than the tried item's that the editable compatibility
   table (or the merchandiser, through ``complements``) allows, ranked by co-try-on/co-purchase (ALS),
   content fit in the target category and the merchandiser's declared picks;
@@ -234,7 +235,19 @@ class MirrorRecommender:
         w = {**w, "mirror_popularity": 0.0}  # the prior is for complements (see the weight's help)
         query = blended_query(sig.content, sig, w, cf_weight)
         scores, rows = part.categories[category].search(query, k, part.allowed_mask(category, exclude))
-        reasons = explain(contributions(part, rows, sig.content, sig, w, cf_weight), SIMILAR_REASONS)
+        variants = part.variants(row, exclude) if w["mirror_variant"] > 0 else []
+        bonus = np.zeros(len(rows), dtype=np.float32)
+        if variants:
+            # A second candidate source: the tried piece's other variants, wherever the index ranks them.
+            extra = np.setdiff1d(np.asarray(variants, dtype=np.int64), rows)
+            rows = np.concatenate([rows, extra])
+            scores = np.concatenate([scores, part.vectors[extra] @ query])
+            bonus = np.where(np.isin(rows, variants), np.float32(w["mirror_variant"]), np.float32(0.0))
+            order = np.argsort(-(scores + bonus), kind="stable")[:k]
+            rows, scores, bonus = rows[order], (scores + bonus)[order], bonus[order]
+        parts = contributions(part, rows, sig.content, sig, w, cf_weight)
+        parts["variant"] = bonus
+        reasons = explain(parts, SIMILAR_REASONS)
         return [
             ShelfItem(part.items[r], float(s), reason)
             for s, r, reason in zip(scores[:k], rows[:k], reasons, strict=False)

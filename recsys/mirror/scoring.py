@@ -28,6 +28,7 @@ SIMILAR_REASONS = {
     "session": "matches_your_session",
     "profile": "popular_with_crowd",
     "popularity": "popular_here",
+    "variant": "same_piece",
 }
 COMPLEMENT_REASONS = {
     "content": "completes_the_look",
@@ -122,10 +123,11 @@ def explain(parts: dict[str, np.ndarray], reasons: dict[str, str]) -> list[str]:
     Contributions are centred on the candidates' mean first; otherwise content, whose weight and
     values are the largest, would explain every item, even one that is there because it matches the
     session. Popularity is a prior, not a reason about the tried item: it explains a candidate only
-    when no other signal lifts it. A declared complement is always a ``merchandiser_pick``: that is
-    the most useful thing to tell the shopper and the merchandiser.
+    when no other signal lifts it. Another variant of the tried piece is always ``same_piece`` (the
+    shopper sees at once why it is there) and a declared complement always a ``merchandiser_pick``:
+    that is the most useful thing to tell the shopper and the merchandiser.
     """
-    names = [name for name in parts if name in reasons and name != "popularity"]
+    names = [name for name in parts if name in reasons and name not in ("popularity", *_ALWAYS)]
     if not names or len(next(iter(parts.values()))) == 0:
         return []
     lifts = np.stack([parts[name] - parts[name].mean() for name in names])
@@ -134,6 +136,11 @@ def explain(parts: dict[str, np.ndarray], reasons: dict[str, str]) -> list[str]:
         prior = parts["popularity"] - parts["popularity"].mean()
         unexplained = (lifts.max(axis=0) <= 0) & (prior > 0)
         chosen = [reasons["popularity"] if u else c for c, u in zip(chosen, unexplained.tolist(), strict=True)]
-    if "declared" in parts:
-        chosen = [reasons["declared"] if d > 0 else c for c, d in zip(chosen, parts["declared"], strict=True)]
+    for name in _ALWAYS:
+        if name in parts and name in reasons:
+            chosen = [reasons[name] if d > 0 else c for c, d in zip(chosen, parts[name], strict=True)]
     return chosen
+
+
+_ALWAYS = ("variant", "declared")
+"""Bonuses that are their own reason whenever they apply (a declared pick wins over a variant)."""

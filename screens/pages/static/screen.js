@@ -153,6 +153,7 @@ const REASONS = {
   matches_your_session: "Goes with what you tried",
   popular_with_crowd: "Popular right now",
   popular_here: "A favourite here",
+  same_piece: "Same piece, other colour",
   merchandiser_pick: "Staff pick",
 };
 function shelf(title, cls, items) {
