@@ -12,7 +12,9 @@ crowd profile; a hit is another item of the basket among the 10 similar (*simila
 complementary (*complementary*) or the 20 together (*both*). Baselines, 20 items each: *global
 popularity* (the most bought items of the training split) and *category popularity* (the most
 bought items of the categories the basket's other items belong to — an oracle: the mirror does not
-know them). The split is a seeded shuffle of the baskets.
+know them). The split is a seeded shuffle of the baskets. ``--validation`` splits the training part
+once more with the same seed and scores on that inner part instead: weights are tuned there, never
+on the held-out baskets.
 """
 
 from __future__ import annotations
@@ -134,6 +136,7 @@ def evaluate_baskets(
     factors: int = 32,
     iterations: int = 12,
     workdir: Path | None = None,
+    validation: bool = False,
     **training: Any,
 ) -> dict[str, Any]:
     """Import, log, train, answer; ``{"rows": {name: {similar, complementary, both}}, "n_test", …}``."""
@@ -144,6 +147,8 @@ def evaluate_baskets(
         try:
             baskets = read_baskets(dataset / "transactions-dev.csv")
             train, test = split_baskets(baskets, seed, test_fraction)
+            if validation:  # tune on part of the training baskets; the held-out ones stay unseen
+                train, test = split_baskets(train, seed, test_fraction)
             log.info("%d baskets: %d train, %d held-out with 2+ items", len(baskets), len(train), len(test))
             _import_catalog(engine, dataset)
             _log_sessions(engine, train)
@@ -258,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, required=True, help="folder with articles.csv, transactions-dev.csv")
     parser.add_argument("--seed", type=int, default=1, help="seed of the basket split")
     parser.add_argument("--test-fraction", type=float, default=0.2, help="share of baskets held out")
+    parser.add_argument(
+        "--validation", action="store_true", help="score on an inner split of the training baskets (for tuning)"
+    )
     parser.add_argument("--factors", type=int, default=32)
     parser.add_argument("--iterations", type=int, default=12)
     parser.add_argument("--purchase-weight", type=float, default=DEFAULT_PURCHASE_WEIGHT, help="as `train mirror`")
@@ -275,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         args.test_fraction,
         args.factors,
         args.iterations,
+        validation=args.validation,
         purchase_weight=args.purchase_weight,
         min_support=args.min_support,
     )

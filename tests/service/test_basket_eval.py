@@ -88,3 +88,13 @@ def test_hm_baskets_beat_both_baselines(tmp_path: Path) -> None:
         rows["global popularity (20 items)"]["both"], rows["category popularity, oracle categories (20 items)"]["both"]
     )
     assert rows["mirror"]["both"] > best, rows
+
+
+def test_validation_scores_on_training_baskets_only(tmp_path: Path) -> None:
+    """`--validation` tunes on an inner split of the training part (same seed); the held-out part is not read."""
+    data = write_dataset(tmp_path / "d", repeats=3)
+    baskets = read_baskets(data / "transactions-dev.csv")
+    train, _ = split_baskets(baskets, 2, 0.2)
+    inner_train, inner_test = split_baskets(train, 2, 0.2)
+    result = evaluate_baskets(data, seed=2, iterations=3, workdir=tmp_path, validation=True)
+    assert (result["n_train"], result["n_test"]) == (len(inner_train), len(inner_test))
