@@ -228,6 +228,11 @@ def build_partition(
     return partition
 
 
+MAX_VARIANTS = 24
+"""A name shared by more SKUs of one category is a generic name ("Slim Beige Sweater"), not one design
+with its colours (H&M's largest design has 17); such groups give no variants, and no per-request cost."""
+
+
 def _variant_groups(items: Sequence[StoreItem]) -> dict[int, np.ndarray]:
     groups: dict[tuple[str, str], list[int]] = {}
     for row, item in enumerate(items):
@@ -236,7 +241,7 @@ def _variant_groups(items: Sequence[StoreItem]) -> dict[int, np.ndarray]:
             groups.setdefault(key, []).append(row)
     out: dict[int, np.ndarray] = {}
     for rows in groups.values():
-        if len(rows) > 1:
+        if 1 < len(rows) <= MAX_VARIANTS:
             members = np.asarray(rows, dtype=np.int64)
             out.update(dict.fromkeys(rows, members))
     return out

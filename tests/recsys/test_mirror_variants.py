@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from recsys.mirror.catalog import StoreItem, variant_key
+from recsys.mirror.index import MAX_VARIANTS
 from recsys.mirror.recommender import MirrorRecommender
 
 
@@ -52,3 +53,12 @@ def test_sold_out_and_already_tried_variants_are_not_shown() -> None:
     rec = _rec()
     shown = [r.sku for r in rec.recommend("s", "T0", session_skus=["T3"], k=10).similar]
     assert "T2" not in shown and "T3" not in shown and shown[0] == "T1"
+
+
+def test_a_name_shared_by_too_many_skus_is_generic_and_gives_no_variants() -> None:
+    many = [_item(f"G{i}", "Basic tee", "black", ("basic",)) for i in range(MAX_VARIANTS + 1)]
+    rec = MirrorRecommender()
+    rec.load_catalog([*many, *LOOKALIKES])
+    assert all(r.reason != "same_piece" for r in rec.recommend("s", "G0", k=10).similar)
+    rec.load_catalog(many[:MAX_VARIANTS])
+    assert {r.reason for r in rec.recommend("s", "G0", k=5).similar} == {"same_piece"}
