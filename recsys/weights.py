@@ -41,7 +41,7 @@ WEIGHT_SPECS: Final[dict[str, WeightSpec]] = {
         1.0, 0.0, 10.0, "complementary lists: how often the item is tried on and bought (log-scaled prior)"
     ),
     "mirror_variant": WeightSpec(
-        0.5, 0.0, 10.0, "similar lists: bonus for the tried piece's other variants (same name: other colours)"
+        0.2, 0.0, 10.0, "similar lists: bonus for the tried piece's other variants (same name: other colours)"
     ),
 }
 
