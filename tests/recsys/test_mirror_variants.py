@@ -11,14 +11,14 @@ def _item(sku: str, name: str, color: str, tags: tuple[str, ...], stock: int = 5
     return StoreItem("s", sku, name, "tops", colors=(color,), style_tags=tags, price=20, stock=stock)
 
 
-# The tried top is black and basic; its other colour shares nothing but the name, while eight
-# look-alikes share colour and tags: content alone ranks the variant below all of them.
+# The tried top is black; its other colours share its name and tags but not its colour, while eight
+# look-alikes share colour and tags: content alone ranks the variants below all of them.
 LOOKALIKES = [_item(f"L{i}", f"Jersey tee {i}", "black", ("basic", "jersey")) for i in range(8)]
 CATALOG = [
     _item("T0", "Strap top", "black", ("basic", "jersey")),
-    _item("T1", "Strap top (1)", "pink", ("stripe", "lace")),
+    _item("T1", "Strap top (1)", "pink", ("basic", "jersey")),
     _item("T2", "STRAP TOP", "green", ("floral",), stock=0),
-    _item("T3", "Strap top", "white", ("floral",)),
+    _item("T3", "Strap top", "white", ("basic", "jersey")),
     *LOOKALIKES,
 ]
 
