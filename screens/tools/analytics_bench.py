@@ -6,10 +6,15 @@ of 1,000) in passes that each span the last 29 days, so a bigger log is a busier
 days (as more screens would make it), not a longer history. After each size, every endpoint the
 console calls, the store audience and the coupon ranking route are timed over HTTP.
 
-Bulk path (``--bulk``, for the 10M point): events are written by the intake function itself
-(``screens.services.events.ingest``: same validation, log insert and rollups, same transaction) in
-batches of about 5,000 from this process, skipping HTTP and JSON; the service process only answers the
-timed reads. It measures the same read path at a log size HTTP filling would take hours to reach.
+Bulk path (``--bulk``, for the 1M and 10M points): each size's new events are one pass over the
+29 days in time order (so a bigger log is still a busier mall), validated by the event schema and
+written straight into the raw log with the database's bulk writer (SQLite: an executemany per
+transaction of :data:`BULK_ROWS`; PostgreSQL: ``COPY`` into the partitioned log and its id ledger);
+then the rollups are recomputed from the whole log by the service's own rebuild
+(:func:`screens.services.rebuild.rebuild`, as ``vitrine analytics rebuild`` runs it), so they are
+exactly what intake would have kept. Nothing goes through the stream, so live state (recent faces)
+stays empty. The service process only answers the timed reads. Memory stays flat: events are
+generated, written and rolled up a batch at a time.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ import json
 import logging
 import math
 import random
+import resource
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,12 +36,11 @@ from typing import Any
 
 import httpx
 
-from screens.bus.memory import MemoryEventStream
-
 log = logging.getLogger(__name__)
 STORES, LEAD_INS, COUPONS_PER_STORE = 60, 100, 3
 SPAN = timedelta(days=29)
 BATCH = 1_000
+BULK_ROWS = 50_000
 ENDPOINTS = (
     ("store audience grid", "/v1/analytics/stores/{store}/audience?days=28"),
     ("store coupons", "/v1/analytics/stores/{store}/coupons?days=28"),
@@ -187,16 +192,16 @@ def bench_analytics(
                 filled, wal_max = 0, 0
                 for size in sizes:
                     started, sent = time.perf_counter(), filled
-                    while filled < size:
+                    if bulk:
+                        filled += bulk_fill(url, passes(size - filled, per_pass=size - filled, seed=size), progress)
+                        wal_max = max(wal_max, _wal_bytes(url))
+                        rolled = rebuild_rollups(url, progress)
+                        assert rolled == filled, (rolled, filled)
+                    while not bulk and filled < size:
                         batch = next(batches)
-                        if bulk:  # five batches per transaction: fewer, larger rollup upserts
-                            for _ in range(4):
-                                batch += next(batches, [])
-                            _ingest_direct(url, batch)
-                        else:
-                            body = json.dumps({"events": batch}).encode()
-                            r = http.post("/v1/events", content=body, headers={"Content-Type": "application/json"})
-                            assert r.json()["accepted"] == len(batch), r.text[:500]
+                        body = json.dumps({"events": batch}).encode()
+                        r = http.post("/v1/events", content=body, headers={"Content-Type": "application/json"})
+                        assert r.json()["accepted"] == len(batch), r.text[:500]
                         filled += len(batch)
                         wal_max = max(wal_max, _wal_bytes(url))
                         if progress and filled % 50_000 < len(batch):
@@ -208,9 +213,10 @@ def bench_analytics(
                         {
                             "events": filled,
                             "ingest_events_per_s": round((filled - sent) / elapsed),
-                            "ingest_path": "intake function (bulk)" if bulk else "HTTP batches of 1,000",
+                            "ingest_path": "bulk write + rebuild" if bulk else "HTTP batches of 1,000",
                             "endpoints": _time_endpoints(http, repeats),
                             "server_rss_mb": _rss_mb(service.proc.pid),
+                            "bench_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                             "sqlite_wal_max_mb": round(wal_max / 2**20, 1) if url.startswith("sqlite") else None,
                         }
                     )
@@ -250,37 +256,124 @@ def _wal_bytes(url: str) -> int:
     return wal.stat().st_size if wal.exists() else 0
 
 
-_ENGINES: dict[str, Any] = {}
+def bulk_fill(
+    url: str, batches: Iterator[list[dict[str, Any]]], progress: Callable[[str], object] | None = None
+) -> int:
+    """Write ``batches`` into the raw log with the database's bulk writer; how many were written.
 
-
-class _Discard(MemoryEventStream):
-    """The bulk path's stream: nothing consumes it here, so nothing is kept."""
-
-    def publish(self, events: Sequence[dict[str, Any]]) -> None:
-        pass
-
-
-def _ingest_direct(url: str, batch: list[dict[str, Any]]) -> None:
-    """The bulk path: the intake function in this process (validation, log, rollups; no HTTP)."""
+    The payloads are what intake logs (the schema's JSON dump plus the screen's store); the rollups
+    are not touched (:func:`rebuild_rollups` makes them). Events must be new and within the days
+    the log has partitions for.
+    """
+    from sqlalchemy import insert
     from sqlmodel import Session, select
 
-    from screens.auth import Principal
-    from screens.bus.memory import make_memory_bus
     from screens.db.session import make_engine
-    from screens.db.tables import Screen
-    from screens.services.events import IntakeConfig, ScreenInfo, ingest
-    from screens.services.session_window import SessionPolicy
+    from screens.db.tables import EventRecord, Screen, table
+    from screens.schemas.events import EVENT_ADAPTER
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        stores = {s.id: s.store_id for s in session.exec(select(Screen))}
+    received = datetime.now(UTC)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for batch in batches:
+            for raw in batch:
+                payload: dict[str, Any] = EVENT_ADAPTER.validate_python(raw).model_dump(mode="json")
+                screen = payload.get("screen_id")
+                payload["store_id"] = payload.get("store_id") or (stores.get(screen) if screen else None)
+                yield {
+                    "event_id": payload["event_id"],
+                    "type": payload["type"],
+                    "ts": datetime.fromisoformat(payload["ts"]),
+                    "screen_id": screen,
+                    "store_id": payload["store_id"],
+                    "payload": payload,
+                    "received_at": received,
+                }
+
+    written = 0
+    chunk: list[dict[str, Any]] = []
+    try:
+        if engine.dialect.name == "postgresql":
+            written = _copy_postgres(engine, rows(), progress)
+        else:
+            statement = insert(table(EventRecord))
+            for row in rows():
+                chunk.append(row)
+                if len(chunk) == BULK_ROWS:
+                    with engine.begin() as conn:
+                        conn.execute(statement, chunk)
+                    written += len(chunk)
+                    chunk = []
+                    if progress:
+                        progress(f"\r{written:,} events written")
+            if chunk:
+                with engine.begin() as conn:
+                    conn.execute(statement, chunk)
+                written += len(chunk)
+    finally:
+        engine.dispose()
+    return written
+
+
+def _copy_postgres(engine: Any, rows: Iterator[dict[str, Any]], progress: Callable[[str], object] | None) -> int:
+    """``COPY`` into the partitioned log and the id ledger, one transaction per :data:`BULK_ROWS`."""
+    from screens.db.partitions import ensure_partitions
+
+    columns = ("event_id", "type", "ts", "screen_id", "store_id", "payload", "received_at")
+    now = datetime.now(UTC).date()
+    with engine.begin() as conn:
+        ensure_partitions(conn, now - SPAN - timedelta(days=1), now + timedelta(days=1))
+    written, more = 0, True
+    while more:
+        more = False
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.driver_connection.cursor()  # psycopg's own, for COPY
+            ledger: list[tuple[str, datetime]] = []
+            with cursor.copy(f"COPY event_log ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([json.dumps(row[c]) if c == "payload" else row[c] for c in columns])
+                    ledger.append((row["event_id"], row["ts"]))
+                    if len(ledger) == BULK_ROWS:
+                        more = True
+                        break
+            with cursor.copy("COPY event_ledger (event_id, ts) FROM STDIN") as copy:
+                for entry in ledger:
+                    copy.write_row(entry)
+            raw.driver_connection.commit()
+            written += len(ledger)
+        finally:
+            raw.close()
+        if progress:
+            progress(f"\r{written:,} events written")
+    return written
+
+
+def rebuild_rollups(url: str, progress: Callable[[str], object] | None = None) -> int:
+    """Recompute every rollup from the whole log with the service's rebuild; how many events it read."""
+    from sqlmodel import Session
+
+    from screens.db.session import make_engine
+    from screens.services.events import IntakeConfig
+    from screens.services.rebuild import rebuild
     from screens.settings import Settings
 
-    if url not in _ENGINES:
-        engine = make_engine(url)
+    engine = make_engine(url)
+    config = IntakeConfig.from_settings(Settings(database_url=url)).rollups
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress and done % 100_000 < n:
+            progress(f"\r{done:,} events rolled up")
+
+    try:
         with Session(engine) as session:
-            screens = {s.id: ScreenInfo(s.kind, s.store_id) for s in session.exec(select(Screen))}
-        config = IntakeConfig.from_settings(Settings(database_url=url))
-        sessions = SessionPolicy(engine, make_memory_bus().counters, "analytics-bench", 7200.0)
-        _ENGINES[url] = (engine, screens, config, _Discard(), sessions)
-    engine, screens, config, stream, sessions = _ENGINES[url]
-    with Session(engine) as session:
-        admin = Principal(token_id=0, role="admin")
-        result = ingest(session, stream, batch, screens, admin, config, sessions=sessions)
-    assert result.accepted == len(batch), result.errors[:3]
+            result = rebuild(session, config, None, step)
+    finally:
+        engine.dispose()
+    return result.events
