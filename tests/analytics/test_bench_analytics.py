@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
+from sqlmodel import Session
 from typer.testing import CliRunner
 
+from screens.app import create_app
 from screens.cli import app
+from screens.db.partitions import EVENT_LEDGER
+from screens.db.session import make_engine
+from screens.db.tables import EventRecord, table
 from screens.schemas.events import EVENT_ADAPTER
-from screens.tools.analytics_bench import SPAN, passes
+from screens.tools.analytics_bench import SPAN, _mall, bulk_fill, passes, rebuild_rollups
+from tests.analytics.test_rebuild import _approx, _rollups
+from tests.analytics.test_rollups_match_the_raw_log import _admin
+from tests.conftest import make_settings
 
 
 def test_each_pass_spans_the_same_days_in_time_order_in_valid_batches() -> None:
@@ -32,3 +43,36 @@ def test_sizes_must_be_numbers_of_at_least_a_thousand_events() -> None:
     assert bad.exit_code == 2 and "--sizes" in bad.output
     small = runner.invoke(app, ["bench", "analytics", "--sizes", "10"])
     assert small.exit_code == 2 and "at least 1000" in small.output
+
+
+def _log_payloads(url: str) -> dict[str, Any]:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        rows = session.execute(select(table(EventRecord).c.event_id, table(EventRecord).c.payload)).all()
+    engine.dispose()
+    return dict(rows)
+
+
+def test_the_bulk_fill_and_rebuild_keep_what_intake_keeps(database_url: str) -> None:
+    """The bulk path of the 1M/10M points writes the log intake writes and the rollups intake keeps."""
+    settings = make_settings(database_url)
+    events = [e for batch in passes(3_000, per_pass=3_000) for e in batch]
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(_admin(settings))
+        _mall(client)
+        for start in range(0, len(events), 1_000):
+            answer = client.post("/v1/events", json={"events": events[start : start + 1_000]}).json()
+            assert answer["accepted"] == len(events[start : start + 1_000]), answer
+    by_intake, logged = _rollups(database_url), _log_payloads(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(delete(table(EventRecord)))
+        if conn.dialect.name == "postgresql":
+            conn.execute(delete(EVENT_LEDGER))
+    engine.dispose()
+
+    assert bulk_fill(database_url, iter([events[:1_234], events[1_234:]])) == len(events)
+    assert rebuild_rollups(database_url) == len(events)
+    assert _log_payloads(database_url) == logged
+    assert _rollups(database_url) == _approx(by_intake)
+    assert by_intake["rollup_coupons"] and by_intake["rollup_flow"] and by_intake["rollup_store_audience"]
