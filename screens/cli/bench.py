@@ -83,7 +83,9 @@ def bench_analytics(
         str | None, typer.Option(help="PostgreSQL server URL (a scratch database is made there); default SQLite")
     ] = None,
     repeats: Annotated[int, typer.Option(min=5, help="calls per endpoint and size")] = 20,
-    bulk: Annotated[bool, typer.Option("--bulk", help="bulk-write the log in time order, then rebuild the rollups (1M, 10M)")] = False,
+    bulk: Annotated[
+        bool, typer.Option("--bulk", help="bulk-write the log in time order, then rebuild the rollups (1M, 10M)")
+    ] = False,
 ) -> None:
     """Median and p95 of every analytics endpoint the console calls, as the event log grows."""
     import sys
