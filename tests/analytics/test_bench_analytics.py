@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 from sqlmodel import Session
@@ -16,6 +17,7 @@ from screens.db.partitions import EVENT_LEDGER
 from screens.db.session import make_engine
 from screens.db.tables import EventRecord, table
 from screens.schemas.events import EVENT_ADAPTER
+from screens.services import rebuild as rebuild_module
 from screens.tools.analytics_bench import SPAN, _mall, bulk_fill, passes, rebuild_rollups
 from tests.analytics.test_rebuild import _approx, _rollups
 from tests.analytics.test_rollups_match_the_raw_log import _admin
@@ -53,8 +55,12 @@ def _log_payloads(url: str) -> dict[str, Any]:
     return dict(rows)
 
 
-def test_the_bulk_fill_and_rebuild_keep_what_intake_keeps(database_url: str) -> None:
-    """The bulk path of the 1M/10M points writes the log intake writes and the rollups intake keeps."""
+def test_the_bulk_fill_and_rebuild_keep_what_intake_keeps(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk path of the 1M/10M points writes the log intake writes and the rollups intake keeps.
+
+    Small pages make the rebuild merge its per-type cursors across many fetches.
+    """
+    monkeypatch.setattr(rebuild_module, "PAGE", 97)
     settings = make_settings(database_url)
     events = [e for batch in passes(3_000, per_pass=3_000) for e in batch]
     with TestClient(create_app(settings)) as client:
