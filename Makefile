@@ -55,7 +55,7 @@ bench: $(STAMP) redis-server
 	$(PY) -m screens.cli bench events --total 50000 --batch 500 --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
 	$(PY) -m screens.cli bench coupons --workers 2 --connections 4 --duration 15 --rounds 3 --baseline \
 	  --redis-url redis://127.0.0.1:$(BENCH_REDIS_PORT)/0
-	$(PY) -m screens.cli bench analytics --sizes 10000,100000,300000 --bulk
+	$(PY) -m screens.cli bench analytics --sizes 100000,1000000 --bulk
 	$(PY) -m recsys.lab.leadin_bench
 	$(PY) -m recsys.lab.mirror_bench
 	$(PY) -m screens.cli vision bench --device auto --streams 1,2,4 --seconds 4
