@@ -17,7 +17,7 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,20 @@ import httpx
 from sqlmodel import Session
 
 from screens.auth import Principal
-from screens.bus.memory import make_memory_bus
+from screens.bus.memory import MemoryEventStream, make_memory_bus
 from screens.db.session import make_engine, upgrade
 from screens.db.tables import Coupon, Screen, Store
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
 from screens.services.session_window import SessionPolicy
 from screens.settings import Settings
-from screens.tools.analytics_bench import COUPONS_PER_STORE, LEAD_INS, STORES, _database, _Discard, passes
+from screens.tools.analytics_bench import COUPONS_PER_STORE, LEAD_INS, STORES, _database, passes
+
+
+class _Discard(MemoryEventStream):
+    """Nothing consumes the stream in this bench, so nothing is kept."""
+
+    def publish(self, events: Sequence[dict[str, Any]]) -> None:
+        pass
 
 
 def _mall(session: Session) -> dict[str, ScreenInfo]:
