@@ -10,8 +10,9 @@ runs are rolled up by intake and skipped here (by ``received_at``).
 
 Store audiences are decayed sums over all time, not buckets, so they are rebuilt only when the
 rebuild starts at or before the oldest raw event: rebuilt from a later day they would lose the
-visits before it. Raw events are kept for the retention period, rollups for ever, so a rebuild
-can only repair what the log still holds.
+visits before it. Raw events are kept for the retention period, daily rollups for ever and
+quarter-hour rollups for the analytics window (:func:`screens.services.retention.prune_rollups`),
+so a rebuild can only repair what the log still holds.
 """
 
 from __future__ import annotations
