@@ -8,7 +8,7 @@ PORT   ?= 8000
 PRESET ?= full
 HISTORY_DAYS ?= 14
 
-.PHONY: demo test venv redis-server chromium lint bench bench-gpu clean
+.PHONY: demo test venv redis-server wrk chromium lint bench bench-gpu clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ redis-server:
 	  echo "installing redis-server (Debian package)" >&2; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+# The coupon route's HTTP benchmark drives load with wrk (Debian package), installed when missing.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  echo "installing wrk (Debian package)" >&2; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download by Playwright); the
 # screen pages need a CJK font for item names in Chinese (a test fails on missing glyphs).
@@ -47,7 +54,7 @@ lint: $(STAMP)
 
 # Every benchmark of docs/benchmarks.md, one after the other, with a private redis-server.
 BENCH_REDIS_PORT ?= 6399
-bench: $(STAMP) redis-server
+bench: $(STAMP) redis-server wrk
 	redis-server --port $(BENCH_REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes >/dev/null
 	$(PY) -m screens.cli bench upload --rows 100000 --repeats 3
 	$(PY) -m screens.cli bench memory --upload-mib 50 --bomb-side 20000 --bombs 3
