@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Annotated
 
 import typer
@@ -47,11 +48,15 @@ def bench_coupons(
     chosen = tuple(c.strip() for c in crowds.split(",") if c.strip())
     if not chosen or set(chosen) - {"steady", "changing"}:
         raise typer.BadParameter(f"{crowds!r}: expected steady, changing or steady,changing", param_hint="--crowds")
-    _print_bench(
-        lambda: __import__("screens.tools.coupon_bench", fromlist=["x"]).bench_coupons(
-            coupons, stores, duration, connections, workers, redis_url, baseline, rounds, chosen
+    if workers > 1 and redis_url is None:
+        raise typer.BadParameter(
+            "more than one worker shares live state through Redis: pass --redis-url", param_hint="--workers"
         )
-    )
+    if shutil.which("wrk") is None:
+        raise typer.BadParameter("wrk is not installed (`make wrk` installs Debian's package)", param_hint="load")
+    from screens.tools.coupon_bench import bench_coupons as run
+
+    _print_bench(lambda: run(coupons, stores, duration, connections, workers, redis_url, baseline, rounds, chosen))
 
 
 @bench_app.command("ingest")
