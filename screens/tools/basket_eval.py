@@ -35,6 +35,7 @@ from typing import Any, Final
 import numpy as np
 from sqlmodel import Session
 
+from recsys.lab.basket_probe import probe_rates
 from recsys.mirror.artifacts import load_mirror_models
 from recsys.mirror.compatibility import DEFAULT_MIN_SUPPORT
 from recsys.mirror.models.als import DEFAULT_PURCHASE_WEIGHT
@@ -129,7 +130,17 @@ def _event(at: datetime, **fields: Any) -> dict[str, Any]:
     return {"event_id": str(uuid.uuid4()), "ts": at.isoformat(), **fields}
 
 
-def evaluate_baskets(
+@dataclass(frozen=True)
+class TrainedMirror:
+    """The recommender a worker would hold after training on ``train``, with the baskets it is scored on."""
+
+    rec: MirrorRecommender
+    train: list[list[str]]
+    test: list[list[str]]
+    parts: dict[str, bool]
+
+
+def train_on_baskets(
     dataset: Path,
     seed: int = 1,
     test_fraction: float = 0.2,
@@ -138,8 +149,8 @@ def evaluate_baskets(
     workdir: Path | None = None,
     validation: bool = False,
     **training: Any,
-) -> dict[str, Any]:
-    """Import, log, train, answer; ``{"rows": {name: {similar, complementary, both}}, "n_test", …}``."""
+) -> TrainedMirror:
+    """Import, split, log, train; ``validation`` splits the training part again (the held-out part stays unread)."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         url = f"sqlite:///{tmp}/vitrine.db"
         upgrade(url)
@@ -167,8 +178,20 @@ def evaluate_baskets(
             rec = _worker_recommender(engine, Path(tmp) / "models")
         finally:
             engine.dispose()
-    rows = _score(rec, train, test)
-    return {"rows": rows, "n_train": len(train), "n_test": len(test), "seed": seed, "parts": report.parts}
+    return TrainedMirror(rec, train, test, report.parts)
+
+
+def evaluate_baskets(dataset: Path, seed: int = 1, **options: Any) -> dict[str, Any]:
+    """Train (see :func:`train_on_baskets`), answer: ``{"rows": {name: {similar, complementary, both}}, …}``."""
+    trained = train_on_baskets(dataset, seed, **options)
+    rows = _score(trained.rec, trained.train, trained.test)
+    return {
+        "rows": rows,
+        "n_train": len(trained.train),
+        "n_test": len(trained.test),
+        "seed": seed,
+        "parts": trained.parts,
+    }
 
 
 def _import_catalog(engine: Any, dataset: Path) -> None:
@@ -270,22 +293,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=12)
     parser.add_argument("--purchase-weight", type=float, default=DEFAULT_PURCHASE_WEIGHT, help="as `train mirror`")
     parser.add_argument("--min-support", type=int, default=DEFAULT_MIN_SUPPORT, help="as `train mirror`")
+    parser.add_argument(
+        "--probe", action="store_true", help="with --validation: hit-rates of alternative lists and ceilings"
+    )
     args = parser.parse_args(argv)
+    if args.probe and not args.validation:
+        parser.error("--probe tunes, so it needs --validation (the held-out baskets are for reporting only)")
     for name in ("articles.csv", "transactions-dev.csv"):
         if not (args.dataset / name).exists():
             parser.error(f"{args.dataset / name} does not exist")
     if not 0.0 < args.test_fraction < 1.0:
         parser.error("--test-fraction must be in (0, 1)")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
-    result = evaluate_baskets(
-        args.dataset,
-        args.seed,
-        args.test_fraction,
-        args.factors,
-        args.iterations,
-        validation=args.validation,
-        purchase_weight=args.purchase_weight,
-        min_support=args.min_support,
-    )
-    print(to_markdown(result))
+    options: dict[str, Any] = {
+        "test_fraction": args.test_fraction,
+        "factors": args.factors,
+        "iterations": args.iterations,
+        "validation": args.validation,
+        "purchase_weight": args.purchase_weight,
+        "min_support": args.min_support,
+    }
+    if args.probe:
+        trained = train_on_baskets(args.dataset, args.seed, **options)
+        rates = probe_rates(trained.rec, STORE, trained.train, trained.test, K)
+        print(f"| list (20 shown), validation baskets (n = {len(trained.test)}) | HR |\n|---|---:|")
+        print("\n".join(f"| {name} | {rate:.3f} |" for name, rate in rates.items()))
+        return 0
+    print(to_markdown(evaluate_baskets(args.dataset, args.seed, **options)))
     return 0

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from recsys.lab.basket_probe import co_purchase_neighbours, probe_rates
 from screens.cli import app as cli
-from screens.tools.basket_eval import evaluate_baskets, read_baskets, split_baskets
+from screens.tools.basket_eval import STORE, evaluate_baskets, read_baskets, split_baskets, train_on_baskets
 
 HM = Path(__file__).parents[2] / ".." / "shared" / "data" / "baskets-hm"
 COLUMNS = [
@@ -98,3 +99,33 @@ def test_validation_scores_on_training_baskets_only(tmp_path: Path) -> None:
     inner_train, inner_test = split_baskets(train, 2, 0.2)
     result = evaluate_baskets(data, seed=2, iterations=3, workdir=tmp_path, validation=True)
     assert (result["n_train"], result["n_test"]) == (len(inner_train), len(inner_test))
+
+
+def test_co_purchase_neighbours_rank_by_cosine_of_basket_counts() -> None:
+    baskets = [["a", "b"], ["a", "b"], ["a", "c"], ["c", "d"], ["c", "e"], ["c", "f"]]
+    # a–b: 2 / sqrt(3·2) = 0.82; a–c: 1 / sqrt(3·4) = 0.29, although c is the more sold item
+    assert co_purchase_neighbours(baskets)["a"] == ["b", "c"]
+    assert co_purchase_neighbours(baskets)["d"] == ["c"]
+
+
+def test_probe_scores_alternative_lists_on_validation_baskets(tmp_path: Path) -> None:
+    """The looks are bought together, so their co-purchase neighbours find a partner in nearly every basket;
+    the shipped row of the probe is the evaluation's own *both*."""
+    data = write_dataset(tmp_path / "d")
+    trained = train_on_baskets(data, seed=1, iterations=8, workdir=tmp_path, validation=True)
+    rates = probe_rates(trained.rec, STORE, trained.train, trained.test)
+    assert rates["ceiling: a partner among the co-purchase neighbours (any number)"] >= 0.9, rates
+    assert rates["co-purchase neighbours first (up to 1 per list)"] >= 0.9, rates
+    both = evaluate_baskets(data, seed=1, iterations=8, workdir=tmp_path, validation=True)["rows"]["mirror"]["both"]
+    assert rates["mirror as shipped (10 similar + 10 complementary)"] == pytest.approx(both)
+
+
+def test_probe_refuses_the_held_out_baskets(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "d", repeats=3)
+    result = CliRunner().invoke(cli, ["eval", "mirror", "--dataset", str(data), "--probe"])
+    assert result.exit_code == 2 and "needs --validation" in result.output
+    result = CliRunner().invoke(
+        cli, ["eval", "mirror", "--dataset", str(data), "--probe", "--validation", "--iterations", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "| ceiling: a partner among the co-purchase neighbours (any number) |" in result.stdout
