@@ -89,6 +89,10 @@ class CrowdProfile:
     def is_empty(self) -> bool:
         return self.n_faces <= 0.0
 
+    def key(self) -> tuple[object, ...]:
+        """Equal for profiles that rank the same (same shares, faces, groups and time context)."""
+        return (self.shares.tobytes(), self.n_faces, tuple(sorted(self.group_shares.items())), self.context)
+
     def as_dict(self) -> dict[str, float]:
         """``{cell: share}`` for the non-zero cells, the shape of the API's ``profile`` field."""
         nz = np.flatnonzero(self.shares)

@@ -22,17 +22,10 @@ import numpy as np
 from recsys.audience import AudienceLift
 from recsys.leadin import components as comp
 from recsys.leadin.components import COMPONENTS
-from recsys.leadin.rerank import (
-    PacingConfig,
-    build_slate,
-    day_fraction,
-    pacing_probability,
-    slate_propensities,
-    thompson_draws,
-)
+from recsys.leadin.rerank import PacingConfig, build_slate, slate_propensities
+from recsys.leadin.stages import ScoreFrame, clock_scores, crowd_scores, exploration_slots, score_frame
 from recsys.leadin.table import CouponCandidate, CouponTable, RankedCoupon, StoreStats, StoreTable
 from recsys.profile import CrowdProfile
-from recsys.weights import default_weights
 
 __all__ = [
     "COMPONENTS",
@@ -43,6 +36,7 @@ __all__ = [
     "StoreStats",
     "StoreTable",
     "component_matrix",
+    "draw_slate",
     "rank_coupons",
 ]
 
@@ -81,12 +75,6 @@ def _as_stores(stats: Mapping[str, StoreStats] | StoreTable | None) -> StoreTabl
     return StoreTable.from_stats(stats)
 
 
-def _exploration_slots(share: float, k: int, rng: np.random.Generator) -> int:
-    """``share × k`` slots on average, rounded stochastically so small shares still explore."""
-    expected = min(max(share, 0.0), 1.0) * k
-    return int(expected) + int(rng.random() < expected - int(expected))
-
-
 def rank_coupons(
     candidates: Sequence[CouponCandidate] | CouponTable,
     profile: CrowdProfile,
@@ -101,12 +89,14 @@ def rank_coupons(
     pacing: PacingConfig | None = None,
     learned_reference: float | None = None,
 ) -> list[RankedCoupon]:
-    """Top-``k`` slate for one crowd.
+    """Top-``k`` slate for one crowd, every stage computed from scratch.
 
-    ``now`` must be timezone-aware mall-local time (pacing reads the hour). ``weights`` may be a
-    partial mapping; missing names take their :mod:`recsys.weights` default. ``learned_scores`` are
-    raw model scores aligned with the candidates (NaN where the model has none); ``learned_reference``
-    is the calibrated model's average log-odds (see :func:`recsys.leadin.components.learned`).
+    ``now`` must be timezone-aware mall-local time (pacing reads the hour); the ranking clock reads
+    it in whole seconds (:mod:`recsys.leadin.stages`). ``weights`` may be a partial mapping; missing
+    names take their :mod:`recsys.weights` default. ``learned_scores`` are raw model scores aligned
+    with the candidates (NaN where the model has none); ``learned_reference`` is the calibrated
+    model's average log-odds (see :func:`recsys.leadin.components.learned`). A service ranking many
+    requests uses :class:`recsys.leadin.ranker.CouponRanker`, which returns the same slates.
     """
     if k <= 0:
         return []
@@ -115,22 +105,24 @@ def rank_coupons(
     table = _as_table(candidates)
     if len(table) == 0:
         return []
-    pacing = pacing or PacingConfig()
-    w = {**default_weights(), **(weights or {})}
-    now_ts = now.timestamp()
-    valid = table.valid_mask(now_ts)
-    paced = pacing_probability(table.claims_today, table.daily_cap, day_fraction(now, pacing), pacing.slack)
-    eligible = valid & (rng.random(len(table)) < paced)
-    weight_vec = np.array([w[name] for name in COMPONENTS])
-    weighted = component_matrix(
-        table, profile, store_audiences, _as_stores(stats), now_ts, valid, learned_scores, learned_reference
-    )
-    weighted *= weight_vec[:, None]
-    base = weighted.sum(axis=0)
-    n_explore = _exploration_slots(w["exploration"], k, rng)
-    draws = thompson_draws(table.claims_total, table.impressions, rng, pacing) if n_explore > 0 else None
+    clock = clock_scores(table, _as_stores(stats), weights, now, pacing)
+    crowd = crowd_scores(table, profile, store_audiences, learned_scores, learned_reference)
+    return draw_slate(score_frame(clock, crowd), k, rng, max_per_store)
+
+
+def draw_slate(frame: ScoreFrame, k: int, rng: np.random.Generator, max_per_store: int = 1) -> list[RankedCoupon]:
+    """The per-request part of a ranking: pacing and exploration draws, the greedy walk, propensities.
+
+    The draws are taken from ``rng`` in a fixed order (pacing, the exploration slot count, then the
+    Thompson draws when a slot explores), so the same generator state gives the same slate.
+    """
+    clock, table = frame.clock, frame.clock.table
+    w = clock.weights
+    eligible = clock.valid & (rng.random(len(table)) < clock.paced)
+    n_explore = exploration_slots(w["exploration"], k, float(rng.random()))
+    draws = rng.beta(*clock.thompson) if n_explore > 0 else None
     slate = build_slate(
-        base,
+        frame.base,
         eligible,
         table.store_idx,
         table.category_idx,
@@ -139,21 +131,23 @@ def rank_coupons(
         w["category_diversity"],
         draws,
         n_explore,
+        order=frame.order,
+        store_of=clock.store_of,
     )
     left = int(eligible.sum()) - sum(not e for e in slate.explored)
-    propensities = slate_propensities(slate, paced, left, w["exploration"], k)
+    propensities = slate_propensities(slate, clock.paced, left, w["exploration"], k)
     out: list[RankedCoupon] = []
     for row, penalty, explored, propensity in zip(
         slate.rows, slate.diversity_penalty, slate.explored, propensities, strict=True
     ):
-        explain = {name: float(weighted[i, row]) for i, name in enumerate(COMPONENTS)}
+        explain = frame.explain(row)
         explain["category_diversity"] = penalty
         out.append(
             RankedCoupon(
                 coupon_id=table.coupon_ids[row],
                 store_id=table.store_ids[table.store_idx[row]],
                 title=table.titles[row],
-                score=float(base[row] + penalty),
+                score=float(frame.base[row] + penalty),
                 explain=explain,
                 explored=explored,
                 propensity=propensity,

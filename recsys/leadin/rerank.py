@@ -47,13 +47,13 @@ def pacing_probability(
     return np.clip((allowed - used) / max(slack, 1e-9), 0.0, 1.0)
 
 
-def thompson_draws(
-    claims: np.ndarray, impressions: np.ndarray, rng: np.random.Generator, pacing: PacingConfig
-) -> np.ndarray:
-    """One draw per coupon from Beta(prior + claims, prior + non-claims)."""
+def thompson_parameters(
+    claims: np.ndarray, impressions: np.ndarray, pacing: PacingConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(alpha, beta)`` of each coupon's Beta(prior + claims, prior + non-claims) claim rate."""
     alpha = pacing.prior_claims + claims
     beta = pacing.prior_impressions - pacing.prior_claims + np.maximum(impressions - claims, 0.0)
-    return rng.beta(alpha, np.maximum(beta, 1e-3))
+    return alpha, np.maximum(beta, 1e-3)
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,27 @@ class Slate:
     rows: list[int]
     diversity_penalty: list[float]
     explored: list[bool]
+
+
+@dataclass(frozen=True)
+class CategoryOrder:
+    """Candidate rows grouped by category, each group best score first (ties: lower row first).
+
+    The diversity penalty is the same for every coupon of one category, so the best coupon after
+    penalties is always the first usable one of some category: the greedy slate only has to look at
+    one head per category instead of rescoring every coupon for every slot.
+    """
+
+    rows: tuple[list[int], ...]
+    """Per category index, its candidate rows in walking order."""
+
+    @classmethod
+    def of(cls, score: np.ndarray, candidates: np.ndarray, category_idx: np.ndarray) -> CategoryOrder:
+        rows = np.flatnonzero(candidates)
+        ordered = rows[np.argsort(-score[rows], kind="stable")]  # stable: equal scores keep row order
+        cats = category_idx[ordered]
+        n_categories = int(category_idx.max()) + 1 if len(category_idx) else 0
+        return cls(tuple(ordered[cats == c].tolist() for c in range(n_categories)))
 
 
 def build_slate(
@@ -75,38 +96,67 @@ def build_slate(
     diversity_weight: float,
     exploration_draws: np.ndarray | None = None,
     n_explore: int = 0,
+    order: CategoryOrder | None = None,
+    store_of: list[int] | None = None,
 ) -> Slate:
-    """Greedy slate: ``k - n_explore`` slots by penalised score, then ``n_explore`` by Thompson draw."""
-    eligible = eligible.copy()
-    score = np.where(eligible, base_score, -np.inf)
-    store_slots = np.zeros(int(store_idx.max()) + 1 if len(store_idx) else 0, dtype=np.int64)
-    category_slots = np.zeros(int(category_idx.max()) + 1 if len(category_idx) else 0)
+    """Greedy slate: ``k - n_explore`` slots by penalised score, then ``n_explore`` by Thompson draw.
+
+    Each exploit slot takes the eligible coupon with the highest ``base_score − diversity_weight ×
+    (slots its category already has)``, the lowest row on a tie; a store leaves the pool once it has
+    ``max_per_store`` slots. ``order`` (of ``base_score`` over a superset of ``eligible``) may be
+    passed when it is cached, and ``store_of`` (``store_idx`` as a list); the walk skips rows that are
+    not eligible, taken, or of a full store.
+    """
+    if order is None:
+        order = CategoryOrder.of(base_score, eligible, category_idx)
+    stores = store_idx.tolist() if store_of is None else store_of
+    if exploration_draws is None:
+        n_explore = 0
+    taken: set[int] = set()
+    full: set[int] = set()
+    store_slots: dict[int, int] = {}
+    category_slots = [0] * len(order.rows)
+    heads = [0] * len(order.rows)
     rows: list[int] = []
     penalties: list[float] = []
     explored: list[bool] = []
-    if exploration_draws is None:
-        exploration_draws, n_explore = base_score, 0
-    n_exploit = k - n_explore
     for slot in range(k):
-        explore = slot >= n_exploit
-        penalty = diversity_weight * category_slots[category_idx]
-        adjusted = np.where(eligible, exploration_draws, -np.inf) if explore else score - penalty
-        best = int(np.argmax(adjusted))
-        if not np.isfinite(adjusted[best]):
-            if explore:
+        explore = slot >= k - n_explore
+        if explore:
+            assert exploration_draws is not None
+            usable = eligible.copy()
+            usable[list(taken)] = False
+            if full:
+                usable &= ~np.isin(store_idx, list(full))
+            adjusted = np.where(usable, exploration_draws, -np.inf)
+            best = int(np.argmax(adjusted))
+            if not np.isfinite(adjusted[best]):
                 continue
-            break
+            penalty = diversity_weight * category_slots[int(category_idx[best])]
+        else:
+            best, best_value, penalty = -1, -np.inf, 0.0
+            for c, group in enumerate(order.rows):
+                i = heads[c]
+                while i < len(group) and (not eligible[group[i]] or group[i] in taken or stores[group[i]] in full):
+                    i += 1
+                heads[c] = i
+                if i == len(group):
+                    continue
+                row, cost = group[i], diversity_weight * category_slots[c]
+                value = base_score[row] - cost
+                if value > best_value or (value == best_value and row < best):
+                    best, best_value, penalty = row, value, cost
+            if best < 0:
+                break
         rows.append(best)
-        penalties.append(-float(penalty[best]))
+        penalties.append(-float(penalty))
         explored.append(explore)
-        eligible[best] = False
-        score[best] = -np.inf
-        category_slots[category_idx[best]] += 1
-        store_slots[store_idx[best]] += 1
-        if store_slots[store_idx[best]] >= max_per_store:
-            same_store = store_idx == store_idx[best]
-            eligible[same_store] = False
-            score[same_store] = -np.inf
+        taken.add(best)
+        category_slots[int(category_idx[best])] += 1
+        store = int(store_idx[best])
+        store_slots[store] = store_slots.get(store, 0) + 1
+        if store_slots[store] >= max_per_store:
+            full.add(store)
     return Slate(rows, penalties, explored)
 
 
@@ -135,5 +185,5 @@ def slate_propensities(
             slots_after = k - position  # exploit iff n_explore < slots_after
             exploit = 1.0 if slots_after > floor + 1 else (1.0 - frac if slots_after == floor + 1 else 0.0)
             p = float(paced[row]) * exploit + (1.0 - exploit) * draw
-        out.append(float(np.clip(p, 0.01, 1.0)))
+        out.append(min(max(float(p), 0.01), 1.0))
     return out

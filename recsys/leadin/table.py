@@ -112,6 +112,9 @@ class CouponTable:
     impressions: np.ndarray
     active: np.ndarray
     _joins: dict[int, tuple[object, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
+    coupon_set: object = field(default_factory=object, compare=False, repr=False)
+    """Identity of the coupons and their fixed columns: :meth:`with_counters` keeps it, a rebuilt
+    table gets a new one, so caches of anything that does not read the counters can key on it."""
 
     def __len__(self) -> int:
         return len(self.coupon_ids)
@@ -175,12 +178,12 @@ class CouponTable:
             self._joins[key] = (cache_key, joined)
         return joined
 
-    def valid_mask(self, now_ts: float) -> np.ndarray:
-        """Active, within validity, under today's cap and with stock left."""
+    def valid_mask(self, now_ts: float, until_ts: float | None = None) -> np.ndarray:
+        """Active, within validity (from ``now_ts`` through ``until_ts`` if given), under today's cap, stock left."""
         return (
             self.active
             & (self.valid_from <= now_ts)
-            & (now_ts < self.valid_to)
+            & ((now_ts < self.valid_to) if until_ts is None else (until_ts <= self.valid_to))
             & (self.claims_today < self.daily_cap)
             & (self.claims_total < self.total_stock)
         )

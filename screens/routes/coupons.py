@@ -6,54 +6,54 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic_core import to_json
 
 from recsys.weights import validate_weights
 from screens.deps import CouponsDep, DeviceOrOpsDep, RuntimeDep, ScreenDep
 from screens.errors import InvalidInput, error_responses
-from screens.schemas.recommend import CouponPick, CrowdProfilePublic, RecommendRequest, RecommendResponse
+from screens.schemas.recommend import CrowdProfilePublic, RecommendRequest, RecommendResponse
 from screens.services.leadin.recommender import LeadInSlate
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 SlateSize = Annotated[int, Query(ge=1, le=20, description="number of coupons")]
 
 
-def _public(rec: LeadInSlate) -> RecommendResponse:
-    """The answer as the response model, built without validation: every field comes typed from the ranker."""
-    picks = [
-        CouponPick.model_construct(
-            coupon_id=c.coupon_id,
-            store_id=c.store_id,
-            title=c.title,
-            score=c.score,
-            explain=c.explain,
-            explored=c.explored,
-            propensity=c.propensity,
-        )
-        for c in rec.coupons
-    ]
-    return RecommendResponse.model_construct(
-        coupons=picks,
-        profile=rec.profile.as_dict(),
-        model_version=rec.model_version,
-        weights_version=rec.weights_version,
-    )
+def _json(rec: LeadInSlate) -> Response:
+    """The answer encoded in one pass from plain values, skipping the response model's validation
+    and serialisation (every field comes typed from the ranker); ``response_model`` documents it,
+    and a test checks the body against it."""
+    body = {
+        "coupons": [
+            {
+                "coupon_id": c.coupon_id,
+                "store_id": c.store_id,
+                "title": c.title,
+                "score": c.score,
+                "explain": c.explain,
+                "explored": c.explored,
+                "propensity": c.propensity,
+            }
+            for c in rec.coupons
+        ],
+        "profile": rec.profile.as_dict(),
+        "model_version": rec.model_version,
+        "weights_version": rec.weights_version,
+    }
+    return Response(to_json(body), media_type="application/json")
 
 
 @router.get("/screens/{screen_id}/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404))
-def get_screen_coupons(screen: ScreenDep, coupons: CouponsDep, k: SlateSize = 5) -> Response:
+async def get_screen_coupons(screen: ScreenDep, coupons: CouponsDep, k: SlateSize = 5) -> Response:
     """Top-k coupons for the crowd in front of the screen, at most one per store, each with `explain`."""
-    return _json(_public(coupons.recommend(screen.id, k)))
-
-
-def _json(body: RecommendResponse) -> Response:
-    """Serialise once, without FastAPI's second validation pass; ``response_model`` still documents it."""
-    return Response(body.model_dump_json(), media_type="application/json")
+    slate = coupons.recommend_cached(screen.id, k)  # CPU only: no thread-pool hop
+    if slate is None:
+        slate = await run_in_threadpool(coupons.recommend, screen.id, k)
+    return _json(slate)
 
 
 @router.post("/recommend/coupons", response_model=RecommendResponse, responses=error_responses(401, 403, 404, 422))
-def post_recommend(
-    body: RecommendRequest, runtime: RuntimeDep, coupons: CouponsDep, who: DeviceOrOpsDep
-) -> RecommendResponse:
+def post_recommend(body: RecommendRequest, runtime: RuntimeDep, coupons: CouponsDep, who: DeviceOrOpsDep) -> Response:
     """Rank for a screen with an optional explicit profile, time and (ops only) previewed weights."""
     who.require_screen(body.screen_id, "ops")
     if body.weights is not None:
@@ -65,9 +65,7 @@ def post_recommend(
             )
     runtime.screens.get(body.screen_id)  # the screen is in the body, not the path: no ScreenDep
     profile = body.profile.model_dump(exclude_none=True) if body.profile is not None else None
-    return _public(
-        coupons.recommend(body.screen_id, body.k, explicit_profile=profile, at=body.at, weights=body.weights)
-    )
+    return _json(coupons.recommend(body.screen_id, body.k, explicit_profile=profile, at=body.at, weights=body.weights))
 
 
 @router.get("/screens/{screen_id}/profile", response_model=CrowdProfilePublic, responses=error_responses(401, 403, 404))

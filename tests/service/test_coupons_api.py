@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from recsys.leadin.claim_model import ClaimModel
 from recsys.leadin.model import CouponImpression
 from recsys.profile import CrowdProfile
 from screens.app import create_app
+from screens.schemas.recommend import RecommendResponse
 from screens.services.leadin.training import coupon_features
 from screens.services.model_pointers import publish_coupon_model
 from screens.settings import Settings
@@ -114,6 +116,20 @@ def test_young_women_see_the_coupon_of_the_store_young_women_visit(mall: Mall) -
     assert set(body["profile"]) == {"female:18-24"} and body["model_version"] is None
     for pick in body["coupons"]:
         assert pick["score"] == pytest.approx(sum(pick["explain"].values()))
+
+
+def test_the_pre_encoded_body_is_exactly_what_the_response_model_describes(mall: Mall) -> None:
+    two_audiences(mall)
+    mall.crowd(YOUNG_WOMEN)
+    for r in (
+        mall.client.get("/v1/screens/lead1/coupons", headers=mall.admin),
+        mall.client.get("/v1/screens/lead1/coupons", headers=mall.admin),  # the crowd is cached now
+        mall.client.post("/v1/recommend/coupons", json={"screen_id": "lead1"}, headers=mall.admin),
+    ):
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        model = RecommendResponse.model_validate_json(r.content)  # strict: no field missing or extra
+        assert json.loads(model.model_dump_json()) == r.json()
+        assert ids(r.json()) == ["c-young", "c-older"]
 
 
 def test_an_explicit_profile_overrides_the_live_crowd(mall: Mall) -> None:

@@ -1,7 +1,10 @@
-"""Lead-in recommendations: load the crowd and the cached state, then call :func:`recsys.leadin.rank.rank_coupons`.
+"""Lead-in recommendations: load the crowd and the cached state, then rank with the worker's :class:`CouponRanker`.
 
 The only per-request I/O is one read of the screen's recent faces (it changes every second and
 decides the answer); everything else comes from :class:`~screens.services.leadin.state.CouponState`.
+The ranker (:mod:`recsys.leadin.ranker`) reuses what did not change since the last request — the
+crowd-independent scores of this second and snapshot, this crowd's scores — and draws only the
+pacing and exploration randomness per request; it returns what ``rank_coupons`` would.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from recsys.audience import PublishedAudience
-from recsys.leadin.rank import RankedCoupon, rank_coupons
+from recsys.leadin.rank import RankedCoupon
+from recsys.leadin.ranker import BoundScorer, CouponRanker
 from recsys.leadin.scorers import CouponScorer
 from recsys.profile import CrowdProfile
 from screens.bus import LiveCounters
@@ -56,10 +60,11 @@ class CouponRecommender:
         # Staleness rule: a screen's crowd is reused for PROFILE_TTL_S of request time, and dropped
         # when this worker applies the screen's next audience event (forget_profiles).
         self._profiles: TtlCache[str, CrowdProfile] = TtlCache(PROFILE_TTL_S)
-        self._reps_lock = threading.Lock()
-        # Not a timed cache: item vectors derived from (model, catalog build), recomputed when either
-        # object changes (a new model version or a rebuilt catalog), so they can never be stale.
-        self._reps: tuple[CouponScorer, CouponCatalog, tuple[np.ndarray, np.ndarray]] | None = None
+        self.ranker = CouponRanker()
+        self._bound_lock = threading.Lock()
+        # Not a timed cache: the model's item side bound to (model, catalog build), recomputed when
+        # either object changes (a new model version or a rebuilt catalog), so it can never be stale.
+        self._bound: tuple[CouponScorer, CouponCatalog, BoundScorer] | None = None
 
     def _rng(self) -> np.random.Generator:
         """One generator per thread: numpy generators are not safe to share between threads."""
@@ -99,13 +104,28 @@ class CouponRecommender:
             if explicit_profile is not None
             else self.crowd_profile(screen_id, now)
         )
-        snap = self.state.snapshot()
+        return self._rank(profile, self.state.snapshot(), k, now, weights)
+
+    def recommend_cached(self, screen_id: str, k: int) -> LeadInSlate | None:
+        """:meth:`recommend` for the live crowd when that needs no I/O, else None.
+
+        No I/O means the screen's crowd is in the profile cache and the coupon snapshot is fresh; an
+        async route can then answer without a thread-pool hop and falls back to :meth:`recommend` in
+        the pool otherwise.
+        """
+        now = datetime.now(UTC)
+        profile = self._profiles.get(screen_id, now.timestamp())
+        snap = self.state.fresh_snapshot() if profile is not None else None
+        if profile is None or snap is None:
+            return None
+        return self._rank(profile, snap, k, now, None)
+
+    def _rank(
+        self, profile: CrowdProfile, snap: LiveSnapshot, k: int, now: datetime, weights: Mapping[str, float] | None
+    ) -> LeadInSlate:
         weights_version, in_force = self.weights.snapshot()
         model = self.models.current()
-        learned = None
-        if model is not None and len(snap.table):
-            learned = model.score(profile, self._item_representations(model, snap))
-        ranked = rank_coupons(
+        ranked = self.ranker.rank(
             snap.table,
             profile,
             snap.lift(profile.context.daypart),
@@ -114,20 +134,20 @@ class CouponRecommender:
             k,
             now,
             self._rng(),
-            learned_scores=learned,
-            learned_reference=model.reference_logit if model is not None else None,
+            learned=self._bound_scorer(model, snap) if model is not None and len(snap.table) else None,
         )
         return LeadInSlate(ranked, profile, model.version if model else None, None if weights else weights_version)
 
-    def _item_representations(self, model: CouponScorer, snap: LiveSnapshot) -> tuple[np.ndarray, np.ndarray]:
-        """The model's item side of the catalog, cached per (model, catalog build)."""
-        cached = self._reps
+    def _bound_scorer(self, model: CouponScorer, snap: LiveSnapshot) -> BoundScorer:
+        """The model's item side of the catalog, bound once per (model, catalog build)."""
+        cached = self._bound
         if cached is not None and cached[0] is model and cached[1] is snap.catalog:
             return cached[2]
-        with self._reps_lock:
+        with self._bound_lock:
             reps = model.item_representations(snap.catalog.table)
-            self._reps = (model, snap.catalog, reps)
-        return reps
+            bound = BoundScorer(lambda profile: model.score(profile, reps), model.reference_logit)
+            self._bound = (model, snap.catalog, bound)
+        return bound
 
     def published_audience(self, store_id: str, daypart: str | None) -> PublishedAudience | None:
         """The store's audience if it passes k-anonymity (noised when ``dp_epsilon`` is set)."""

@@ -206,6 +206,11 @@ class CouponState:
         finally:
             self._lock.release()
 
+    def fresh_snapshot(self) -> LiveSnapshot | None:
+        """The current snapshot if it needs no refresh (no I/O), else None."""
+        snap = self._snapshot
+        return snap if snap is not None and not self._stale(snap) else None
+
     def _stale(self, snap: LiveSnapshot) -> bool:
         now = time.monotonic()
         return (
@@ -235,8 +240,12 @@ class CouponState:
         crowd = recent_visits_by_store(self._counters, now)
         stores = store_table(catalog, table, audiences.audience, crowd, now)
         log.debug("coupon snapshot refreshed in %.1f ms", (time.monotonic() - started) * 1e3)
+        # Lifts are a function of the audiences alone: the next snapshot keeps the same objects, so
+        # the ranker's per-crowd scores survive a counters refresh.
+        previous = self._snapshot
+        lifts = previous._lifts if previous is not None and previous.audience is audiences.audience else {}
         return LiveSnapshot(
-            catalog, table, stores, audiences.audience, audiences.published, started, audiences.loaded_at
+            catalog, table, stores, audiences.audience, audiences.published, started, audiences.loaded_at, lifts
         )
 
     def _audiences_for(self, store_ids: tuple[str, ...], started: float) -> _Audiences:
