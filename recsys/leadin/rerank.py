@@ -126,8 +126,8 @@ def build_slate(
             assert exploration_draws is not None
             usable = eligible.copy()
             usable[list(taken)] = False
-            if full:
-                usable &= ~np.isin(store_idx, list(full))
+            for store in full:  # a handful at most; np.isin sorts, and costs more than these passes
+                usable &= store_idx != store
             adjusted = np.where(usable, exploration_draws, -np.inf)
             best = int(np.argmax(adjusted))
             if not np.isfinite(adjusted[best]):
