@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 import numpy as np
 
@@ -65,25 +66,57 @@ class Slate:
     explored: list[bool]
 
 
-@dataclass(frozen=True)
+HEAD_ROWS: Final = 16
+"""Rows per category put in walking order up front; a walk that needs more sorts that category whole."""
+
+
+def category_rows(candidates: np.ndarray, category_idx: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per category index, the candidate rows of that category (ascending)."""
+    rows = np.flatnonzero(candidates)
+    cats = category_idx[rows]
+    n_categories = int(category_idx.max()) + 1 if len(category_idx) else 0
+    return tuple(rows[cats == c] for c in range(n_categories))
+
+
+def _walking_order(rows: np.ndarray, score: np.ndarray, head: int | None) -> list[int]:
+    """``rows`` best score first, ties by lower row; only the first ``head`` (and rows tied with the
+    last of them) when ``head`` is given."""
+    values = score[rows]
+    if head is not None and len(rows) > head:
+        threshold = np.partition(values, len(rows) - head)[len(rows) - head]
+        keep = values >= threshold  # every row tied with the head's last one: the prefix stays exact
+        rows, values = rows[keep], values[keep]
+    return rows[np.argsort(-values, kind="stable")].tolist()  # stable over ascending rows: ties by row
+
+
 class CategoryOrder:
     """Candidate rows grouped by category, each group best score first (ties: lower row first).
 
     The diversity penalty is the same for every coupon of one category, so the best coupon after
     penalties is always the first usable one of some category: the greedy slate only has to look at
-    one head per category instead of rescoring every coupon for every slot.
+    one head per category instead of rescoring every coupon for every slot. A slate of k coupons
+    skips few rows, so only the first :data:`HEAD_ROWS` of each category are sorted at first
+    (a partition, not a sort of all 2,000); :meth:`whole` sorts the rest when a walk gets there.
+    Shared between threads: two completing one group at once compute the same list.
     """
 
-    rows: tuple[list[int], ...]
-    """Per category index, its candidate rows in walking order."""
+    def __init__(self, score: np.ndarray, by_category: tuple[np.ndarray, ...]) -> None:
+        self.score, self.by_category = score, by_category
+        self.rows = [_walking_order(rows, score, HEAD_ROWS) for rows in by_category]
+        """Per category index, its candidate rows in walking order (a prefix until :meth:`whole`)."""
 
     @classmethod
     def of(cls, score: np.ndarray, candidates: np.ndarray, category_idx: np.ndarray) -> CategoryOrder:
-        rows = np.flatnonzero(candidates)
-        ordered = rows[np.argsort(-score[rows], kind="stable")]  # stable: equal scores keep row order
-        cats = category_idx[ordered]
-        n_categories = int(category_idx.max()) + 1 if len(category_idx) else 0
-        return cls(tuple(ordered[cats == c].tolist() for c in range(n_categories)))
+        return cls(score, category_rows(candidates, category_idx))
+
+    def complete(self, category: int) -> bool:
+        return len(self.rows[category]) == len(self.by_category[category])
+
+    def whole(self, category: int) -> list[int]:
+        """The category's full walking order (its prefix unchanged)."""
+        if not self.complete(category):
+            self.rows[category] = _walking_order(self.by_category[category], self.score, None)
+        return self.rows[category]
 
 
 def build_slate(
@@ -135,10 +168,14 @@ def build_slate(
             penalty = diversity_weight * category_slots[int(category_idx[best])]
         else:
             best, best_value, penalty = -1, -np.inf, 0.0
-            for c, group in enumerate(order.rows):
-                i = heads[c]
-                while i < len(group) and (not eligible[group[i]] or group[i] in taken or stores[group[i]] in full):
-                    i += 1
+            for c in range(len(order.rows)):
+                group, i = order.rows[c], heads[c]
+                while True:
+                    while i < len(group) and (not eligible[group[i]] or group[i] in taken or stores[group[i]] in full):
+                        i += 1
+                    if i < len(group) or order.complete(c):
+                        break
+                    group = order.whole(c)
                 heads[c] = i
                 if i == len(group):
                     continue

@@ -32,7 +32,14 @@ import numpy as np
 from recsys.audience import AudienceLift
 from recsys.leadin import components as comp
 from recsys.leadin.components import COMPONENTS
-from recsys.leadin.rerank import CategoryOrder, PacingConfig, day_fraction, pacing_probability, thompson_parameters
+from recsys.leadin.rerank import (
+    CategoryOrder,
+    PacingConfig,
+    category_rows,
+    day_fraction,
+    pacing_probability,
+    thompson_parameters,
+)
 from recsys.leadin.table import CouponTable, StoreTable
 from recsys.profile import CrowdProfile
 from recsys.weights import default_weights
@@ -71,6 +78,8 @@ class ClockScores:
     """Beta parameters of each coupon's claim rate, for the exploration slots."""
     store_of: list[int]
     """Each coupon's store index, as the slate walk reads it."""
+    valid_by_category: tuple[np.ndarray, ...]
+    """The valid rows of each category, for the frames' walking orders."""
 
 
 def clock_scores(
@@ -91,7 +100,10 @@ def clock_scores(
     rows = (popularity, efficiency, crowding, comp.coupon_strength(table, start))
     weighted = np.stack(rows) * np.array([w[name] for name in CLOCK_COMPONENTS])[:, None]
     thompson = thompson_parameters(table.claims_total, table.impressions, pacing)
-    return ClockScores(table, stores, w, pacing, second, valid, paced, weighted, thompson, table.store_idx.tolist())
+    by_category = category_rows(valid, table.category_idx)
+    return ClockScores(
+        table, stores, w, pacing, second, valid, paced, weighted, thompson, table.store_idx.tolist(), by_category
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +173,7 @@ def score_frame(clock: ClockScores, crowd: CrowdScores) -> ScoreFrame:
     for row in clock.weighted:  # the order of the sum in COMPONENTS: explain adds up the same way
         base += row
     base += learned_weighted
-    order = CategoryOrder.of(base, clock.valid, clock.table.category_idx)
+    order = CategoryOrder(base, clock.valid_by_category)
     return ScoreFrame(clock, crowd, audience_weighted, learned_weighted, base, order)
 
 

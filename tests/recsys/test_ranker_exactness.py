@@ -24,7 +24,7 @@ from recsys.leadin.components import COMPONENTS
 from recsys.leadin.model import CouponImpression, coupon_features_of
 from recsys.leadin.rank import RankedCoupon, component_matrix, rank_coupons
 from recsys.leadin.ranker import BoundScorer, CouponRanker
-from recsys.leadin.rerank import PacingConfig, Slate, day_fraction, pacing_probability, slate_propensities
+from recsys.leadin.rerank import HEAD_ROWS, PacingConfig, Slate, day_fraction, pacing_probability, slate_propensities
 from recsys.leadin.table import CouponTable, StoreTable
 from recsys.profile import CrowdProfile
 from recsys.weights import default_weights
@@ -312,3 +312,20 @@ def test_a_coupon_expiring_within_the_second_is_not_shown_in_it(world: dict[str,
     w = {"exploration": 0.0, "coupon_strength": 10.0}
     ranked = CouponRanker().rank(table, profile, None, None, w, 20, START, np.random.default_rng(0))
     assert coupons[0].coupon_id not in [r.coupon_id for r in ranked]
+
+
+def test_a_long_slate_walks_past_the_sorted_heads_of_each_category(world: dict[str, object]) -> None:
+    table: CouponTable = world["table"]  # type: ignore[assignment]
+    stores: StoreTable = world["stores"]  # type: ignore[assignment]
+    ranker = CouponRanker()
+    for step, (k, per_store) in enumerate([(200, 4), (400, 7), (20, 1)]):
+        now = START + timedelta(seconds=step)
+        profile = CrowdProfile.from_explicit(CROWDS[step], now)
+        w = {"exploration": 0.1, "category_diversity": 0.05}
+        expected = reference_rank(
+            table, profile, None, stores, w, k, now, np.random.default_rng(step), None, None, per_store
+        )
+        assert len(expected) > 8 * HEAD_ROWS or k == 20  # some category is walked past its sorted head
+        same(
+            ranker.rank(table, profile, None, stores, w, k, now, np.random.default_rng(step), None, per_store), expected
+        )
