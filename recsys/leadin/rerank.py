@@ -86,7 +86,8 @@ def _walking_order(rows: np.ndarray, score: np.ndarray, head: int | None) -> lis
         threshold = np.partition(values, len(rows) - head)[len(rows) - head]
         keep = values >= threshold  # every row tied with the head's last one: the prefix stays exact
         rows, values = rows[keep], values[keep]
-    return rows[np.argsort(-values, kind="stable")].tolist()  # stable over ascending rows: ties by row
+    order: list[int] = rows[np.argsort(-values, kind="stable")].tolist()  # stable over ascending rows: ties by row
+    return order
 
 
 class CategoryOrder:
