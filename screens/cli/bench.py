@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -91,6 +92,13 @@ def bench_analytics(
     bulk: Annotated[
         bool, typer.Option("--bulk", help="bulk-write the log in time order, then rebuild the rollups (1M, 10M)")
     ] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="keep the filled database (its URL is printed) for --kept runs")
+    ] = False,
+    kept: Annotated[
+        str | None,
+        typer.Option(help="time a database an earlier --keep run filled, without filling (its URL); ignores --sizes"),
+    ] = None,
 ) -> None:
     """Median and p95 of every analytics endpoint the console calls, as the event log grows."""
     import sys
@@ -101,11 +109,17 @@ def bench_analytics(
         raise typer.BadParameter(f"{sizes!r}: give whole numbers, e.g. 100000,1000000", param_hint="--sizes") from exc
     if not counts or min(counts) < 1_000:
         raise typer.BadParameter("each size must be at least 1000 events", param_hint="--sizes")
-    _print_bench(
-        lambda: __import__("screens.tools.analytics_bench", fromlist=["x"]).bench_analytics(
-            counts, postgres, repeats, bulk, sys.stderr.write
-        )
-    )
+    if kept is not None and (keep or postgres):
+        raise typer.BadParameter("--kept times an existing database: drop --keep and --postgres", param_hint="--kept")
+    if kept is not None and not kept.startswith(("sqlite:///", "postgresql")):
+        raise typer.BadParameter(f"{kept!r}: give the URL a --keep run printed", param_hint="--kept")
+    if kept is not None and kept.startswith("sqlite:///") and not Path(kept.removeprefix("sqlite:///")).is_file():
+        raise typer.BadParameter(f"{kept!r}: no such SQLite file", param_hint="--kept")
+    bench = __import__("screens.tools.analytics_bench", fromlist=["x"])
+    if kept is not None:
+        _print_bench(lambda: bench.time_kept(kept, repeats))
+    else:
+        _print_bench(lambda: bench.bench_analytics(counts, postgres, repeats, bulk, sys.stderr.write, keep))
 
 
 @bench_app.command("memory")

@@ -152,8 +152,9 @@ def _rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def _database(postgres_admin_url: str | None, workdir: Path) -> Iterator[str]:
-    """A fresh database: a SQLite file, or a scratch PostgreSQL database dropped afterwards."""
+def _database(postgres_admin_url: str | None, workdir: Path, keep: bool = False) -> Iterator[str]:
+    """A fresh database: a SQLite file in ``workdir``, or a scratch PostgreSQL database dropped
+    afterwards unless ``keep``."""
     if postgres_admin_url is None:
         yield f"sqlite:///{workdir}/bench.db"
         return
@@ -166,8 +167,34 @@ def _database(postgres_admin_url: str | None, workdir: Path) -> Iterator[str]:
     try:
         yield postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        if not keep:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@contextmanager
+def _workdir(keep: bool) -> Iterator[Path]:
+    """Where the service runs (and the SQLite file lives): removed afterwards unless ``keep``."""
+    if keep:
+        yield Path(tempfile.mkdtemp(prefix="vitrine-bench-analytics-"))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)
+
+
+def logged_events(url: str) -> int:
+    """How many events a database's raw log holds (what a kept database is timed at)."""
+    from sqlalchemy import func, select
+
+    from screens.db.session import make_engine
+    from screens.db.tables import EventRecord, table
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table(EventRecord))).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def bench_analytics(
@@ -176,15 +203,22 @@ def bench_analytics(
     repeats: int = 20,
     bulk: bool = False,
     progress: Callable[[str], object] | None = None,
+    keep: bool = False,
 ) -> dict[str, Any]:
-    """Fill the log to each of ``sizes`` (ascending) and time every analytics read at each."""
+    """Fill the log to each of ``sizes`` (ascending) and time every analytics read at each.
+
+    With ``keep`` the filled database stays (its URL is in the answer's ``kept``), so a change to
+    the read path can be timed on it again with :func:`time_kept` instead of another fill.
+    """
     from screens.tools.http_bench import _start_service
 
     sizes = sorted(sizes)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp, _database(postgres_admin_url, Path(tmp)) as url:
-        service, base, admin = _start_service(Path(tmp), None, database_url=url)
+    with _workdir(keep) as workdir, _database(postgres_admin_url, workdir, keep) as url:
+        if keep and progress:
+            progress(f"keeping the filled database: {url}\n")
+        service, base, admin = _start_service(workdir, None, database_url=url)
         try:
             with httpx.Client(base_url=base, headers=admin, timeout=120) as http:
                 _mall(http)
@@ -224,7 +258,33 @@ def bench_analytics(
                         progress(f"\n{json.dumps(results[-1])}\n")
         finally:
             service.stop()
-    return {"database": "postgresql" if postgres_admin_url else "sqlite", "sizes": results}
+    answer: dict[str, Any] = {"database": "postgresql" if postgres_admin_url else "sqlite", "sizes": results}
+    if keep:
+        answer["kept"] = url
+    return answer
+
+
+def time_kept(url: str, repeats: int = 20) -> dict[str, Any]:
+    """Time every analytics read again on a database an earlier ``keep`` run filled (no fill)."""
+    from screens.tools.http_bench import _start_service
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    events = logged_events(url)
+    if not events:
+        raise ValueError(f"{url}: the event log is empty; fill one with --keep first")
+    with tempfile.TemporaryDirectory() as tmp:
+        service, base, admin = _start_service(Path(tmp), None, database_url=url)
+        try:
+            with httpx.Client(base_url=base, headers=admin, timeout=120) as http:
+                time.sleep(2)  # let the audiences load
+                timed = {
+                    "events": events,
+                    "endpoints": _time_endpoints(http, repeats),
+                    "server_rss_mb": _rss_mb(service.proc.pid),
+                }
+        finally:
+            service.stop()
+    return {"database": "postgresql" if url.startswith("postgresql") else "sqlite", "kept": url, "sizes": [timed]}
 
 
 def _analyze(url: str) -> None:

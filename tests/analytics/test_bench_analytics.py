@@ -82,3 +82,36 @@ def test_the_bulk_fill_and_rebuild_keep_what_intake_keeps(database_url: str, mon
     assert _log_payloads(database_url) == logged
     assert _rollups(database_url) == _approx(by_intake)
     assert by_intake["rollup_coupons"] and by_intake["rollup_flow"] and by_intake["rollup_store_audience"]
+
+
+def test_a_kept_database_is_timed_again_without_a_fill(tmp_path: Any) -> None:
+    """`--keep` leaves the filled SQLite file behind and `--kept URL` times it at the size it holds."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    runner = CliRunner()
+    filled = runner.invoke(app, ["bench", "analytics", "--sizes", "1000", "--bulk", "--keep", "--repeats", "5"])
+    assert filled.exit_code == 0, filled.output
+    first = json.loads(filled.stdout[filled.stdout.index("{") :])["result"]
+    url = first["kept"]
+    path = Path(url.removeprefix("sqlite:///"))
+    try:
+        assert path.is_file()
+        again = runner.invoke(app, ["bench", "analytics", "--kept", url, "--repeats", "5"])
+        assert again.exit_code == 0, again.output
+        second = json.loads(again.stdout[again.stdout.index("{") :])["result"]
+        assert second["sizes"][0]["events"] == first["sizes"][0]["events"] >= 1000
+        assert set(second["sizes"][0]["endpoints"]) == set(first["sizes"][0]["endpoints"])
+    finally:
+        shutil.rmtree(path.parent)
+
+
+def test_kept_names_a_database_to_time() -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["bench", "analytics", "--kept", "sqlite:////nowhere/bench.db"])
+    assert missing.exit_code == 2 and "no such SQLite file" in missing.output
+    both = runner.invoke(app, ["bench", "analytics", "--kept", "sqlite:////nowhere/bench.db", "--keep"])
+    assert both.exit_code == 2 and "--kept" in both.output
+    odd = runner.invoke(app, ["bench", "analytics", "--kept", "bench.db"])
+    assert odd.exit_code == 2 and "URL" in odd.output

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from screens.app import create_app
 from screens.auth import create_token
-from screens.db.rollups import BUCKET_S
+from screens.db.rollups import BUCKET_S, DAY_S
 from screens.db.session import make_engine
 from screens.services import analytics
 from screens.services.leadin import analytics as leadin_analytics
@@ -175,6 +175,26 @@ def test_every_analytics_answer_matches_the_raw_log(loaded: Settings) -> None:
     assert checked == 4 * 9
 
 
+@pytest.mark.parametrize("hours", [2, 20])
+def test_flow_windows_ending_in_the_past_match_the_raw_log(loaded: Settings, hours: int) -> None:
+    """Flow reads whole days less the quarter hours outside the window: windows that end yesterday
+    have logged events after their end (what is subtracted), and a window ending at 02:00 reads its
+    first day as a daily row less 22 hours, one ending at 20:00 its first 4 hours directly."""
+    until = datetime.fromtimestamp((NOW.timestamp() // DAY_S - 1) * DAY_S + hours * 3600, UTC)
+    engine = make_engine(loaded.database_url)
+    with Session(engine) as session:
+        for days in (1, 7):
+            window = analytics.Window.last_days(days, 0, K, now=until)
+            new, old = analytics.screen_flow(session, window, None), reference.screen_flow(session, window, None)
+            assert _normalised(new) == _normalised(old), days
+            assert new.links and (days == 1 or any(not link.suppressed for link in new.links))
+            mine = analytics.screen_flow(session, window, frozenset({"s2"}))
+            assert _normalised(mine) == _normalised(reference.screen_flow(session, window, frozenset({"s2"})))
+    engine.dispose()
+    subtracted = [r for r in analytics.signed_span_ranges(window) if r[3] < 0]
+    assert subtracted and all(r[0] == BUCKET_S for r in subtracted)
+
+
 def test_the_fixed_log_exercises_suppression_attribution_and_pacing(loaded: Settings) -> None:
     """Guards the comparison above against a log too thin to tell right from wrong."""
     engine = make_engine(loaded.database_url)
@@ -190,3 +210,21 @@ def test_the_fixed_log_exercises_suppression_attribution_and_pacing(loaded: Sett
     assert 0 < c1.pacing.claims_in_validity < c1.claims  # claims before valid_from are left out
     assert 0 < c1.unattributed_impressions < c1.impressions
     assert c1.exploration.flagged_impressions < c1.impressions
+
+
+@pytest.mark.parametrize("start_h", [0, 1, 11, 12, 13, 23])
+@pytest.mark.parametrize("days", [1, 7])
+def test_signed_spans_cover_the_window_exactly_and_read_at_most_half_a_day_by_quarter_hour(
+    start_h: int, days: int
+) -> None:
+    base = 20_000 * DAY_S + start_h * 3600 + 900
+    window = analytics.Window.last_days(days, 0, K, now=datetime.fromtimestamp(base + days * DAY_S + 100, UTC))
+    cover: dict[int, int] = {}
+    for grain, first, end, sign in analytics.signed_span_ranges(window):
+        for bucket in range(first, end, BUCKET_S):
+            cover[bucket] = cover.get(bucket, 0) + sign
+    inside = {b for b, n in cover.items() if n}
+    assert inside == set(range(window.first_bucket, window.end_bucket, BUCKET_S))
+    assert all(n in (0, 1) for n in cover.values())
+    past = [r for r in analytics.signed_span_ranges(window) if r[0] == BUCKET_S and r[1] < window.end_bucket]
+    assert sum((end - first) // BUCKET_S for _, first, end, _ in past) <= 48
