@@ -46,6 +46,8 @@ ENDPOINTS = (
     ("store coupons", "/v1/analytics/stores/{store}/coupons?days=28"),
     ("traffic", "/v1/analytics/traffic?days=30"),
     ("flow", "/v1/analytics/flow?days=7"),
+    ("flow chart", "/v1/analytics/flow/chart?days=7"),
+    ("proof of play", "/v1/analytics/proof-of-play?days=7"),
     ("coupon summary", "/v1/analytics/coupons?days=7"),
     ("screens", "/v1/analytics/screens"),
     ("store audience (published)", "/v1/stores/{store}/audience"),
