@@ -11,29 +11,26 @@ recovers none of them.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 
 from sqlmodel import Session, col, select
 
 from screens.db.tables import Screen, Store
 from screens.schemas.flow_chart import OTHER_SCREENS, OTHER_STORES, FlowChart, FlowChartLink, FlowNode
-from screens.services.analytics import Window, published, screen_flow
+from screens.services.analytics import Window, flow_counts, published
 
 
 def flow_chart(session: Session, window: Window, store_ids: frozenset[str] | None) -> FlowChart:
     """Screen → store claims over ``window`` as Sankey nodes and links (k from the window)."""
     k = window.k
     # Exact counts stay in here: only the merged bands below leave the service.
-    raw = screen_flow(session, replace(window, k=1), store_ids)
     links: list[FlowChartLink] = []
     rest: defaultdict[str, int] = defaultdict(int)
     merged = withheld = 0
-    for link in raw.links:
-        claims = link.claims or 0
+    for screen_id, store_id, _, claims in flow_counts(session, window, store_ids):
         if published(claims, k):
-            links.append(FlowChartLink(source=link.screen_id, target=link.store_id, claims=claims))
+            links.append(FlowChartLink(source=screen_id, target=store_id, claims=claims))
         elif claims:
-            rest[link.screen_id] += claims
+            rest[screen_id] += claims
             merged += 1
     pooled = 0
     for screen_id, claims in sorted(rest.items()):
@@ -46,7 +43,7 @@ def flow_chart(session: Session, window: Window, store_ids: frozenset[str] | Non
         links.append(FlowChartLink(source=OTHER_SCREENS, target=OTHER_STORES, claims=pooled))
         withheld = 0
     return FlowChart(
-        window=raw.window.model_copy(update={"k": k}),
+        window=window.public(),
         nodes=_nodes(session, links),
         links=links,
         merged_links=merged,

@@ -220,7 +220,7 @@ def test_signed_spans_cover_the_window_exactly_and_read_at_most_half_a_day_by_qu
     base = 20_000 * DAY_S + start_h * 3600 + 900
     window = analytics.Window.last_days(days, 0, K, now=datetime.fromtimestamp(base + days * DAY_S + 100, UTC))
     cover: dict[int, int] = {}
-    for grain, first, end, sign in analytics.signed_span_ranges(window):
+    for _, first, end, sign in analytics.signed_span_ranges(window):
         for bucket in range(first, end, BUCKET_S):
             cover[bucket] = cover.get(bucket, 0) + sign
     inside = {b for b, n in cover.items() if n}
