@@ -11,7 +11,9 @@ from sqlmodel import Session
 
 from screens.app import create_app
 from screens.auth import Role, create_token
+from screens.db.rollups import ROLLUPS
 from screens.db.session import make_engine, upgrade
+from screens.db.tables import table
 from screens.settings import Settings
 from tests.servers import RedisServer, postgres_available, scratch_postgres_database
 
@@ -44,14 +46,11 @@ def postgres_server_url() -> Iterator[str]:
 
 
 def _truncate_postgres(url: str) -> None:
+    tables = ["store", "screen", "catalog_item", "coupon", "ranking_weights", "api_token", "audit_log"]
+    tables += ["event_log", "event_ledger", "settings_kv", *(table(model).name for model in ROLLUPS)]
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "TRUNCATE store, screen, catalog_item, coupon, ranking_weights, api_token, "
-            "audit_log, event_log, settings_kv, rollup_traffic, rollup_visits, rollup_coupons, rollup_flow, "
-            "rollup_coupon_cells, event_ledger, "
-            "rollup_store_audience RESTART IDENTITY CASCADE"
-        )
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     engine.dispose()
 
 

@@ -47,6 +47,10 @@ def _share() -> float:
     return Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))  # type: ignore[no-any-return]
 
 
+def _moment() -> int | None:
+    return Field(default=None, sa_column=Column(BigInteger, nullable=True))  # type: ignore[no-any-return]
+
+
 class TrafficRollup(SQLModel, table=True):
     """Store visits across the mall per bucket (the mall traffic chart)."""
 
@@ -132,6 +136,38 @@ class CouponCellRollup(SQLModel, table=True):
     """Faces behind the impressions (what the k-anonymity threshold is checked against)."""
 
 
+class PlayRollup(SQLModel, table=True):
+    """Proof of play: showings of a coupon at a screen, the crowd they were shown to, and claims there.
+
+    A showing's crowd is the screen's latest ``audience`` event (with or without faces) at most the
+    crowd window before it, as the proof-of-play report has always credited it. ``first_shown`` and
+    ``last_shown`` (UTC epoch microseconds; null in rows of claims only) are kept as the minimum and
+    maximum, not summed (:data:`screens.services.rollups.EXTREMES`).
+
+    The key starts with ``(grain, bucket)``: the report reads every pair of a window, so on SQLite
+    a window part is one contiguous range of the table itself, with no index to keep at ingest.
+    """
+
+    __tablename__ = "rollup_plays"
+    __table_args__ = CLUSTERED
+
+    grain: int = _grain()
+    bucket: int = _bucket()
+    screen_id: str = Field(primary_key=True, max_length=64)
+    coupon_id: str = Field(primary_key=True, max_length=64)
+    impressions: int = _count()
+    with_audience: int = _count()
+    """Showings with at least one face in that crowd."""
+    faces: int = _count()
+    attention_faces: int = _count()
+    """Faces of crowds whose camera reported the share turned to the screen."""
+    attentive: float = _share()
+    """Those faces times the share: attentive / attention_faces is the attention share."""
+    claims: int = _count()
+    first_shown: int | None = _moment()
+    last_shown: int | None = _moment()
+
+
 class AudienceRollup(SQLModel, table=True):
     """Time-decayed store visits in the representation of :mod:`recsys.audience` (UTC dayparts).
 
@@ -156,5 +192,6 @@ ROLLUPS: tuple[type[SQLModel], ...] = (
     CouponRollup,
     FlowRollup,
     CouponCellRollup,
+    PlayRollup,
     AudienceRollup,
 )

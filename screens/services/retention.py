@@ -35,13 +35,13 @@ from screens.db.partitions import (
     ensure_partitions,
     is_partitioned,
 )
-from screens.db.rollups import BUCKET_S, DAY_S, CouponCellRollup, CouponRollup, FlowRollup
+from screens.db.rollups import BUCKET_S, DAY_S, CouponCellRollup, CouponRollup, FlowRollup, PlayRollup
 from screens.db.tables import EventRecord, table
 from screens.services.analytics import ANALYTICS_DAYS
 
 log = logging.getLogger(__name__)
 DELETE_BATCH: Final = 5_000
-PRUNED: Final = (CouponRollup, FlowRollup, CouponCellRollup)
+PRUNED: Final = (CouponRollup, FlowRollup, CouponCellRollup, PlayRollup)
 _LOG = table(EventRecord)
 
 

@@ -6,10 +6,11 @@ nothing and a failed transaction leaves neither the event nor its counts: exactl
 restarts, duplicates and workers, with no consumer bookkeeping.
 
 Coupon showings and claims are attributed to the crowd their screen saw just before (its latest
-audience event with faces at most ``crowd_window_s`` earlier; each face an equal share). Cameras
-and screens are different devices, so an audience event can arrive after the showings it explains;
-it then moves those showings' shares from the crowd they were given to its own
-(:func:`_counted_after`), and the answer is the one a read of the whole log would give.
+audience event with faces at most ``crowd_window_s`` earlier; each face an equal share); proof of
+play credits a showing with the screen's latest audience event of any kind in that window (an empty
+one says nobody was there). Cameras and screens are different devices, so an audience event can
+arrive after the showings it explains; it then moves those showings from the crowd they were given
+to its own (:func:`_counted_after`), and the answer is the one a read of the whole log would give.
 
 Upserts are sorted by key so concurrent PostgreSQL transactions lock rows in the same order.
 """
@@ -22,7 +23,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
@@ -39,6 +40,7 @@ from screens.db.rollups import (
     CouponCellRollup,
     CouponRollup,
     FlowRollup,
+    PlayRollup,
     TrafficRollup,
     VisitRollup,
 )
@@ -50,6 +52,7 @@ _cell: Final = lru_cache(maxsize=4_096)(cell_of)
 EPOCH_HALF_LIVES: Final = 64.0
 """Audience weights restart their reference time every 64 half-lives (stored values stay < 2^64)."""
 COUPON_EVENTS: Final = ("coupon_impression", "coupon_claim")
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _LOG = table(EventRecord).c
 
 
@@ -105,6 +108,9 @@ class _Deltas:
     audience: defaultdict[tuple[str, int, str, str], Amounts] = field(
         default_factory=lambda: defaultdict(lambda: [0.0])
     )
+    plays: defaultdict[tuple[int, int, str, str], Amounts] = field(
+        default_factory=lambda: defaultdict(lambda: [0.0] * 6 + [math.inf, -math.inf])
+    )
 
 
 _COLUMNS: Final = {
@@ -114,25 +120,41 @@ _COLUMNS: Final = {
     "flow": ("impressions", "claims"),
     "cells": ("impressions", "claims", "faces"),
     "audience": ("weight",),
+    "plays": (
+        "impressions",
+        "with_audience",
+        "faces",
+        "attention_faces",
+        "attentive",
+        "claims",
+        "first_shown",
+        "last_shown",
+    ),
 }
 """The count columns of each rollup in the order :class:`_Deltas` keeps them (checked against the tables)."""
+EXTREMES: Final = {"first_shown": "min", "last_shown": "max"}
+"""Columns kept as the smallest or largest value seen, not summed (infinite in a delta: nothing seen)."""
 _IMPRESSIONS, _CLAIMS, _UNATTRIBUTED, _FLAGGED, _EXPLORED = range(5)
 _FACES = 2  # in a cell row: impressions, claims, faces
+_P_SHOWN, _P_SEEN, _P_FACES, _P_ATTENTION_FACES, _P_ATTENTIVE, _P_CLAIMS, _P_FIRST, _P_LAST = range(8)
 
 
 @dataclass(frozen=True)
 class Crowd:
-    """One audience event with faces: its id, time and one cell per face."""
+    """One audience event: its id, time, one cell per face (none: the camera saw nobody) and the
+    share of those faces turned to the screen, where the camera reported it."""
 
     event_id: str
     ts: datetime
     cells: tuple[str, ...]
+    attention: float | None = None
 
 
 class CrowdTimeline:
     """Each screen's crowds in time order; :meth:`at` finds the one in front of it at a moment."""
 
     def __init__(self, crowds: Mapping[str, list[Crowd]], window: timedelta) -> None:
+        """``crowds``: each screen's crowds sorted by ``(ts, event_id)``."""
         self._crowds = crowds
         self._times = {screen: [c.ts for c in items] for screen, items in crowds.items()}
         self._window = window
@@ -173,7 +195,7 @@ def _widen(spans: Spans, screen_id: str, ts: datetime) -> None:
 def load_crowds(
     session: Session, spans: Spans, window: timedelta, batch: Mapping[str, list[Crowd]] | None = None
 ) -> dict[str, list[Crowd]]:
-    """Audience events with faces that can explain a moment of each screen's span, oldest first.
+    """Audience events (empty ones too) that can explain a moment of each screen's span, oldest first.
 
     ``batch`` holds, per screen, the crowds of the events being rolled up: they are taken from
     memory, and only the logged crowds outside the batch are decoded from the log.
@@ -191,8 +213,8 @@ def load_crowds(
             continue
         lo, hi = spans[screen_id]
         ts = as_utc(ts)
-        if lo - window <= ts <= hi and (faces := json.loads(payload).get("faces")):
-            crowds[screen_id].append(Crowd(event_id, ts, tuple(_cell(f["gender"], f["age"]) for f in faces)))
+        if lo - window <= ts <= hi:
+            crowds[screen_id].append(_crowd(event_id, ts, json.loads(payload)))
     for screen_id, items in batch.items():
         if screen_id in spans:
             lo, hi = spans[screen_id]
@@ -200,6 +222,11 @@ def load_crowds(
     for items in crowds.values():
         items.sort(key=lambda c: (c.ts, c.event_id))
     return crowds
+
+
+def _crowd(event_id: str, ts: datetime, audience: Mapping[str, Any]) -> Crowd:
+    cells = tuple(_cell(f["gender"], f["age"]) for f in audience.get("faces") or ())
+    return Crowd(event_id, ts, cells, audience.get("attention"))
 
 
 def roll_up(
@@ -228,9 +255,8 @@ def roll_up(
             _visit(deltas, event, half_life)
         elif kind in COUPON_EVENTS:
             coupon_events.append((event, datetime.fromisoformat(event["ts"])))
-        elif kind == "audience" and event.get("faces") and event.get("screen_id"):
-            cells = tuple(_cell(f["gender"], f["age"]) for f in event["faces"])
-            crowd = Crowd(str(event["event_id"]), datetime.fromisoformat(event["ts"]), cells)
+        elif kind == "audience" and event.get("screen_id"):
+            crowd = _crowd(str(event["event_id"]), datetime.fromisoformat(event["ts"]), event)
             crowds[event["screen_id"]].append(crowd)
     new_crowds = crowds if reattribute else {}
     if coupon_events or new_crowds:
@@ -291,14 +317,18 @@ def _coupons(
     for event, ts in events:
         if event.get("screen_id"):
             _widen(spans, event["screen_id"], ts)
-    for screen_id, ts, _ in counted:
-        _widen(spans, screen_id, ts)
-    timeline = CrowdTimeline(load_crowds(session, spans, window, batch), window)
+    for screen, at, _ in counted:
+        _widen(spans, screen, at)
+    loaded = load_crowds(session, spans, window, batch)
+    everyone = CrowdTimeline(loaded, window)  # proof of play: empty crowds count
+    timeline = CrowdTimeline({s: [c for c in items if c.cells] for s, items in loaded.items()}, window)
     owners = _owners(session, {e["coupon_id"] for e, _ in events})
     for event, ts in events:
-        buckets = _buckets(ts)
-        _coupon_event(deltas, event, buckets, timeline.at(event.get("screen_id"), ts), +1)
+        buckets, shown_at = _buckets(ts), event.get("screen_id")
+        _coupon_event(deltas, event, buckets, timeline.at(shown_at, ts), +1)
         _flow(deltas, event, buckets, owners.get(event["coupon_id"]))
+        if shown_at:
+            _play(deltas, event, buckets, shown_at, ts, everyone.at(shown_at, ts), +1)
     skip = frozenset(c.event_id for items in new_crowds.values() for c in items)
     for screen_id, ts, payload in counted:
         before, now = timeline.at(screen_id, ts, skip), timeline.at(screen_id, ts)
@@ -306,6 +336,11 @@ def _coupons(
             buckets = _buckets(ts)
             _coupon_event(deltas, payload, buckets, before, -1, counts=False)
             _coupon_event(deltas, payload, buckets, now, +1, counts=False)
+        before, now = everyone.at(screen_id, ts, skip), everyone.at(screen_id, ts)
+        if before != now and payload["type"] == "coupon_impression":
+            buckets = _buckets(ts)
+            _play(deltas, payload, buckets, screen_id, ts, before, -1, counts=False)
+            _play(deltas, payload, buckets, screen_id, ts, now, +1, counts=False)
 
 
 def _buckets(ts: datetime) -> tuple[tuple[int, int], ...]:
@@ -356,6 +391,38 @@ def _flow(deltas: _Deltas, event: Mapping[str, Any], buckets: tuple[tuple[int, i
         deltas.flow[(screen, store, grain, bucket)][kind] += 1
 
 
+def _play(
+    deltas: _Deltas,
+    event: Mapping[str, Any],
+    buckets: tuple[tuple[int, int], ...],
+    screen_id: str,
+    ts: datetime,
+    crowd: Crowd | None,
+    sign: int,
+    counts: bool = True,
+) -> None:
+    """Add (+1) or take back (-1) one showing's crowd at its screen, or count a claim there;
+    ``counts=False`` moves only the crowd (first and last showings never move)."""
+    claim = event["type"] == "coupon_claim"
+    moment = (as_utc(ts) - EPOCH) // timedelta(microseconds=1)
+    faces = len(crowd.cells) if crowd is not None else 0
+    for grain, bucket in buckets:
+        row = deltas.plays[(grain, bucket, screen_id, event["coupon_id"])]
+        if claim:
+            row[_P_CLAIMS] += sign
+            continue
+        if counts:
+            row[_P_SHOWN] += sign
+            row[_P_FIRST], row[_P_LAST] = min(row[_P_FIRST], moment), max(row[_P_LAST], moment)
+        if crowd is None or not faces:
+            continue
+        row[_P_SEEN] += sign
+        row[_P_FACES] += sign * faces
+        if crowd.attention is not None:
+            row[_P_ATTENTION_FACES] += sign * faces
+            row[_P_ATTENTIVE] += sign * crowd.attention * faces
+
+
 def _coupon_event(
     deltas: _Deltas,
     event: Mapping[str, Any],
@@ -397,6 +464,7 @@ _TABLES: Final[dict[str, type[SQLModel]]] = {
     "flow": FlowRollup,
     "cells": CouponCellRollup,
     "audience": AudienceRollup,
+    "plays": PlayRollup,
 }
 
 
@@ -417,9 +485,9 @@ def write(session: Session, deltas: _Deltas) -> None:
         sql, values, integral = _upsert_sql(model, dialect)
         if values != _COLUMNS[name]:
             raise RuntimeError(f"{model.__name__}'s count columns {values} are not the deltas' {_COLUMNS[name]}")
-        whole = [v in integral for v in values]
+        kinds = [_EXTREME if v in EXTREMES else _WHOLE if v in integral else _SHARE for v in values]
         rows = [
-            (*key, *(int(a) if w else a for a, w in zip(amounts, whole, strict=True)))
+            (*key, *(_stored(a, kind) for a, kind in zip(amounts, kinds, strict=True)))
             for key, amounts in sorted(changes.items())
         ]
         for start in range(0, len(rows), 2000):
@@ -428,6 +496,18 @@ def write(session: Session, deltas: _Deltas) -> None:
                 connection.exec_driver_sql(sql, tuple(list(column) for column in zip(*chunk, strict=True)))
             else:
                 connection.exec_driver_sql(sql, chunk)
+
+
+_WHOLE, _SHARE, _EXTREME = range(3)
+
+
+def _stored(amount: float, kind: int) -> float | int | None:
+    """A delta as its column stores it: whole counts as ints, an extreme never seen as null."""
+    if kind == _SHARE:
+        return amount
+    if kind == _EXTREME and math.isinf(amount):
+        return None
+    return int(amount)
 
 
 _PG: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -453,8 +533,19 @@ def _upsert_sql(model: type[SQLModel], dialect: str) -> tuple[str, tuple[str, ..
             rows = "SELECT * FROM unnest(" + ", ".join(f"CAST(%b AS {t}[])" for t in types) + ")"
         else:
             rows = f"VALUES ({', '.join(['?'] * (len(keys) + len(values)))})"
-        updates = ", ".join(f"{v} = {target.name}.{v} + excluded.{v}" for v in values)
+        updates = ", ".join(_update(target.name, v, dialect) for v in values)
         sql = f"INSERT INTO {target.name} ({columns}) {rows} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
         integral = frozenset(c.name for c in target.columns if c.name in values and not isinstance(c.type, Float))
         cached = _UPSERTS[(model.__name__, dialect)] = (sql, values, integral)
     return cached
+
+
+def _update(name: str, column: str, dialect: str) -> str:
+    """``column``'s new value on conflict: the sum, or for :data:`EXTREMES` the smaller or larger of
+    two (either may be null: a row of claims only has no showing time)."""
+    extreme = EXTREMES.get(column)
+    if extreme is None:
+        return f"{column} = {name}.{column} + excluded.{column}"
+    pick = {"min": "LEAST", "max": "GREATEST"}[extreme] if dialect == "postgresql" else extreme
+    old, new = f"{name}.{column}", f"excluded.{column}"
+    return f"{column} = {pick}(coalesce({old}, {new}), coalesce({new}, {old}))"

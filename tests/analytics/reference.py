@@ -18,10 +18,12 @@ from sqlmodel import Session, col
 
 from recsys.attributes import DAYPARTS, cell_of, daypart
 from screens.db.session import as_utc
-from screens.db.tables import Coupon, EventRecord, Store
+from screens.db.tables import Coupon, EventRecord, Screen, Store
 from screens.schemas import analytics as schema
+from screens.schemas.proof_of_play import ProofOfPlay
 from screens.services.analytics import HEAT_AGES, HEAT_GENDERS, Window, published
 from screens.services.leadin.analytics import _pacing, _rate
+from screens.services.leadin.proof_of_play import _Play, _rows
 
 _LOG = EventRecord.__table__.c  # type: ignore[attr-defined]
 COUPON_EVENTS = ("coupon_impression", "coupon_claim")
@@ -362,3 +364,69 @@ def coupon_summary(session: Session, window: Window, store_ids: frozenset[str] |
         for s in session.execute(query).scalars()
     ]
     return schema.CouponSummary(window=window.public(), stores=stores)
+
+
+# -- proof of play ------------------------------------------------------------------------------
+
+
+@dataclass
+class PlayTally:
+    impressions: int = 0
+    with_audience: int = 0
+    faces: int = 0
+    attention_faces: int = 0
+    attentive: float = 0.0
+    claims: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def shown(self, ts: datetime, crowd: tuple[int, float | None] | None) -> None:
+        self.impressions += 1
+        self.first = self.first or ts
+        self.last = ts
+        if crowd is None or not crowd[0]:
+            return
+        faces, attention = crowd
+        self.with_audience += 1
+        self.faces += faces
+        if attention is not None:
+            self.attention_faces += faces
+            self.attentive += attention * faces
+
+
+def proof_of_play(
+    session: Session, window: Window, crowd_window_s: float, store_ids: frozenset[str] | None = None
+) -> ProofOfPlay:
+    """One time-ordered pass over the raw log keeping each screen's latest crowd (an audience event
+    counts at a showing of the same moment: audience sorts before coupon events)."""
+    coupons = {c.id: c for c in session.execute(select(Coupon)).scalars()}
+    lead_ins = list(session.execute(select(col(Screen.id)).where(col(Screen.kind) == "lead_in")).scalars())
+    reach = timedelta(seconds=crowd_window_s)
+    query = (
+        select(_LOG.ts, _LOG.screen_id, _LOG.payload)
+        .where(
+            _LOG.type.in_(("audience", *COUPON_EVENTS)),
+            _LOG.ts >= window.since - reach,
+            _LOG.ts < window.until,
+            _LOG.screen_id.in_(lead_ins),
+        )
+        .order_by(_LOG.ts, _LOG.type, _LOG.event_id)
+    )
+    crowd: dict[str, tuple[datetime, int, float | None]] = {}
+    plays: defaultdict[tuple[str, str], PlayTally] = defaultdict(PlayTally)
+    for ts, screen, payload in session.execute(query):
+        ts = as_utc(ts)
+        if payload["type"] == "audience":
+            crowd[screen] = (ts, len(payload.get("faces") or ()), payload.get("attention"))
+            continue
+        coupon = coupons.get(payload["coupon_id"])
+        if ts < window.since or coupon is None or (store_ids is not None and coupon.store_id not in store_ids):
+            continue
+        play = plays[(screen, coupon.id)]
+        if payload["type"] == "coupon_claim":
+            play.claims += 1
+            continue
+        seen = crowd.get(screen)
+        play.shown(ts, seen[1:] if seen and ts - seen[0] <= reach else None)
+    frozen = {key: _Play(**vars(tally)) for key, tally in plays.items()}
+    return ProofOfPlay(window=window.public(), crowd_window_s=crowd_window_s, rows=_rows(frozen, coupons, window.k))

@@ -16,12 +16,22 @@ from sqlmodel import Session, SQLModel
 from screens.auth import Principal
 from screens.bus.memory import MemoryEventStream, make_memory_bus
 from screens.db.partitions import EVENT_LEDGER, ensure_partitions, is_partitioned, partition_days, partition_name
-from screens.db.rollups import BUCKET_S, DAY_S, CouponCellRollup, CouponRollup, FlowRollup, TrafficRollup, VisitRollup
+from screens.db.rollups import (
+    BUCKET_S,
+    DAY_S,
+    CouponCellRollup,
+    CouponRollup,
+    FlowRollup,
+    PlayRollup,
+    TrafficRollup,
+    VisitRollup,
+)
 from screens.db.session import make_engine
 from screens.db.tables import Coupon, EventRecord, Screen, Store, table
 from screens.services import analytics
 from screens.services.events import IntakeConfig, ScreenInfo, ingest
 from screens.services.leadin import analytics as leadin_analytics
+from screens.services.leadin.proof_of_play import proof_of_play
 from screens.services.retention import checkpoint_wal, prune_rollups, retire_raw_events
 from screens.services.rollups import RollupConfig
 from screens.services.session_window import SessionPolicy
@@ -158,7 +168,7 @@ def _rows(session: Session, model: type[SQLModel], grain: int) -> list[Row[Any]]
     return list(session.execute(query))
 
 
-PRUNED = (CouponRollup, FlowRollup, CouponCellRollup)
+PRUNED = (CouponRollup, FlowRollup, CouponCellRollup, PlayRollup)
 
 
 def test_quarter_hour_rollups_past_the_analytics_window_are_pruned_and_days_stay(database_url: str) -> None:
@@ -182,16 +192,19 @@ def test_quarter_hour_rollups_past_the_analytics_window_are_pruned_and_days_stay
     cut = (int(NOW.timestamp()) // DAY_S - 93) * DAY_S
     with Session(engine) as session:
         before = leadin_analytics.store_coupons(session, "s1", window, 0.1)
+        played = proof_of_play(session, window, 10.0)
         days = {m: _rows(session, m, DAY_S) for m in PRUNED}
         young = {m: [r for r in _rows(session, m, BUCKET_S) if r._mapping["bucket"] >= cut] for m in PRUNED}
         old = sum(len(_rows(session, m, BUCKET_S)) - len(young[m]) for m in PRUNED)
-    assert old >= 9  # coupons, flow and a cell for each of the three oldest showings
+    assert old >= 12  # coupons, flow, plays and a cell for each of the three oldest showings
     assert prune_rollups(engine, now=NOW) == old
     with Session(engine) as session:
         for model in PRUNED:
             assert _rows(session, model, BUCKET_S) == young[model] and young[model], model
             assert _rows(session, model, DAY_S) == days[model], model  # daily rows are kept
         after = leadin_analytics.store_coupons(session, "s1", window, 0.1)
+        assert proof_of_play(session, window, 10.0) == played
+        assert played.rows[0].impressions == sum(a < 92 for a in ages)
     assert after == before
     assert before.coupons[0].pacing.claims_in_validity == len(ages)  # read from the days since valid_from
     assert prune_rollups(engine, now=NOW) == 0

@@ -3,10 +3,10 @@ the screen when each was shown (faces, attention share) and the claims scanned t
 
 Signage players prove a spot ran; a camera beside the screen can also say who was there. A showing
 is credited with the screen's latest ``audience`` event within ``crowd_window_s`` before it (the
-same rule as :mod:`screens.services.leadin.analytics`). It reads the raw event log — counts rolled
-up per hour cannot say which crowd stood before which showing — in one time-ordered pass keeping
-only each screen's latest crowd, so memory stays bounded by the number of screens and the reach
-back by the window (at most 92 days, and no further than raw events are kept).
+same window as coupon analytics; an audience event with no faces says nobody was there). The
+credit is given at ingest (:class:`screens.db.rollups.PlayRollup`, late crowds included), so the
+report is a ``GROUP BY`` over the window's rollup rows, whatever the size of the log, and it reaches
+as far back as the rollups do, not only as far as raw events are kept.
 
 k-anonymity: faces and claims describe people and are published only at ``k`` or more (see
 :mod:`screens.services.analytics`). Claims are also published elsewhere as margins — per coupon
@@ -19,21 +19,21 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select, union_all
 from sqlmodel import Session, col
 
-from screens.db.session import as_utc
-from screens.db.tables import Coupon, EventRecord, Screen
+from screens.db.rollups import PlayRollup
+from screens.db.tables import Coupon, Screen, table
 from screens.schemas import proof_of_play as schema
-from screens.services.analytics import Window, published
+from screens.services.analytics import Window, published, span_ranges
+from screens.services.rollups import EPOCH
 
 Key = TypeVar("Key", bound=Hashable)
-EVENTS = ("audience", "coupon_impression", "coupon_claim")
 CSV_COLUMNS = (
     "screen_id",
     "coupon_id",
@@ -51,29 +51,16 @@ CSV_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Play:
-    impressions: int = 0
-    with_audience: int = 0
-    faces: int = 0
-    attention_faces: int = 0
-    attentive: float = 0.0
-    claims: int = 0
-    first: datetime | None = None
-    last: datetime | None = None
-
-    def shown(self, ts: datetime, crowd: tuple[int, float | None] | None) -> None:
-        self.impressions += 1
-        self.first = self.first or ts
-        self.last = ts
-        if crowd is None or not crowd[0]:
-            return
-        faces, attention = crowd
-        self.with_audience += 1
-        self.faces += faces
-        if attention is not None:
-            self.attention_faces += faces
-            self.attentive += attention * faces
+    impressions: int
+    with_audience: int
+    faces: int
+    attention_faces: int
+    attentive: float
+    claims: int
+    first: datetime | None
+    last: datetime | None
 
 
 def suppress_complementary(cells: Mapping[Key, int], groups: Iterable[Iterable[Key]], k: int) -> set[Key]:
@@ -93,46 +80,51 @@ def suppress_complementary(cells: Mapping[Key, int], groups: Iterable[Iterable[K
     return hidden
 
 
-def _played(
-    session: Session, since: datetime, until: datetime, screen_ids: list[str]
-) -> Iterator[tuple[datetime, str, dict[str, Any]]]:
-    """Audience, impression and claim events of ``screen_ids`` in ``[since, until)``, oldest first."""
-    query = (
-        select(col(EventRecord.ts), col(EventRecord.screen_id), col(EventRecord.payload))
-        .where(
-            col(EventRecord.type).in_(EVENTS),
-            col(EventRecord.ts) >= since,
-            col(EventRecord.ts) < until,
-            col(EventRecord.screen_id).in_(screen_ids),
-        )
-        .order_by(col(EventRecord.ts))
-    )
-    for ts, screen_id, payload in session.execute(query.execution_options(yield_per=5000)):
-        yield as_utc(ts), screen_id or "", payload
+def _moment(micros: int | None) -> datetime | None:
+    return None if micros is None else EPOCH + timedelta(microseconds=int(micros))
+
+
+def _plays(session: Session, window: Window, screen_ids: list[str]) -> dict[tuple[str, str], _Play]:
+    """The window's rollup rows of ``screen_ids`` summed per (screen, coupon)."""
+    rollup = table(PlayRollup)
+    r = rollup.c
+    parts = [
+        select(rollup).where(r.grain == grain, r.bucket >= first, r.bucket < end, r.screen_id.in_(screen_ids))
+        for grain, first, end in span_ranges(window)
+    ]
+    rows = union_all(*parts).subquery()
+    sums = [func.sum(rows.c[name]) for name in ("impressions", "with_audience", "faces", "attention_faces")]
+    query = select(
+        rows.c.screen_id,
+        rows.c.coupon_id,
+        *sums,
+        func.sum(rows.c.attentive),
+        func.sum(rows.c.claims),
+        func.min(rows.c.first_shown),
+        func.max(rows.c.last_shown),
+    ).group_by(rows.c.screen_id, rows.c.coupon_id)
+    plays = {}
+    for screen, coupon, n, seen, faces, watched, attentive, claims, first, last in session.execute(query):
+        counts = (int(n), int(seen), int(faces), int(watched), float(attentive), int(claims))
+        plays[(screen, coupon)] = _Play(*counts, _moment(first), _moment(last))
+    return plays
 
 
 def proof_of_play(
     session: Session, window: Window, crowd_window_s: float, store_ids: frozenset[str] | None = None
 ) -> schema.ProofOfPlay:
-    """Every (lead-in screen, coupon) pair shown or claimed in ``window``, for the stores the caller may see."""
+    """Every (lead-in screen, coupon) pair shown or claimed in ``window``, for the stores the caller may see.
+
+    ``crowd_window_s`` is the setting the rollups were credited with (changing it needs
+    ``vitrine analytics rebuild``); the report states it.
+    """
     coupons = {c.id: c for c in session.execute(select(Coupon)).scalars()}
     lead_ins = list(session.execute(select(col(Screen.id)).where(col(Screen.kind) == "lead_in")).scalars())
-    reach = timedelta(seconds=crowd_window_s)
-    crowd: dict[str, tuple[datetime, int, float | None]] = {}
-    plays: defaultdict[tuple[str, str], _Play] = defaultdict(_Play)
-    for ts, screen, payload in _played(session, window.since - reach, window.until, lead_ins):
-        if payload["type"] == "audience":
-            crowd[screen] = (ts, len(payload.get("faces") or ()), payload.get("attention"))
-            continue
-        coupon = coupons.get(payload["coupon_id"])
-        if ts < window.since or coupon is None or (store_ids is not None and coupon.store_id not in store_ids):
-            continue
-        play = plays[(screen, coupon.id)]
-        if payload["type"] == "coupon_claim":
-            play.claims += 1
-            continue
-        seen = crowd.get(screen)
-        play.shown(ts, seen[1:] if seen and ts - seen[0] <= reach else None)
+    plays = {
+        key: play
+        for key, play in _plays(session, window, lead_ins).items()
+        if key[1] in coupons and (store_ids is None or coupons[key[1]].store_id in store_ids)
+    }
     return schema.ProofOfPlay(
         window=window.public(), crowd_window_s=crowd_window_s, rows=_rows(plays, coupons, window.k)
     )

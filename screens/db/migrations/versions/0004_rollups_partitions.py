@@ -1,9 +1,10 @@
 """rollups kept at ingest; PostgreSQL event log partitioned by day (issue 17)
 
-The rollup tables are filled from the events already logged, with the current settings (crowd
-window, audience half-life). On PostgreSQL the event log becomes a table partitioned by day with the
-key ``(event_id, ts)``; existing rows are copied into their day's partition and their ids into the
-``event_ledger`` that keeps ids unique on their own.
+The rollup tables are filled from the events already logged by revision 0006 (the rebuild that
+fills them is the service's current code, which writes every rollup of the latest revision). On
+PostgreSQL the event log becomes a table partitioned by day with the key ``(event_id, ts)``;
+existing rows are copied into their day's partition and their ids into the ``event_ledger`` that
+keeps ids unique on their own.
 
 Revision ID: 0004
 Revises: 0003
@@ -14,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
-from sqlmodel import Session
 
 revision = "0004"
 down_revision = "0003"
@@ -127,23 +127,10 @@ def _partition_event_log() -> None:
     op.execute("INSERT INTO event_ledger SELECT event_id, ts FROM event_log")
 
 
-def _fill_rollups() -> None:
-    from screens.services.rebuild import rebuild
-    from screens.services.rollups import RollupConfig
-    from screens.settings import Settings
-
-    settings = Settings()
-    config = RollupConfig(settings.crowd_window_s, settings.audience_half_life_days * 86_400.0)
-    session = Session(bind=op.get_bind())
-    rebuild(session, config, None, commit=False)
-    session.flush()
-
-
 def upgrade() -> None:
     _rollup_tables()
     if op.get_bind().dialect.name == "postgresql":
         _partition_event_log()
-    _fill_rollups()
 
 
 def downgrade() -> None:
