@@ -429,4 +429,5 @@ def proof_of_play(
         seen = crowd.get(screen)
         play.shown(ts, seen[1:] if seen and ts - seen[0] <= reach else None)
     frozen = {key: _Play(**vars(tally)) for key, tally in plays.items()}
-    return ProofOfPlay(window=window.public(), crowd_window_s=crowd_window_s, rows=_rows(frozen, coupons, window.k))
+    rows = _rows(frozen, coupons, window.k)
+    return ProofOfPlay.model_validate({"window": window.public(), "crowd_window_s": crowd_window_s, "rows": rows})

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, union_all
 from sqlmodel import Session, col
@@ -125,12 +125,13 @@ def proof_of_play(
         for key, play in _plays(session, window, lead_ins).items()
         if key[1] in coupons and (store_ids is None or coupons[key[1]].store_id in store_ids)
     }
-    return schema.ProofOfPlay(
-        window=window.public(), crowd_window_s=crowd_window_s, rows=_rows(plays, coupons, window.k)
-    )
+    report = {"window": window.public(), "crowd_window_s": crowd_window_s, "rows": _rows(plays, coupons, window.k)}
+    return schema.ProofOfPlay.model_validate(report)
 
 
-def _rows(plays: Mapping[tuple[str, str], _Play], coupons: Mapping[str, Coupon], k: int) -> list[schema.PlayRow]:
+def _rows(plays: Mapping[tuple[str, str], _Play], coupons: Mapping[str, Coupon], k: int) -> list[dict[str, Any]]:
+    """The published rows, as plain data: a mall's report is thousands of rows (100 screens × 180
+    coupons at the bench's), validated in one call with the report rather than built one by one."""
     by_coupon: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
     by_screen_store: defaultdict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for key in plays:
@@ -142,23 +143,25 @@ def _rows(plays: Mapping[tuple[str, str], _Play], coupons: Mapping[str, Coupon],
     for (screen_id, coupon_id), play in sorted(plays.items()):
         coupon, faces_ok, claims_ok = coupons[coupon_id], published(play.faces, k), (screen_id, coupon_id) not in hidden
         rows.append(
-            schema.PlayRow(
-                screen_id=screen_id,
-                coupon_id=coupon_id,
-                store_id=coupon.store_id,
-                title=coupon.title,
-                impressions=play.impressions,
-                impressions_with_audience=play.with_audience,
-                faces=play.faces if faces_ok else None,
-                faces_per_impression=round(play.faces / play.impressions, 2) if faces_ok and play.impressions else None,
-                attention_share=round(play.attentive / play.attention_faces, 3)
+            {
+                "screen_id": screen_id,
+                "coupon_id": coupon_id,
+                "store_id": coupon.store_id,
+                "title": coupon.title,
+                "impressions": play.impressions,
+                "impressions_with_audience": play.with_audience,
+                "faces": play.faces if faces_ok else None,
+                "faces_per_impression": round(play.faces / play.impressions, 2)
+                if faces_ok and play.impressions
+                else None,
+                "attention_share": round(play.attentive / play.attention_faces, 3)
                 if faces_ok and published(play.attention_faces, k)
                 else None,
-                claims=play.claims if claims_ok else None,
-                claim_rate=round(play.claims / play.impressions, 4) if claims_ok and play.impressions else None,
-                first_shown=play.first,
-                last_shown=play.last,
-            )
+                "claims": play.claims if claims_ok else None,
+                "claim_rate": round(play.claims / play.impressions, 4) if claims_ok and play.impressions else None,
+                "first_shown": play.first,
+                "last_shown": play.last,
+            }
         )
     return rows
 
