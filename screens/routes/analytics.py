@@ -30,7 +30,7 @@ from screens.schemas.proof_of_play import ProofOfPlay
 from screens.services import analytics
 from screens.services.flow_chart import flow_chart
 from screens.services.leadin import analytics as leadin_analytics
-from screens.services.leadin.proof_of_play import proof_of_play, proof_of_play_csv
+from screens.services.leadin.proof_of_play import PAGE_MAX, proof_of_play, proof_of_play_csv
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 Days = Annotated[int, Query(ge=1, le=analytics.ANALYTICS_DAYS, description="how many days back from now")]
@@ -88,10 +88,20 @@ def get_flow_chart(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, 
 
 
 @router.get("/proof-of-play", response_model=ProofOfPlay, responses=ERRORS)
-def get_proof_of_play(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7) -> ProofOfPlay:
-    """Per lead-in screen and coupon: showings, the crowd present when shown (faces, attention), claims."""
+def get_proof_of_play(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    who: PrincipalDep,
+    days: Days = 7,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX, description="rows of this page, most shown first")] = 100,
+    offset: Annotated[int, Query(ge=0, description="rows skipped before the page")] = 0,
+) -> ProofOfPlay:
+    """Per lead-in screen and coupon: showings, the crowd present when shown (faces, attention), claims.
+
+    A page of the most shown pairs with totals over all of them; the CSV has every pair."""
     who.require("ops", "merchandiser")
-    return proof_of_play(session, _window(runtime, days, 0), runtime.settings.crowd_window_s, _own_stores(who))
+    window = _window(runtime, days, 0)
+    return proof_of_play(session, window, runtime.settings.crowd_window_s, _own_stores(who), (offset, limit))
 
 
 _CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -101,8 +111,10 @@ _CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema"
 def get_proof_of_play_csv(
     session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, days: Days = 7
 ) -> PlainTextResponse:
-    """The proof-of-play report as CSV (text cells that a spreadsheet could run as formulas are escaped)."""
-    report = get_proof_of_play(session, runtime, who, days)
+    """The proof-of-play report as CSV, every pair (text cells that a spreadsheet could run as formulas
+    are escaped)."""
+    who.require("ops", "merchandiser")
+    report = proof_of_play(session, _window(runtime, days, 0), runtime.settings.crowd_window_s, _own_stores(who))
     return PlainTextResponse(
         proof_of_play_csv(report),
         media_type="text/csv; charset=utf-8",

@@ -31,4 +31,7 @@ class PlayRow(StrictModel):
 class ProofOfPlay(StrictModel):
     window: Window
     crowd_window_s: float = Field(description="how far before a showing the crowd is looked up")
-    rows: list[PlayRow]
+    pairs: int = Field(description="screen × coupon pairs in the window: every row, whatever page this is")
+    screens: int = Field(description="lead-in screens among those pairs")
+    impressions: int = Field(description="showings summed over every pair")
+    rows: list[PlayRow] = Field(description="every pair in key order, or the requested page, most shown first")

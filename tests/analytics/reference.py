@@ -429,5 +429,12 @@ def proof_of_play(
         seen = crowd.get(screen)
         play.shown(ts, seen[1:] if seen and ts - seen[0] <= reach else None)
     frozen = {key: _Play(**vars(tally)) for key, tally in plays.items()}
-    rows = _rows(frozen, coupons, window.k)
-    return ProofOfPlay.model_validate({"window": window.public(), "crowd_window_s": crowd_window_s, "rows": rows})
+    report = {
+        "window": window.public(),
+        "crowd_window_s": crowd_window_s,
+        "pairs": len(frozen),
+        "screens": len({screen for screen, _ in frozen}),
+        "impressions": sum(tally.impressions for tally in plays.values()),
+        "rows": _rows(frozen, coupons, window.k),
+    }
+    return ProofOfPlay.model_validate(report)

@@ -109,6 +109,35 @@ def test_merchandisers_see_their_own_stores_and_devices_nothing(
     assert client.get("/v1/analytics/proof-of-play.csv").status_code == 401
 
 
+def test_a_page_holds_the_most_shown_pairs_and_totals_over_all_of_them(
+    client: TestClient, mall: dict[str, str]
+) -> None:
+    ok(client.put("/v1/screens/lead2", json={"kind": "lead_in", "zone": "north"}, headers=mall))
+    events = [e for i in range(3) for e in shown_to([WOMAN], "C1", True, _hours_ago(5) + timedelta(minutes=i))]
+    events += [e for i in range(2) for e in shown_to([MAN], "D1", False, _hours_ago(3) + timedelta(minutes=i))]
+    events += shown_to([WOMAN], "C1", False, _hours_ago(2), screen="lead2")
+    send(client, mall, events)
+    whole = {(r["screen_id"], r["coupon_id"]): r for r in _csv_rows(client, mall)}
+    first = ok(client.get("/v1/analytics/proof-of-play?limit=2", headers=mall))
+    assert [(r["screen_id"], r["coupon_id"]) for r in first["rows"]] == [("lead1", "C1"), ("lead1", "D1")]
+    assert (first["pairs"], first["screens"], first["impressions"]) == (3, 2, 6), "totals cover every pair"
+    rest = ok(client.get("/v1/analytics/proof-of-play?limit=2&offset=2", headers=mall))["rows"]
+    assert [(r["screen_id"], r["coupon_id"]) for r in rest] == [("lead2", "C1")]
+    # Suppression is decided over every pair: a row reads the same on its page as in the whole CSV.
+    for row in first["rows"] + rest:
+        claims = "" if row["claims"] is None else str(row["claims"])
+        assert claims == whole[(row["screen_id"], row["coupon_id"])]["claims"]
+    for bad, field in (("limit=0", "limit"), ("limit=1001", "limit"), ("offset=-1", "offset")):
+        response = client.get(f"/v1/analytics/proof-of-play?{bad}", headers=mall)
+        assert response.status_code == 422 and field in response.text, (bad, response.text)
+
+
+def _csv_rows(client: TestClient, headers: dict[str, str]) -> list[dict[str, str]]:
+    response = client.get("/v1/analytics/proof-of-play.csv", headers=headers)
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
 def test_flow_chart_merges_pairs_under_k_into_other_bands(client: TestClient, mall: dict[str, str]) -> None:
     ok(client.put("/v1/screens/lead2", json={"kind": "lead_in", "zone": "north"}, headers=mall))
     at = _hours_ago(6)

@@ -15,8 +15,7 @@ const share = (x) => (x === null || x === undefined ? "suppressed" : pct(x));
 const SHOWN_ROWS = 100;
 
 function rows(report) {
-  const top = [...report.rows].sort((a, b) => b.impressions - a.impressions).slice(0, SHOWN_ROWS);
-  return top.map((r) => [r.screen_id, h("span", { title: r.coupon_id }, r.title), r.store_id, num(r.impressions),
+  return report.rows.map((r) => [r.screen_id, h("span", { title: r.coupon_id }, r.title), r.store_id, num(r.impressions),
     num(r.impressions_with_audience), num(r.faces), r.faces_per_impression ?? "–", share(r.attention_share),
     num(r.claims), r.claims === null ? "–" : pct(r.claim_rate), when(r.last_shown)]);
 }
@@ -33,13 +32,13 @@ export async function mount(root) {
     .then(() => toast("CSV downloaded"), (err) => toast(err.message, "error")));
   async function load() {
     try {
-      const report = await api("/v1/analytics/proof-of-play", { query: { days: days() } });
+      // The server sends the most shown pairs and totals over all of them.
+      const report = await api("/v1/analytics/proof-of-play", { query: { days: days(), limit: SHOWN_ROWS } });
       const k = report.window.k;
-      const shown = report.rows.reduce((n, r) => n + r.impressions, 0);
-      note.textContent = `${num(shown)} showings on ${new Set(report.rows.map((r) => r.screen_id)).size} screens. ` +
+      note.textContent = `${num(report.impressions)} showings on ${report.screens} screens. ` +
         `The audience of a showing is the crowd the screen's camera saw within ${report.crowd_window_s} s before it; ` +
         `faces and claims under ${k} are suppressed (and so are cells a published total would reveal).`;
-      const more = report.rows.length > SHOWN_ROWS ? ` (the ${SHOWN_ROWS} most shown of ${report.rows.length}; the CSV has all)` : "";
+      const more = report.pairs > report.rows.length ? ` (the ${report.rows.length} most shown of ${report.pairs}; the CSV has all)` : "";
       list.replaceChildren(table(`Showings per screen and coupon${more}`,
         ["Screen", "Coupon", "Store", "Showings", "With audience", "Faces", "Faces / showing", "Attention", "Claims",
           "Claim rate", "Last shown"], rows(report), { id: "proof-table", class: "compact" }));

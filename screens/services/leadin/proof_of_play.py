@@ -34,6 +34,7 @@ from screens.services.analytics import Window, published, span_ranges
 from screens.services.rollups import EPOCH
 
 Key = TypeVar("Key", bound=Hashable)
+PAGE_MAX = 1_000  # rows one JSON page may hold; the CSV has every pair
 CSV_COLUMNS = (
     "screen_id",
     "coupon_id",
@@ -111,12 +112,19 @@ def _plays(session: Session, window: Window, screen_ids: list[str]) -> dict[tupl
 
 
 def proof_of_play(
-    session: Session, window: Window, crowd_window_s: float, store_ids: frozenset[str] | None = None
+    session: Session,
+    window: Window,
+    crowd_window_s: float,
+    store_ids: frozenset[str] | None = None,
+    page: tuple[int, int] | None = None,
 ) -> schema.ProofOfPlay:
-    """Every (lead-in screen, coupon) pair shown or claimed in ``window``, for the stores the caller may see.
+    """The (lead-in screen, coupon) pairs shown or claimed in ``window``, for the stores the caller may see:
+    all of them in key order, or with ``page = (offset, limit)`` that slice of them, most shown first.
 
-    ``crowd_window_s`` is the setting the rollups were credited with (changing it needs
-    ``vitrine analytics rebuild``); the report states it.
+    A page is what a console draws (a mall's week is 18,000 pairs at the bench's); suppression is
+    still decided over every pair, so a row reads the same on any page as in the whole report, and
+    the totals cover every pair. ``crowd_window_s`` is the setting the rollups were credited with
+    (changing it needs ``vitrine analytics rebuild``); the report states it.
     """
     coupons = {c.id: c for c in session.execute(select(Coupon)).scalars()}
     lead_ins = list(session.execute(select(col(Screen.id)).where(col(Screen.kind) == "lead_in")).scalars())
@@ -125,13 +133,26 @@ def proof_of_play(
         for key, play in _plays(session, window, lead_ins).items()
         if key[1] in coupons and (store_ids is None or coupons[key[1]].store_id in store_ids)
     }
-    report = {"window": window.public(), "crowd_window_s": crowd_window_s, "rows": _rows(plays, coupons, window.k)}
+    report = {
+        "window": window.public(),
+        "crowd_window_s": crowd_window_s,
+        "pairs": len(plays),
+        "screens": len({screen for screen, _ in plays}),
+        "impressions": sum(play.impressions for play in plays.values()),
+        "rows": _rows(plays, coupons, window.k, page),
+    }
     return schema.ProofOfPlay.model_validate(report)
 
 
-def _rows(plays: Mapping[tuple[str, str], _Play], coupons: Mapping[str, Coupon], k: int) -> list[dict[str, Any]]:
-    """The published rows, as plain data: a mall's report is thousands of rows (100 screens × 180
-    coupons at the bench's), validated in one call with the report rather than built one by one."""
+def _rows(
+    plays: Mapping[tuple[str, str], _Play],
+    coupons: Mapping[str, Coupon],
+    k: int,
+    page: tuple[int, int] | None = None,
+) -> list[dict[str, Any]]:
+    """The published rows (all, or the ``(offset, limit)`` page of the most shown), as plain data:
+    a mall's report is thousands of rows (100 screens × 180 coupons at the bench's), validated in
+    one call with the report rather than built one by one."""
     by_coupon: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
     by_screen_store: defaultdict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for key in plays:
@@ -139,8 +160,12 @@ def _rows(plays: Mapping[tuple[str, str], _Play], coupons: Mapping[str, Coupon],
         by_screen_store[(key[0], coupons[key[1]].store_id)].append(key)
     claims = {key: play.claims for key, play in plays.items()}
     hidden = suppress_complementary(claims, [*by_coupon.values(), *by_screen_store.values()], k)
+    chosen = sorted(plays.items())
+    if page is not None:
+        offset, limit = page
+        chosen = sorted(chosen, key=lambda item: -item[1].impressions)[offset : offset + limit]
     rows = []
-    for (screen_id, coupon_id), play in sorted(plays.items()):
+    for (screen_id, coupon_id), play in chosen:
         coupon, faces_ok, claims_ok = coupons[coupon_id], published(play.faces, k), (screen_id, coupon_id) not in hidden
         rows.append(
             {
