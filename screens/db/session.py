@@ -15,10 +15,15 @@ from sqlmodel import Session, create_engine
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 """What SQLite truncates its write-ahead log back to after a checkpoint."""
+POSTGRES_OPTIONS = "-c jit=off"
+"""Session settings of every PostgreSQL connection. JIT compilation pays off on queries that run for
+seconds; the service's reads run for milliseconds, and the planner's cost estimate turned it on for
+the proof-of-play ``GROUP BY`` at 10M events, where compiling took 11 of its 104 ms."""
 
 
 def make_engine(url: str) -> Engine:
-    """Build an engine; for SQLite, create the parent folder and turn on WAL and foreign keys."""
+    """Build an engine; for SQLite, create the parent folder and turn on WAL and foreign keys; for
+    PostgreSQL, apply :data:`POSTGRES_OPTIONS`."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -35,7 +40,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"options": POSTGRES_OPTIONS}
+    )
 
 
 def upgrade(url: str, revision: str = "head") -> None:

@@ -10,7 +10,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -394,6 +394,11 @@ class PlayTally:
             self.attentive += attention * faces
 
 
+def _micros(ts: datetime | None) -> int | None:
+    """A moment as the report's pairs keep it: UTC epoch microseconds."""
+    return None if ts is None else (ts - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
 def proof_of_play(
     session: Session, window: Window, crowd_window_s: float, store_ids: frozenset[str] | None = None
 ) -> ProofOfPlay:
@@ -428,7 +433,10 @@ def proof_of_play(
             continue
         seen = crowd.get(screen)
         play.shown(ts, seen[1:] if seen and ts - seen[0] <= reach else None)
-    frozen = {key: _Play(**vars(tally)) for key, tally in plays.items()}
+    frozen = {
+        key: _Play(**{**vars(tally), "first": _micros(tally.first), "last": _micros(tally.last)})
+        for key, tally in plays.items()
+    }
     report = {
         "window": window.public(),
         "crowd_window_s": crowd_window_s,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from screens.services.leadin.proof_of_play import suppress_complementary
+from screens.services.leadin.proof_of_play import _most_shown, _Play, suppress_complementary
 from tests.conftest import TokenFactory
 from tests.console.conftest import K
 from tests.console.seed import coupon, event, ok, send, shown_to
@@ -78,6 +79,35 @@ def test_complementary_suppression_stops_when_no_group_reveals_a_cell() -> None:
     assert suppress_complementary({"a": 4, "b": 0}, [["a", "b"]], 3) == {"b"}, "withheld zeros reveal nothing"
 
 
+def _suppress_by_full_passes(cells: dict[str, int], groups: list[list[str]], k: int) -> set[str]:
+    """Complementary suppression as first written: every group checked on every pass until a pass
+    changes nothing (what the single pass must reproduce exactly)."""
+    hidden = {key for key, n in cells.items() if n < k}
+    changed = True
+    while changed:
+        changed = False
+        for group in groups:
+            withheld = sum(cells[key] for key in group if key in hidden)
+            shown = [key for key in group if key not in hidden]
+            if 0 < withheld < k and shown:
+                hidden.add(min(shown, key=lambda key: (cells[key], str(key))))
+                changed = True
+    return hidden
+
+
+def test_complementary_suppression_hides_what_full_passes_hide() -> None:
+    rng = random.Random(7)
+    cascades = 0
+    for _ in range(300):
+        keys = [f"p{i}" for i in range(rng.randint(2, 40))]
+        cells = {key: rng.choice((0, 1, 1, 2, 3, 4, 6, 9)) for key in keys}
+        groups = [rng.sample(keys, rng.randint(1, min(6, len(keys)))) for _ in range(rng.randint(1, 15))]
+        hidden = suppress_complementary(cells, groups, 3)
+        assert hidden == _suppress_by_full_passes(cells, groups, 3), (cells, groups)
+        cascades += len(hidden) > sum(n < 3 for n in cells.values())
+    assert cascades > 50, "the cases exercise complementary suppression, not only the k threshold"
+
+
 def test_proof_of_play_csv_escapes_formulas_and_keeps_numbers(client: TestClient, mall: dict[str, str]) -> None:
     ok(
         client.put(
@@ -130,6 +160,18 @@ def test_a_page_holds_the_most_shown_pairs_and_totals_over_all_of_them(
     for bad, field in (("limit=0", "limit"), ("limit=1001", "limit"), ("offset=-1", "offset")):
         response = client.get(f"/v1/analytics/proof-of-play?{bad}", headers=mall)
         assert response.status_code == 422 and field in response.text, (bad, response.text)
+
+
+def test_a_page_is_its_slice_of_every_pair_by_impressions_then_key() -> None:
+    rng = random.Random(11)
+    plays = {
+        (f"lead{rng.randrange(9)}", f"c{i}"): _Play(rng.choice((0, 1, 2, 2, 3, 7)), 0, 0, 0, 0.0, 0, None, None)
+        for i in range(200)
+    }
+    ordered = sorted(plays.items(), key=lambda item: (-item[1].impressions, item[0]))
+    for offset, limit in ((0, 1), (0, 100), (3, 17), (150, 100), (199, 1), (250, 10), (0, 1000)):
+        assert _most_shown(plays, offset, limit) == ordered[offset : offset + limit], (offset, limit)
+    assert _most_shown({}, 0, 10) == []
 
 
 def _csv_rows(client: TestClient, headers: dict[str, str]) -> list[dict[str, str]]:

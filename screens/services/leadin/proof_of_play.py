@@ -17,14 +17,14 @@ subtraction; :func:`suppress_complementary` hides further cells until no margin 
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import BigInteger, Float, cast, func, select, union_all
 from sqlmodel import Session, col
 
 from screens.db.rollups import PlayRollup
@@ -52,32 +52,34 @@ CSV_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class _Play:
+class _Play(NamedTuple):
+    """One pair's sums over the window; first and last showing in UTC epoch microseconds, as the
+    rollup keeps them (turned into times only for the rows a page holds: a week is 18,000 pairs)."""
+
     impressions: int
     with_audience: int
     faces: int
     attention_faces: int
     attentive: float
     claims: int
-    first: datetime | None
-    last: datetime | None
+    first: int | None
+    last: int | None
 
 
 def suppress_complementary(cells: Mapping[Key, int], groups: Iterable[Iterable[Key]], k: int) -> set[Key]:
     """Cells to withhold: those under ``k``, then, in any group whose withheld cells add up to between 1
-    and ``k - 1`` (its published total would reveal them), the smallest published cell, until none does."""
+    and ``k - 1`` (its published total would reveal them), the smallest published cell.
+
+    One pass over the groups is enough: a published cell holds ``k`` or more by itself, so once it
+    is withheld every group holding it withholds at least ``k`` and can never need more.
+    """
     hidden = {key for key, n in cells.items() if not published(n, k)}
-    members = [list(group) for group in groups]
-    changed = True
-    while changed:
-        changed = False
-        for group in members:
-            withheld = sum(cells[key] for key in group if key in hidden)
-            shown = [key for key in group if key not in hidden]
-            if 0 < withheld < k and shown:
-                hidden.add(min(shown, key=lambda key: (cells[key], str(key))))
-                changed = True
+    for group in groups:
+        members = list(group)
+        withheld = sum(cells[key] for key in members if key in hidden)
+        shown = [key for key in members if key not in hidden]
+        if 0 < withheld < k and shown:
+            hidden.add(min(shown, key=lambda key: (cells[key], str(key))))
     return hidden
 
 
@@ -85,30 +87,28 @@ def _moment(micros: int | None) -> datetime | None:
     return None if micros is None else EPOCH + timedelta(microseconds=int(micros))
 
 
-def _plays(session: Session, window: Window, screen_ids: list[str]) -> dict[tuple[str, str], _Play]:
-    """The window's rollup rows of ``screen_ids`` summed per (screen, coupon)."""
-    rollup = table(PlayRollup)
-    r = rollup.c
+def _plays(session: Session, window: Window) -> dict[tuple[str, str], _Play]:
+    """The window's rollup rows summed per (screen, coupon), at every screen: the caller keeps the
+    lead-ins (a list of screens tested on every row cost more than the pairs it would drop)."""
+    r = table(PlayRollup).c
+    summed = ("impressions", "with_audience", "faces", "attention_faces", "attentive", "claims")
+    columns = [r.screen_id, r.coupon_id, *(r[name] for name in (*summed, "first_shown", "last_shown"))]
     parts = [
-        select(rollup).where(r.grain == grain, r.bucket >= first, r.bucket < end, r.screen_id.in_(screen_ids))
+        select(*columns).where(r.grain == grain, r.bucket >= first, r.bucket < end)
         for grain, first, end in span_ranges(window)
     ]
-    rows = union_all(*parts).subquery()
-    sums = [func.sum(rows.c[name]) for name in ("impressions", "with_audience", "faces", "attention_faces")]
+    rows = union_all(*parts).subquery().c
     query = select(
-        rows.c.screen_id,
-        rows.c.coupon_id,
-        *sums,
-        func.sum(rows.c.attentive),
-        func.sum(rows.c.claims),
-        func.min(rows.c.first_shown),
-        func.max(rows.c.last_shown),
-    ).group_by(rows.c.screen_id, rows.c.coupon_id)
-    plays = {}
-    for screen, coupon, n, seen, faces, watched, attentive, claims, first, last in session.execute(query):
-        counts = (int(n), int(seen), int(faces), int(watched), float(attentive), int(claims))
-        plays[(screen, coupon)] = _Play(*counts, _moment(first), _moment(last))
-    return plays
+        rows.screen_id,
+        rows.coupon_id,
+        *(cast(func.sum(rows[name]), Float if name == "attentive" else BigInteger) for name in summed),
+        func.min(rows.first_shown),
+        func.max(rows.last_shown),
+    ).group_by(rows.screen_id, rows.coupon_id)
+    return {  # the casts make the sums plain ints and floats (PostgreSQL sums bigints as numerics)
+        (screen, coupon): _Play(n, seen, faces, watched, attentive, claims, first, last)
+        for screen, coupon, n, seen, faces, watched, attentive, claims, first, last in session.execute(query).all()
+    }
 
 
 def proof_of_play(
@@ -127,12 +127,9 @@ def proof_of_play(
     (changing it needs ``vitrine analytics rebuild``); the report states it.
     """
     coupons = {c.id: c for c in session.execute(select(Coupon)).scalars()}
-    lead_ins = list(session.execute(select(col(Screen.id)).where(col(Screen.kind) == "lead_in")).scalars())
-    plays = {
-        key: play
-        for key, play in _plays(session, window, lead_ins).items()
-        if key[1] in coupons and (store_ids is None or coupons[key[1]].store_id in store_ids)
-    }
+    lead_ins = set(session.execute(select(col(Screen.id)).where(col(Screen.kind) == "lead_in")).scalars())
+    visible = {c.id for c in coupons.values() if store_ids is None or c.store_id in store_ids}
+    plays = {key: play for key, play in _plays(session, window).items() if key[0] in lead_ins and key[1] in visible}
     report = {
         "window": window.public(),
         "crowd_window_s": crowd_window_s,
@@ -153,17 +150,15 @@ def _rows(
     """The published rows (all, or the ``(offset, limit)`` page of the most shown), as plain data:
     a mall's report is thousands of rows (100 screens × 180 coupons at the bench's), validated in
     one call with the report rather than built one by one."""
+    store_of = {coupon_id: coupon.store_id for coupon_id, coupon in coupons.items()}
     by_coupon: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
     by_screen_store: defaultdict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for key in plays:
         by_coupon[key[1]].append(key)
-        by_screen_store[(key[0], coupons[key[1]].store_id)].append(key)
+        by_screen_store[(key[0], store_of[key[1]])].append(key)
     claims = {key: play.claims for key, play in plays.items()}
     hidden = suppress_complementary(claims, [*by_coupon.values(), *by_screen_store.values()], k)
-    chosen = sorted(plays.items())
-    if page is not None:
-        offset, limit = page
-        chosen = sorted(chosen, key=lambda item: -item[1].impressions)[offset : offset + limit]
+    chosen = sorted(plays.items()) if page is None else _most_shown(plays, *page)
     rows = []
     for (screen_id, coupon_id), play in chosen:
         coupon, faces_ok, claims_ok = coupons[coupon_id], published(play.faces, k), (screen_id, coupon_id) not in hidden
@@ -184,11 +179,22 @@ def _rows(
                 else None,
                 "claims": play.claims if claims_ok else None,
                 "claim_rate": round(play.claims / play.impressions, 4) if claims_ok and play.impressions else None,
-                "first_shown": play.first,
-                "last_shown": play.last,
+                "first_shown": _moment(play.first),
+                "last_shown": _moment(play.last),
             }
         )
     return rows
+
+
+def _most_shown(plays: Mapping[tuple[str, str], _Play], offset: int, limit: int) -> list[tuple[tuple[str, str], _Play]]:
+    """Places ``offset`` to ``offset + limit`` of the pairs by impressions (most first; ties in key
+    order): only the pairs shown at least as often as the last place's are sorted."""
+    if not plays:
+        return []
+    top = heapq.nlargest(offset + limit, (play.impressions for play in plays.values()))[-1]
+    contenders = [(key, play) for key, play in plays.items() if play.impressions >= top]
+    contenders.sort(key=lambda item: (-item[1].impressions, item[0]))
+    return contenders[offset : offset + limit]
 
 
 def csv_cell(value: object) -> str:
