@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -485,11 +486,8 @@ def write(session: Session, deltas: _Deltas) -> None:
         sql, values, integral = _upsert_sql(model, dialect)
         if values != _COLUMNS[name]:
             raise RuntimeError(f"{model.__name__}'s count columns {values} are not the deltas' {_COLUMNS[name]}")
-        kinds = [_EXTREME if v in EXTREMES else _WHOLE if v in integral else _SHARE for v in values]
-        rows = [
-            (*key, *(_stored(a, kind) for a, kind in zip(amounts, kinds, strict=True)))
-            for key, amounts in sorted(changes.items())
-        ]
+        stored = [_extreme if v in EXTREMES else int if v in integral else float for v in values]
+        rows = [(*key, *map(operator.call, stored, amounts)) for key, amounts in sorted(changes.items())]
         for start in range(0, len(rows), 2000):
             chunk = rows[start : start + 2000]
             if dialect == "postgresql":  # one statement of column arrays: one round trip, not one per row
@@ -498,16 +496,9 @@ def write(session: Session, deltas: _Deltas) -> None:
                 connection.exec_driver_sql(sql, chunk)
 
 
-_WHOLE, _SHARE, _EXTREME = range(3)
-
-
-def _stored(amount: float, kind: int) -> float | int | None:
-    """A delta as its column stores it: whole counts as ints, an extreme never seen as null."""
-    if kind == _SHARE:
-        return amount
-    if kind == _EXTREME and math.isinf(amount):
-        return None
-    return int(amount)
+def _extreme(amount: float) -> int | None:
+    """A smallest or largest moment as its column stores it: null where the delta saw none."""
+    return None if math.isinf(amount) else int(amount)
 
 
 _PG: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
