@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
+from sqlmodel import Session
 
 from screens.auth import Principal
 from screens.deps import PrincipalDep, RuntimeDep, SessionDep, StoreDep
@@ -87,6 +88,15 @@ def get_flow_chart(session: SessionDep, runtime: RuntimeDep, who: PrincipalDep, 
     return flow_chart(session, _window(runtime, days, 0), _own_stores(who))
 
 
+def _proof_of_play(
+    session: Session, runtime: Runtime, who: Principal, days: int, page: tuple[int, int] | None = None
+) -> ProofOfPlay:
+    """The report both proof-of-play routes answer with, for the stores ``who`` may see."""
+    who.require("ops", "merchandiser")
+    window = _window(runtime, days, 0)
+    return proof_of_play(session, window, runtime.settings.crowd_window_s, _own_stores(who), page)
+
+
 @router.get("/proof-of-play", response_model=ProofOfPlay, responses=ERRORS)
 def get_proof_of_play(
     session: SessionDep,
@@ -99,9 +109,7 @@ def get_proof_of_play(
     """Per lead-in screen and coupon: showings, the crowd present when shown (faces, attention), claims.
 
     A page of the most shown pairs with totals over all of them; the CSV has every pair."""
-    who.require("ops", "merchandiser")
-    window = _window(runtime, days, 0)
-    return proof_of_play(session, window, runtime.settings.crowd_window_s, _own_stores(who), (offset, limit))
+    return _proof_of_play(session, runtime, who, days, (offset, limit))
 
 
 _CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -113,8 +121,7 @@ def get_proof_of_play_csv(
 ) -> PlainTextResponse:
     """The proof-of-play report as CSV, every pair (text cells that a spreadsheet could run as formulas
     are escaped)."""
-    who.require("ops", "merchandiser")
-    report = proof_of_play(session, _window(runtime, days, 0), runtime.settings.crowd_window_s, _own_stores(who))
+    report = _proof_of_play(session, runtime, who, days)
     return PlainTextResponse(
         proof_of_play_csv(report),
         media_type="text/csv; charset=utf-8",
