@@ -9,6 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
+def training_log_start(days: int = 2) -> datetime:
+    """10:00 UTC ``days`` back: where a few hours of training history start, whenever the test runs.
+
+    Claim models see the hour block and weekday; a history that starts at the wall clock crosses a
+    block boundary at some times of day and not others, and a test on it passes or fails by clock.
+    """
+    return (datetime.now(UTC) - timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
 def event(**fields: object) -> dict[str, object]:
     """A device event with a fresh ``event_id`` and the current time, plus ``fields``."""
     return {"event_id": str(uuid.uuid4()), "ts": datetime.now(UTC).isoformat(), **fields}

@@ -5,14 +5,14 @@ bad policy names and weights files are refused naming the field."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from typer.testing import CliRunner
 
 from screens.cli import app as cli
-from tests.builders import coupon, event
+from tests.builders import coupon, event, training_log_start
 from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall
 from tests.service.test_train_coupons import env as train_env
 from tests.service.test_train_coupons import mall as train_mall
@@ -25,7 +25,7 @@ def random_slates(mall: Mall, groups: int = 300, seed: int = 0) -> None:
     mall.store("young", [coupon("c-young")])
     mall.store("older", [coupon("c-older")])
     rng = np.random.default_rng(seed)
-    start = datetime.now(UTC) - timedelta(days=2)
+    start = training_log_start()
     events: list[dict[str, object]] = []
     for i in range(groups):
         at = start + timedelta(minutes=i)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from screens.bus.memory import MemoryConfigChannel
 from screens.cli import app as cli
 from screens.services.model_pointers import COUPONS, load_coupon_model, make_current, publish_coupon_model
 from screens.services.model_store import ModelStore
-from tests.builders import coupon, event, wait_for
+from tests.builders import coupon, event, training_log_start, wait_for
 from tests.conftest import make_settings
 from tests.recsys.test_claim_model import family_log
 from tests.service.test_coupons_api import OLDER_MEN, YOUNG_WOMEN, Mall, ids
@@ -49,13 +49,12 @@ def mall(env: dict[str, str]) -> Iterator[Mall]:
 def history(mall: Mall, groups: int = 240) -> None:
     """Young women claim the young store's coupon, older men the older store's, two times in five.
 
-    The log runs from 10:00 UTC two days back, whenever the test runs: the model's context has
-    three-hour blocks, and a log whose held-out end crossed into a new block (a start at 14:30, say)
-    made the refit current model score below the split candidate, so "not better" failed by clock.
+    A held-out end that crossed an hour block (a start at 14:30, say) made the refit current model
+    score below the split candidate, so "not better" failed by clock: the log starts at a fixed hour.
     """
     mall.store("young", [coupon("c-young")])
     mall.store("older", [coupon("c-older")])
-    start = (datetime.now(UTC) - timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    start = training_log_start()
     events: list[dict[str, object]] = []
     for i in range(groups):
         at = start + timedelta(minutes=i)
