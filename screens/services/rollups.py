@@ -28,8 +28,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Float, Table, Text, and_, cast, select, text
+from sqlalchemy import Connection, Float, Table, Text, and_, cast, select, text, tuple_
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
 
 from recsys.attributes import cell_of, daypart
@@ -41,6 +42,7 @@ from screens.db.rollups import (
     CouponCellRollup,
     CouponRollup,
     FlowRollup,
+    PlayPair,
     PlayRollup,
     TrafficRollup,
     VisitRollup,
@@ -483,6 +485,8 @@ def write(session: Session, deltas: _Deltas) -> None:
         changes: dict[tuple[Any, ...], Amounts] = getattr(deltas, name)
         if not changes:
             continue
+        if model is PlayRollup:
+            changes = _by_pair_number(connection, deltas.plays)
         sql, values, integral = _upsert_sql(model, dialect)
         if values != _COLUMNS[name]:
             raise RuntimeError(f"{model.__name__}'s count columns {values} are not the deltas' {_COLUMNS[name]}")
@@ -494,6 +498,43 @@ def write(session: Session, deltas: _Deltas) -> None:
                 connection.exec_driver_sql(sql, tuple(list(column) for column in zip(*chunk, strict=True)))
             else:
                 connection.exec_driver_sql(sql, chunk)
+
+
+PAIRS_PER_QUERY: Final = 500
+"""(screen, coupon) pairs looked up per statement: two parameters each, well under SQLite's limit."""
+_PAIRS = table(PlayPair).c
+
+
+def _by_pair_number(
+    connection: Connection, plays: Mapping[tuple[int, int, str, str], Amounts]
+) -> dict[tuple[int, int, int], Amounts]:
+    """The play deltas keyed ``(grain, bucket, pair number)`` (:class:`PlayPair`), numbering the
+    pairs never seen before (in the same transaction, so a rollback takes the numbers back too)."""
+    pairs = sorted({(screen, coupon) for _, _, screen, coupon in plays})
+    numbers = _pair_numbers(connection, pairs)
+    new = [pair for pair in pairs if pair not in numbers]
+    if new:
+        insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite_insert)(table(PlayPair))
+        connection.execute(
+            insert.on_conflict_do_nothing(index_elements=["screen_id", "coupon_id"]),
+            [{"screen_id": screen, "coupon_id": coupon} for screen, coupon in new],
+        )
+        numbers.update(_pair_numbers(connection, new))
+    return {
+        (grain, bucket, numbers[(screen, coupon)]): amounts
+        for (grain, bucket, screen, coupon), amounts in plays.items()
+    }
+
+
+def _pair_numbers(connection: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    numbers: dict[tuple[str, str], int] = {}
+    for start in range(0, len(pairs), PAIRS_PER_QUERY):
+        chunk = pairs[start : start + PAIRS_PER_QUERY]
+        query = select(_PAIRS.screen_id, _PAIRS.coupon_id, _PAIRS.id).where(
+            tuple_(_PAIRS.screen_id, _PAIRS.coupon_id).in_(chunk)
+        )
+        numbers.update({(screen, coupon): number for screen, coupon, number in connection.execute(query)})
+    return numbers
 
 
 def _extreme(amount: float) -> int | None:

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import BigInteger, Float, cast, func, select, union_all
 from sqlmodel import Session, col
 
-from screens.db.rollups import PlayRollup
+from screens.db.rollups import PlayPair, PlayRollup
 from screens.db.tables import Coupon, Screen, table
 from screens.schemas import proof_of_play as schema
 from screens.services.analytics import Window, published, span_ranges
@@ -87,27 +87,39 @@ def _moment(micros: int | None) -> datetime | None:
     return None if micros is None else EPOCH + timedelta(microseconds=int(micros))
 
 
-def _plays(session: Session, window: Window) -> dict[tuple[str, str], _Play]:
-    """The window's rollup rows summed per (screen, coupon), at every screen: the caller keeps the
-    lead-ins (a list of screens tested on every row cost more than the pairs it would drop)."""
+def _plays(
+    session: Session, window: Window, lead_ins: Iterable[str], coupons: Iterable[str]
+) -> dict[tuple[str, str], _Play]:
+    """The window's rollup rows summed per (screen, coupon), for these lead-in screens and coupons.
+
+    SQL groups every pair of the window by number (a list of wanted pairs tested on every row cost
+    more than the rows it would drop); the pairs' names, read apart, keep the wanted ones.
+    """
     r = table(PlayRollup).c
     summed = ("impressions", "with_audience", "faces", "attention_faces", "attentive", "claims")
-    columns = [r.screen_id, r.coupon_id, *(r[name] for name in (*summed, "first_shown", "last_shown"))]
+    columns = [r.pair_id, *(r[name] for name in (*summed, "first_shown", "last_shown"))]
     parts = [
         select(*columns).where(r.grain == grain, r.bucket >= first, r.bucket < end)
         for grain, first, end in span_ranges(window)
     ]
     rows = union_all(*parts).subquery().c
     query = select(
-        rows.screen_id,
-        rows.coupon_id,
+        rows.pair_id,
         *(cast(func.sum(rows[name]), Float if name == "attentive" else BigInteger) for name in summed),
         func.min(rows.first_shown),
         func.max(rows.last_shown),
-    ).group_by(rows.screen_id, rows.coupon_id)
+    ).group_by(rows.pair_id)
+    p = table(PlayPair).c
+    screens, wanted = set(lead_ins), set(coupons)
+    names = {
+        number: (screen, coupon)
+        for number, screen, coupon in session.execute(select(p.id, p.screen_id, p.coupon_id))
+        if screen in screens and coupon in wanted
+    }
     return {  # the casts make the sums plain ints and floats (PostgreSQL sums bigints as numerics)
-        (screen, coupon): _Play(n, seen, faces, watched, attentive, claims, first, last)
-        for screen, coupon, n, seen, faces, watched, attentive, claims, first, last in session.execute(query).all()
+        names[number]: _Play(n, seen, faces, watched, attentive, claims, first, last)
+        for number, n, seen, faces, watched, attentive, claims, first, last in session.execute(query).all()
+        if number in names
     }
 
 
@@ -129,7 +141,7 @@ def proof_of_play(
     coupons = {c.id: c for c in session.execute(select(Coupon)).scalars()}
     lead_ins = set(session.execute(select(col(Screen.id)).where(col(Screen.kind) == "lead_in")).scalars())
     visible = {c.id for c in coupons.values() if store_ids is None or c.store_id in store_ids}
-    plays = {key: play for key, play in _plays(session, window).items() if key[0] in lead_ins and key[1] in visible}
+    plays = _plays(session, window, lead_ins, visible)
     report = {
         "window": window.public(),
         "crowd_window_s": crowd_window_s,

@@ -1,6 +1,6 @@
 """rollups kept at ingest; PostgreSQL event log partitioned by day (issue 17)
 
-The rollup tables are filled from the events already logged by revision 0006 (the rebuild that
+The rollup tables are filled from the events already logged by revision 0007 (the rebuild that
 fills them is the service's current code, which writes every rollup of the latest revision). On
 PostgreSQL the event log becomes a table partitioned by day with the key ``(event_id, ts)``;
 existing rows are copied into their day's partition and their ids into the ``event_ledger`` that

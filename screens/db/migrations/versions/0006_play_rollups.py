@@ -1,9 +1,10 @@
 """proof-of-play rollup; every rollup filled from the events already logged (issue 17)
 
 ``rollup_plays`` keeps, per lead-in screen, coupon and bucket, the showings, the crowd they were
-shown to and the claims, so the proof-of-play report no longer reads the raw log. The rollups are
-then rebuilt from the log with the current settings (crowd window, audience half-life): this is
-where a database upgraded from before 0004 gets its rollups too.
+shown to and the claims, so the proof-of-play report no longer reads the raw log. Every rollup is
+then rebuilt from the log with the current settings (crowd window, audience half-life), by 0007
+since that revision (the rebuild writes the play rollup in 0007's form): this is where a database
+upgraded from before 0004 gets its rollups too.
 
 Revision ID: 0006
 Revises: 0005
@@ -12,7 +13,6 @@ Create Date: 2026-12-03 07:30:00
 
 import sqlalchemy as sa
 from alembic import op
-from sqlmodel import Session
 
 revision = "0006"
 down_revision = "0005"
@@ -38,19 +38,6 @@ def upgrade() -> None:
         sa.Column("last_shown", sa.BigInteger(), nullable=True),
         sqlite_with_rowid=False,
     )
-    _fill_rollups()
-
-
-def _fill_rollups() -> None:
-    from screens.services.rebuild import rebuild
-    from screens.services.rollups import RollupConfig
-    from screens.settings import Settings
-
-    settings = Settings()
-    config = RollupConfig(settings.crowd_window_s, settings.audience_half_life_days * 86_400.0)
-    session = Session(bind=op.get_bind())
-    rebuild(session, config, None, commit=False)
-    session.flush()
 
 
 def downgrade() -> None:
