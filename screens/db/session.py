@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -69,3 +70,24 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC, so mark it so."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def plain_rows(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]]:
+    """``statement``'s rows as the driver's own tuples, read from the DBAPI cursor of the session's
+    connection (so inside its transaction).
+
+    For reads of many rows: SQLAlchemy's result rows cost ~1–2 µs a row more, 20–40 ms for the
+    18,000 pairs of a mall's week. Bound values and results pass unconverted, so it is for
+    statements whose parameters and columns the driver maps by itself (numbers, text).
+    """
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

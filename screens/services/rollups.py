@@ -28,9 +28,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Connection, Float, Table, Text, and_, cast, select, text, tuple_
+from sqlalchemy import Connection, Float, Table, Text, and_, cast, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
 
 from recsys.attributes import cell_of, daypart
@@ -502,7 +501,7 @@ def write(session: Session, deltas: _Deltas) -> None:
 
 PAIRS_PER_QUERY: Final = 500
 """(screen, coupon) pairs looked up per statement: two parameters each, well under SQLite's limit."""
-_PAIRS = table(PlayPair).c
+_PAIRS: Final = table(PlayPair).name
 
 
 def _by_pair_number(
@@ -514,11 +513,7 @@ def _by_pair_number(
     numbers = _pair_numbers(connection, pairs)
     new = [pair for pair in pairs if pair not in numbers]
     if new:
-        insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite_insert)(table(PlayPair))
-        connection.execute(
-            insert.on_conflict_do_nothing(index_elements=["screen_id", "coupon_id"]),
-            [{"screen_id": screen, "coupon_id": coupon} for screen, coupon in new],
-        )
+        _pair_sql(connection, new, f"INSERT INTO {_PAIRS} (screen_id, coupon_id) {{rows}} ON CONFLICT DO NOTHING")
         numbers.update(_pair_numbers(connection, new))
     return {
         (grain, bucket, numbers[(screen, coupon)]): amounts
@@ -527,14 +522,31 @@ def _by_pair_number(
 
 
 def _pair_numbers(connection: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    numbers: dict[tuple[str, str], int] = {}
+    """The numbers of those of ``pairs`` that have one: a join on the pairs' unique index (SQLite
+    answers a row-value ``IN`` by scanning the whole table)."""
+    query = (
+        "WITH w (screen_id, coupon_id) AS ({rows}) SELECT p.screen_id, p.coupon_id, p.id FROM w"
+        f" JOIN {_PAIRS} p ON p.screen_id = w.screen_id AND p.coupon_id = w.coupon_id"
+    )
+    return {(screen, coupon): number for screen, coupon, number in _pair_sql(connection, pairs, query)}
+
+
+def _pair_sql(connection: Connection, pairs: Sequence[tuple[str, str]], template: str) -> list[Any]:
+    """Run ``template`` with ``{rows}`` standing for ``pairs`` as rows (a ``VALUES`` list on SQLite,
+    ``unnest`` of two binary arrays on PostgreSQL), a chunk at a time; the rows it returns."""
+    found: list[Any] = []
     for start in range(0, len(pairs), PAIRS_PER_QUERY):
         chunk = pairs[start : start + PAIRS_PER_QUERY]
-        query = select(_PAIRS.screen_id, _PAIRS.coupon_id, _PAIRS.id).where(
-            tuple_(_PAIRS.screen_id, _PAIRS.coupon_id).in_(chunk)
-        )
-        numbers.update({(screen, coupon): number for screen, coupon, number in connection.execute(query)})
-    return numbers
+        if connection.dialect.name == "postgresql":
+            rows = "SELECT * FROM unnest(CAST(%b AS varchar[]), CAST(%b AS varchar[]))"
+            columns = ([screen for screen, _ in chunk], [coupon for _, coupon in chunk])
+            result = connection.exec_driver_sql(template.format(rows=rows), columns)
+        else:
+            rows = "VALUES " + ", ".join(["(?, ?)"] * len(chunk))
+            result = connection.exec_driver_sql(template.format(rows=rows), tuple(v for pair in chunk for v in pair))
+        if result.returns_rows:
+            found.extend(result.all())
+    return found
 
 
 def _extreme(amount: float) -> int | None:

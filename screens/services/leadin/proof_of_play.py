@@ -28,6 +28,7 @@ from sqlalchemy import BigInteger, Float, cast, func, select, union_all
 from sqlmodel import Session, col
 
 from screens.db.rollups import PlayPair, PlayRollup
+from screens.db.session import plain_rows
 from screens.db.tables import Coupon, Screen, table
 from screens.schemas import proof_of_play as schema
 from screens.services.analytics import Window, published, span_ranges
@@ -113,12 +114,12 @@ def _plays(
     screens, wanted = set(lead_ins), set(coupons)
     names = {
         number: (screen, coupon)
-        for number, screen, coupon in session.execute(select(p.id, p.screen_id, p.coupon_id))
+        for number, screen, coupon in plain_rows(session, select(p.id, p.screen_id, p.coupon_id))
         if screen in screens and coupon in wanted
     }
     return {  # the casts make the sums plain ints and floats (PostgreSQL sums bigints as numerics)
         names[number]: _Play(n, seen, faces, watched, attentive, claims, first, last)
-        for number, n, seen, faces, watched, attentive, claims, first, last in session.execute(query).all()
+        for number, n, seen, faces, watched, attentive, claims, first, last in plain_rows(session, query)
         if number in names
     }
 
