@@ -81,7 +81,7 @@ def plain_rows(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]
     statements whose parameters and columns the driver maps by itself (numbers, text).
     """
     connection = session.connection()
-    compiled = statement.compile(dialect=connection.dialect)
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())

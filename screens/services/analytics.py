@@ -110,13 +110,15 @@ def span_ranges(window: Window) -> list[tuple[int, int, int]]:
 def signed_span_ranges(window: Window) -> list[tuple[int, int, int, int]]:
     """``(grain, first, end, sign)`` bucket ranges of a two-grain rollup whose signed sum is ``window``.
 
-    For rollups with many keys (flow: every lead-in screen × store, 6,000 at the bench's mall), where
-    the ragged ends of :func:`span_ranges` cost up to a day of quarter hours *per key* each. Here the
-    window's last UTC day is its daily row less the quarter hours after the window, which are the
-    future and normally hold nothing, so today costs one row per key; the first day is read by
+    For rollups with many keys (flow: every lead-in screen × store, 6,000 at the bench's mall; the
+    showings and claims of every proof-of-play pair, 18,000), where the ragged ends of
+    :func:`span_ranges` cost up to a day of quarter hours *per key* each. Here the window's last
+    UTC day is its daily row less the quarter hours after the window, which are the future and
+    normally hold nothing, so today costs one row per key; the first day is read by
     quarter hour, or as its daily row less the quarter hours before the window, whichever covers
     fewer (at most half a day). Sums over these ranges are exact for integer counts only: shares
-    (floats) would keep rounding residues, so the coupon cell rollups keep :func:`span_ranges`.
+    (floats) would keep rounding residues and extremes (first and last showing) cannot be taken
+    back, so the coupon cell rollups and a proof-of-play row keep :func:`span_ranges`.
     """
     lo, hi = window.first_bucket, window.end_bucket
     ranges = []

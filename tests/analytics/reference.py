@@ -23,7 +23,7 @@ from screens.schemas import analytics as schema
 from screens.schemas.proof_of_play import ProofOfPlay
 from screens.services.analytics import HEAT_AGES, HEAT_GENDERS, Window, published
 from screens.services.leadin.analytics import _pacing, _rate
-from screens.services.leadin.proof_of_play import _Play, _rows
+from screens.services.leadin.proof_of_play import _Play, _rows, _withheld
 
 _LOG = EventRecord.__table__.c  # type: ignore[attr-defined]
 COUPON_EVENTS = ("coupon_impression", "coupon_claim")
@@ -437,12 +437,13 @@ def proof_of_play(
         key: _Play(**{**vars(tally), "first": _micros(tally.first), "last": _micros(tally.last)})
         for key, tally in plays.items()
     }
+    counts = {key: (play.impressions, play.claims) for key, play in frozen.items()}
     report = {
         "window": window.public(),
         "crowd_window_s": crowd_window_s,
         "pairs": len(frozen),
         "screens": len({screen for screen, _ in frozen}),
         "impressions": sum(tally.impressions for tally in plays.values()),
-        "rows": _rows(frozen, coupons, window.k),
+        "rows": _rows(sorted(frozen.items()), _withheld(counts, coupons, window.k), coupons, window.k),
     }
     return ProofOfPlay.model_validate(report)

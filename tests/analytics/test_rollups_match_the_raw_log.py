@@ -209,6 +209,26 @@ def test_flow_windows_ending_in_the_past_match_the_raw_log(loaded: Settings, hou
     assert subtracted and all(r[0] == BUCKET_S for r in subtracted)
 
 
+@pytest.mark.parametrize("hours", [None, 2, 20])
+def test_proof_of_play_pages_match_the_raw_log(loaded: Settings, hours: int | None) -> None:
+    """A page reads every pair's showings and claims by signed ranges (today as its daily row, less
+    what lies after the window) and its own rows by key: its slice, totals and suppression are the
+    raw log's, for windows ending now and ending yesterday (quarter hours are subtracted)."""
+    until = NOW if hours is None else datetime.fromtimestamp((NOW.timestamp() // DAY_S - 1) * DAY_S + hours * 3600, UTC)
+    engine = make_engine(loaded.database_url)
+    with Session(engine) as session:
+        for days in (1, 7):
+            window = analytics.Window.last_days(days, 0, K, now=until)
+            whole = reference.proof_of_play(session, window, CROWD_WINDOW_S).model_dump()
+            ordered = sorted(whole["rows"], key=lambda row: (-row["impressions"], row["screen_id"], row["coupon_id"]))
+            assert len(ordered) >= 4, "a page needs pairs to choose from"
+            for offset, limit in ((0, 3), (2, 2), (0, 1000)):
+                page = proof_of_play(session, window, CROWD_WINDOW_S, None, (offset, limit)).model_dump()
+                assert page["rows"] == ordered[offset : offset + limit], (hours, days, offset)
+                assert {k: v for k, v in page.items() if k != "rows"} == {k: v for k, v in whole.items() if k != "rows"}
+    engine.dispose()
+
+
 def test_the_fixed_log_exercises_suppression_attribution_and_pacing(loaded: Settings) -> None:
     """Guards the comparison above against a log too thin to tell right from wrong."""
     engine = make_engine(loaded.database_url)
