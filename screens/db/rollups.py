@@ -136,20 +136,35 @@ class CouponCellRollup(SQLModel, table=True):
     """Faces behind the impressions (what the k-anonymity threshold is checked against)."""
 
 
-class PlayPair(SQLModel, table=True):
-    """A (lead-in screen, coupon) pair of :class:`PlayRollup`, by number.
+class PlayName(SQLModel, table=True):
+    """A number for each lead-in screen and each coupon of :class:`PlayRollup`.
 
-    The proof-of-play report groups a window's rollup rows by pair, and SQLite's sorter orders a
-    week's 150,000 rows about twice as fast by one integer as by two strings (docs/benchmarks.md).
-    Numbers are given at ingest and never reused or deleted: rows of a pair outlive its raw events.
+    The proof-of-play report groups a window's rollup rows by (screen, coupon), and SQLite's sorter
+    orders a week's 150,000 rows about twice as fast by one integer as by two strings
+    (docs/benchmarks.md): a row's ``pair_id`` is :func:`pair_number` of the two numbers, so the
+    report reads a mall's few hundred names, not its 18,000 pairs. Numbers are given at ingest and
+    never reused or deleted: rollup rows outlive the raw events.
     """
 
-    __tablename__ = "rollup_play_pairs"
-    __table_args__ = (UniqueConstraint("screen_id", "coupon_id"),)
+    __tablename__ = "rollup_play_names"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    screen_id: str = Field(max_length=64)
-    coupon_id: str = Field(max_length=64)
+    kind: str = Field(max_length=8, description="screen | coupon")
+    name: str = Field(max_length=64)
+
+
+PAIR_SHIFT = 32
+"""A pair number is its screen's number shifted by this, plus its coupon's (both below 2^31)."""
+
+
+def pair_number(screen: int, coupon: int) -> int:
+    return screen << PAIR_SHIFT | coupon
+
+
+def pair_of(number: int) -> tuple[int, int]:
+    """The screen's and coupon's numbers in a pair number."""
+    return number >> PAIR_SHIFT, number & ((1 << PAIR_SHIFT) - 1)
 
 
 class PlayRollup(SQLModel, table=True):
@@ -160,7 +175,7 @@ class PlayRollup(SQLModel, table=True):
     ``last_shown`` (UTC epoch microseconds; null in rows of claims only) are kept as the minimum and
     maximum, not summed (:data:`screens.services.rollups.EXTREMES`).
 
-    The key is ``(grain, bucket, pair_id)`` (:class:`PlayPair`): the report reads every pair of a
+    The key is ``(grain, bucket, pair_id)`` (:class:`PlayName`): the report reads every pair of a
     window, so on SQLite a window part is one contiguous range of the table itself, with no index
     to keep at ingest.
     """
@@ -170,7 +185,7 @@ class PlayRollup(SQLModel, table=True):
 
     grain: int = _grain()
     bucket: int = _bucket()
-    pair_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    pair_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     impressions: int = _count()
     with_audience: int = _count()
     """Showings with at least one face in that crowd."""

@@ -41,10 +41,11 @@ from screens.db.rollups import (
     CouponCellRollup,
     CouponRollup,
     FlowRollup,
-    PlayPair,
+    PlayName,
     PlayRollup,
     TrafficRollup,
     VisitRollup,
+    pair_number,
 )
 from screens.db.session import as_utc
 from screens.db.tables import Coupon, EventRecord, table
@@ -499,47 +500,48 @@ def write(session: Session, deltas: _Deltas) -> None:
                 connection.exec_driver_sql(sql, chunk)
 
 
-PAIRS_PER_QUERY: Final = 500
-"""(screen, coupon) pairs looked up per statement: two parameters each, well under SQLite's limit."""
-_PAIRS: Final = table(PlayPair).name
+NAMES_PER_QUERY: Final = 500
+"""Names looked up per statement: two parameters each, well under SQLite's limit."""
+_NAMES: Final = table(PlayName).name
 
 
 def _by_pair_number(
     connection: Connection, plays: Mapping[tuple[int, int, str, str], Amounts]
 ) -> dict[tuple[int, int, int], Amounts]:
-    """The play deltas keyed ``(grain, bucket, pair number)`` (:class:`PlayPair`), numbering the
-    pairs never seen before (in the same transaction, so a rollback takes the numbers back too)."""
-    pairs = sorted({(screen, coupon) for _, _, screen, coupon in plays})
-    numbers = _pair_numbers(connection, pairs)
-    new = [pair for pair in pairs if pair not in numbers]
+    """The play deltas keyed ``(grain, bucket, pair number)`` (:func:`screens.db.rollups.pair_number`),
+    numbering the screens and coupons never seen before (in the same transaction, so a rollback
+    takes the numbers back too)."""
+    names = sorted({("screen", screen) for _, _, screen, _ in plays} | {("coupon", coupon) for *_, coupon in plays})
+    numbers = _numbers(connection, names)
+    new = [name for name in names if name not in numbers]
     if new:
-        _pair_sql(connection, new, f"INSERT INTO {_PAIRS} (screen_id, coupon_id) {{rows}} ON CONFLICT DO NOTHING")
-        numbers.update(_pair_numbers(connection, new))
+        _name_sql(connection, new, f"INSERT INTO {_NAMES} (kind, name) {{rows}} ON CONFLICT DO NOTHING")
+        numbers.update(_numbers(connection, new))
     return {
-        (grain, bucket, numbers[(screen, coupon)]): amounts
+        (grain, bucket, pair_number(numbers[("screen", screen)], numbers[("coupon", coupon)])): amounts
         for (grain, bucket, screen, coupon), amounts in plays.items()
     }
 
 
-def _pair_numbers(connection: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """The numbers of those of ``pairs`` that have one: a join on the pairs' unique index (SQLite
+def _numbers(connection: Connection, names: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The numbers of those ``(kind, name)`` that have one: a join on the unique index (SQLite
     answers a row-value ``IN`` by scanning the whole table)."""
     query = (
-        "WITH w (screen_id, coupon_id) AS ({rows}) SELECT p.screen_id, p.coupon_id, p.id FROM w"
-        f" JOIN {_PAIRS} p ON p.screen_id = w.screen_id AND p.coupon_id = w.coupon_id"
+        "WITH w (kind, name) AS ({rows}) SELECT n.kind, n.name, n.id FROM w"
+        f" JOIN {_NAMES} n ON n.kind = w.kind AND n.name = w.name"
     )
-    return {(screen, coupon): number for screen, coupon, number in _pair_sql(connection, pairs, query)}
+    return {(kind, name): number for kind, name, number in _name_sql(connection, names, query)}
 
 
-def _pair_sql(connection: Connection, pairs: Sequence[tuple[str, str]], template: str) -> list[Any]:
-    """Run ``template`` with ``{rows}`` standing for ``pairs`` as rows (a ``VALUES`` list on SQLite,
+def _name_sql(connection: Connection, names: Sequence[tuple[str, str]], template: str) -> list[Any]:
+    """Run ``template`` with ``{rows}`` standing for ``names`` as rows (a ``VALUES`` list on SQLite,
     ``unnest`` of two binary arrays on PostgreSQL), a chunk at a time; the rows it returns."""
     found: list[Any] = []
-    for start in range(0, len(pairs), PAIRS_PER_QUERY):
-        chunk = pairs[start : start + PAIRS_PER_QUERY]
+    for start in range(0, len(names), NAMES_PER_QUERY):
+        chunk = names[start : start + NAMES_PER_QUERY]
         if connection.dialect.name == "postgresql":
             rows = "SELECT * FROM unnest(CAST(%b AS varchar[]), CAST(%b AS varchar[]))"
-            columns = ([screen for screen, _ in chunk], [coupon for _, coupon in chunk])
+            columns = ([kind for kind, _ in chunk], [name for _, name in chunk])
             result = connection.exec_driver_sql(template.format(rows=rows), columns)
         else:
             rows = "VALUES " + ", ".join(["(?, ?)"] * len(chunk))

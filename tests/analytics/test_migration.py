@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
 from screens.db.partitions import is_partitioned
-from screens.db.rollups import BUCKET_S, AudienceRollup, VisitRollup
+from screens.db.rollups import BUCKET_S, AudienceRollup, VisitRollup, pair_of
 from screens.db.session import make_engine, upgrade
 from screens.db.tables import Coupon, EventRecord, Screen, Store, table
 from screens.services import analytics
@@ -26,18 +26,22 @@ NOW = datetime.fromtimestamp(datetime.now(UTC).timestamp() // BUCKET_S * BUCKET_
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database at revision 0003 (before rollups), empty."""
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables yet, on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/old.db"
-        upgrade(url, "0003")
-        yield url
+        yield f"sqlite:///{tmp_path}/old.db"
         return
     if not postgres_available():
         pytest.skip("no PostgreSQL server reachable")
     with scratch_postgres_database() as url:
-        upgrade(url, "0003")
         yield url
+
+
+@pytest.fixture
+def old_database(empty_database: str) -> str:
+    """A database at revision 0003 (before rollups), empty."""
+    upgrade(empty_database, "0003")
+    return empty_database
 
 
 def _logged(payload: dict[str, object], ts: datetime) -> dict[str, object]:
@@ -91,8 +95,8 @@ def test_upgrade_partitions_and_rolls_up_the_events_already_logged(old_database:
     engine.dispose()
 
 
-def test_play_rollups_keep_their_pairs_when_0007_numbers_them(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/plays.db"
+def test_play_rollups_keep_their_pairs_when_0007_numbers_them(empty_database: str) -> None:
+    url = empty_database
     upgrade(url, "0006")
     engine = make_engine(url)
     old = [  # grain, bucket, screen, coupon, impressions, first_shown: rows of 0006's form
@@ -116,13 +120,17 @@ def test_play_rollups_keep_their_pairs_when_0007_numbers_them(tmp_path: Path) ->
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        named = conn.execute(
-            text(
-                "SELECT r.grain, r.bucket, p.screen_id, p.coupon_id, r.impressions, r.first_shown"
-                " FROM rollup_plays r JOIN rollup_play_pairs p ON p.id = r.pair_id"
-            )
-        ).all()
-        numbers = conn.execute(text("SELECT screen_id, coupon_id FROM rollup_play_pairs ORDER BY id")).all()
+        numbered = conn.execute(text("SELECT grain, bucket, pair_id, impressions, first_shown FROM rollup_plays")).all()
+        names = {(kind, number): name for number, kind, name in conn.execute(text("SELECT * FROM rollup_play_names"))}
     engine.dispose()
-    assert sorted(map(tuple, named)) == sorted(old)
-    assert [tuple(n) for n in numbers] == [("lead1", "c1"), ("lead1", "c2"), ("lead2", "c1")]
+    named = [
+        (grain, bucket, names[("screen", pair_of(pair)[0])], names[("coupon", pair_of(pair)[1])], n, first)
+        for grain, bucket, pair, n, first in numbered
+    ]
+    assert sorted(named) == sorted(old)
+    assert sorted(names.items()) == [
+        (("coupon", 3), "c1"),
+        (("coupon", 4), "c2"),
+        (("screen", 1), "lead1"),
+        (("screen", 2), "lead2"),
+    ], "numbered in name order"

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import BigInteger, Float, cast, func, or_, select, union_all
 from sqlmodel import Session, col
 
-from screens.db.rollups import PlayPair, PlayRollup
+from screens.db.rollups import PlayName, PlayRollup, pair_number, pair_of
 from screens.db.session import plain_rows
 from screens.db.tables import Coupon, Screen, table
 from screens.schemas import proof_of_play as schema
@@ -96,20 +96,39 @@ Pair = tuple[str, str]
 _SUMMED = ("impressions", "with_audience", "faces", "attention_faces", "attentive", "claims")
 
 
-def _pair_names(session: Session, lead_ins: Iterable[str], coupons: Iterable[str]) -> dict[int, Pair]:
-    """The numbered pairs (:class:`PlayPair`) of these lead-in screens and coupons, by number: read
-    apart and kept in Python (a list of wanted pairs tested on every rollup row cost more than the
-    rows it would drop)."""
-    p = table(PlayPair).c
+class _Names(NamedTuple):
+    """The numbers (:class:`PlayName`) of the lead-in screens and coupons a report covers."""
+
+    screens: dict[int, str]
+    coupons: dict[int, str]
+
+    def pair(self, number: int) -> Pair | None:
+        """The pair of a rollup row's pair number; None for screens or coupons not covered."""
+        screen, coupon = pair_of(number)
+        screen_id, coupon_id = self.screens.get(screen), self.coupons.get(coupon)
+        return None if screen_id is None or coupon_id is None else (screen_id, coupon_id)
+
+    def numbers(self, pairs: Iterable[Pair]) -> list[int]:
+        screens = {name: number for number, name in self.screens.items()}
+        coupons = {name: number for number, name in self.coupons.items()}
+        return [pair_number(screens[screen], coupons[coupon]) for screen, coupon in pairs]
+
+
+def _names(session: Session, lead_ins: Iterable[str], coupons: Iterable[str]) -> _Names:
+    """The numbers of these lead-in screens and coupons: a few hundred rows, where a list of wanted
+    pairs tested on every rollup row cost more than the rows it would drop."""
+    n = table(PlayName).c
     screens, wanted = set(lead_ins), set(coupons)
-    return {
-        number: (screen, coupon)
-        for number, screen, coupon in plain_rows(session, select(p.id, p.screen_id, p.coupon_id))
-        if screen in screens and coupon in wanted
-    }
+    names = _Names({}, {})
+    for number, kind, name in plain_rows(session, select(n.id, n.kind, n.name)):
+        if kind == "screen" and name in screens:
+            names.screens[number] = name
+        elif kind == "coupon" and name in wanted:
+            names.coupons[number] = name
+    return names
 
 
-def _shown_and_claimed(session: Session, window: Window, names: Mapping[int, Pair]) -> dict[Pair, tuple[int, int]]:
+def _shown_and_claimed(session: Session, window: Window, names: _Names) -> dict[Pair, tuple[int, int]]:
     """Showings and claims in ``window`` of the pairs ``names``: what every pair needs (totals,
     order, suppression).
 
@@ -131,12 +150,11 @@ def _shown_and_claimed(session: Session, window: Window, names: Mapping[int, Pai
         .group_by(rows.pair_id)
         .having(or_(shown_sum != 0, claimed_sum != 0))
     )
-    return {names[number]: (n, c) for number, n, c in plain_rows(session, query) if number in names}
+    rows_by_pair = ((names.pair(number), (n, c)) for number, n, c in plain_rows(session, query))
+    return {pair: counts for pair, counts in rows_by_pair if pair is not None}
 
 
-def _plays(
-    session: Session, window: Window, names: Mapping[int, Pair], numbers: Sequence[int] | None = None
-) -> dict[Pair, _Play]:
+def _plays(session: Session, window: Window, names: _Names, numbers: Sequence[int] | None = None) -> dict[Pair, _Play]:
     """The window's rollup rows (:func:`span_ranges`) summed per pair, for the pairs ``names``.
 
     With ``numbers`` (a page's pairs), only their rows, read by key bucket by bucket: 100 pairs are
@@ -158,9 +176,9 @@ def _plays(
         func.min(rows.first_shown),
         func.max(rows.last_shown),
     ).group_by(rows.pair_id)
-    return {  # the casts make the sums plain ints and floats (PostgreSQL sums bigints as numerics)
-        names[number]: _Play(*amounts) for number, *amounts in plain_rows(session, query) if number in names
-    }
+    # the casts make the sums plain ints and floats (PostgreSQL sums bigints as numerics)
+    rows_by_pair = ((names.pair(number), amounts) for number, *amounts in plain_rows(session, query))
+    return {pair: _Play(*amounts) for pair, amounts in rows_by_pair if pair is not None}
 
 
 def proof_of_play(
@@ -183,7 +201,7 @@ def proof_of_play(
     coupons = {c.id: c for c in session.execute(select(Coupon)).scalars()}
     lead_ins = set(session.execute(select(col(Screen.id)).where(col(Screen.kind) == "lead_in")).scalars())
     visible = {c.id for c in coupons.values() if store_ids is None or c.store_id in store_ids}
-    names = _pair_names(session, lead_ins, visible)
+    names = _names(session, lead_ins, visible)
     if page is None:
         plays = _plays(session, window, names)
         counts = {pair: (play.impressions, play.claims) for pair, play in plays.items()}
@@ -191,8 +209,7 @@ def proof_of_play(
     else:
         counts = _shown_and_claimed(session, window, names)
         keys = _most_shown(counts, *page)
-        number_of = {pair: number for number, pair in names.items()}
-        details = _plays(session, window, names, [number_of[pair] for pair in keys])
+        details = _plays(session, window, names, names.numbers(keys))
         chosen = [(pair, details[pair]) for pair in keys]
     report = {
         "window": window.public(),

@@ -1,8 +1,9 @@
-"""rollup_plays keyed by pair number (rollup_play_pairs): the report's GROUP BY sorts one integer (issue 17)
+"""rollup_plays keyed by pair number (rollup_play_names): the report's GROUP BY sorts one integer (issue 17)
 
 The proof-of-play report groups a window's rows per (screen, coupon); SQLite sorts a week's rows
-about twice as fast by one integer as by two strings. Rows are copied across with their pairs
-numbered in key order. A database coming from before 0006 gets every rollup filled from the log
+about twice as fast by one integer as by two strings. Screens and coupons are numbered in name
+order, and rows are copied across keyed by screen number × 2^32 + coupon number
+(:func:`screens.db.rollups.pair_number`). A database coming from before 0006 gets every rollup filled from the log
 here, now that the play rollup has its final form (0006 only made the table).
 
 Revision ID: 0007
@@ -12,6 +13,9 @@ Create Date: 2026-12-03 18:00:00
 
 import sqlalchemy as sa
 from alembic import op
+
+PAIR_SHIFT = 32
+"""As :data:`screens.db.rollups.PAIR_SHIFT` when this revision was written."""
 
 revision = "0007"
 down_revision = "0006"
@@ -47,23 +51,26 @@ def _plays(name: str, *key: sa.Column) -> None:
 
 def upgrade() -> None:
     op.create_table(
-        "rollup_play_pairs",
+        "rollup_play_names",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("screen_id", sa.String(64), nullable=False),
-        sa.Column("coupon_id", sa.String(64), nullable=False),
-        sa.UniqueConstraint("screen_id", "coupon_id"),
+        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.UniqueConstraint("kind", "name"),
     )
-    op.execute(
-        "INSERT INTO rollup_play_pairs (screen_id, coupon_id)"
-        " SELECT DISTINCT screen_id, coupon_id FROM rollup_plays ORDER BY screen_id, coupon_id"
-    )
-    _plays("rollup_plays_numbered", sa.Column("pair_id", sa.Integer(), primary_key=True, autoincrement=False))
+    for kind in ("screen", "coupon"):
+        op.execute(
+            f"INSERT INTO rollup_play_names (kind, name)"
+            f" SELECT DISTINCT '{kind}', {kind}_id FROM rollup_plays ORDER BY {kind}_id"
+        )
+    _plays("rollup_plays_numbered", sa.Column("pair_id", sa.BigInteger(), primary_key=True, autoincrement=False))
     counts = ", ".join(COUNTS)
     op.execute(
         f"INSERT INTO rollup_plays_numbered (grain, bucket, pair_id, {counts})"
-        f" SELECT r.grain, r.bucket, p.id, {', '.join(f'r.{c}' for c in COUNTS)} FROM rollup_plays r"
-        " JOIN rollup_play_pairs p ON p.screen_id = r.screen_id AND p.coupon_id = r.coupon_id"
-        " ORDER BY r.grain, r.bucket, p.id"
+        f" SELECT r.grain, r.bucket, s.id * {1 << PAIR_SHIFT} + c.id, {', '.join(f'r.{c}' for c in COUNTS)}"
+        " FROM rollup_plays r"
+        " JOIN rollup_play_names s ON s.kind = 'screen' AND s.name = r.screen_id"
+        " JOIN rollup_play_names c ON c.kind = 'coupon' AND c.name = r.coupon_id"
+        " ORDER BY r.grain, r.bucket, s.id, c.id"
     )
     op.drop_table("rollup_plays")
     op.rename_table("rollup_plays_numbered", "rollup_plays")
@@ -95,9 +102,10 @@ def downgrade() -> None:
     counts = ", ".join(COUNTS)
     op.execute(
         f"INSERT INTO rollup_plays_named (grain, bucket, screen_id, coupon_id, {counts})"
-        f" SELECT r.grain, r.bucket, p.screen_id, p.coupon_id, {', '.join(f'r.{c}' for c in COUNTS)}"
-        " FROM rollup_plays r JOIN rollup_play_pairs p ON p.id = r.pair_id"
+        f" SELECT r.grain, r.bucket, s.name, c.name, {', '.join(f'r.{c}' for c in COUNTS)} FROM rollup_plays r"
+        f" JOIN rollup_play_names s ON s.kind = 'screen' AND s.id = r.pair_id / {1 << PAIR_SHIFT}"
+        f" JOIN rollup_play_names c ON c.kind = 'coupon' AND c.id = r.pair_id % {1 << PAIR_SHIFT}"
     )
     op.drop_table("rollup_plays")
     op.rename_table("rollup_plays_named", "rollup_plays")
-    op.drop_table("rollup_play_pairs")
+    op.drop_table("rollup_play_names")
