@@ -210,8 +210,8 @@ def proof_of_play(
     else:
         counts = _shown_and_claimed(session, window, names)
         keys = _most_shown(counts, *page)
-        details = _plays(session, window, names, names.numbers(keys))
-        chosen = [(pair, details[pair]) for pair in keys]
+        details = _plays(session, window, names, names.numbers(keys)) if keys else {}
+        chosen = [(pair, details[pair]) for pair in keys if pair in details]
     report = {
         "window": window.public(),
         "crowd_window_s": crowd_window_s,
