@@ -3,8 +3,8 @@
 The proof-of-play report groups a window's rows per (screen, coupon); SQLite sorts a week's rows
 about twice as fast by one integer as by two strings. Screens and coupons are numbered in name
 order, and rows are copied across keyed by screen number × 2^32 + coupon number
-(:func:`screens.db.rollups.pair_number`). A database coming from before 0006 gets every rollup filled from the log
-here, now that the play rollup has its final form (0006 only made the table).
+(:func:`screens.db.rollups.pair_number`). A database coming from before 0006 gets every rollup
+filled from the log here, now that the play rollup has its final form (0006 only made the table).
 
 Revision ID: 0007
 Revises: 0006
