@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from screens.app import create_app
 from screens.auth import create_token
-from screens.db.rollups import BUCKET_S, DAY_S
+from screens.db.rollups import BUCKET_S, DAY_S, PAIR_SHIFT, pair_number, pair_of
 from screens.db.session import make_engine
 from screens.services import analytics
 from screens.services.leadin import analytics as leadin_analytics
@@ -262,3 +262,14 @@ def test_signed_spans_cover_the_window_exactly_and_read_at_most_half_a_day_by_qu
     assert all(n in (0, 1) for n in cover.values())
     past = [r for r in analytics.signed_span_ranges(window) if r[0] == BUCKET_S and r[1] < window.end_bucket]
     assert sum((end - first) // BUCKET_S for _, first, end, _ in past) <= 48
+
+
+def test_pair_numbers_round_trip_and_keep_a_malls_pairs_apart_in_postgresql_hashes() -> None:
+    """PostgreSQL hashes a bigint as its low 32 bits xor its high 32 (``hashint8``, for a key >= 0):
+    a mall's pairs must not fold onto a few hundred hash values, as screen × 2^32 + coupon did."""
+    numbers = [pair_number(screen, coupon) for screen in range(1, 101) for coupon in range(101, 281)]
+    assert [pair_of(n) for n in numbers] == [(s, c) for s in range(1, 101) for c in range(101, 281)]
+    assert len({(n & 0xFFFF_FFFF) ^ (n >> 32) for n in numbers}) == len(numbers)
+    assert pair_of(pair_number(2**30, 2**PAIR_SHIFT - 1)) == (2**30, 2**PAIR_SHIFT - 1)
+    with pytest.raises(OverflowError, match="coupon number"):
+        pair_number(1, 2**PAIR_SHIFT)

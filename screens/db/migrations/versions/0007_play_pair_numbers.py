@@ -2,7 +2,7 @@
 
 The proof-of-play report groups a window's rows per (screen, coupon); SQLite sorts a week's rows
 about twice as fast by one integer as by two strings. Screens and coupons are numbered in name
-order, and rows are copied across keyed by screen number × 2^32 + coupon number
+order, and rows are copied across keyed by screen number × 2^24 + coupon number
 (:func:`screens.db.rollups.pair_number`). A database coming from before 0006 gets every rollup
 filled from the log here, now that the play rollup has its final form (0006 only made the table).
 
@@ -14,7 +14,7 @@ Create Date: 2026-12-03 18:00:00
 import sqlalchemy as sa
 from alembic import op
 
-PAIR_SHIFT = 32
+PAIR_SHIFT = 24
 """As :data:`screens.db.rollups.PAIR_SHIFT` when this revision was written."""
 
 revision = "0007"
