@@ -273,7 +273,8 @@ class RedisConfigChannel(ConfigChannel):
         while not self._stop.is_set():
             try:
                 client = redis.Redis.from_url(self._url, socket_connect_timeout=1)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                # untyped before redis 8, typed since: the ignore holds for both
+                pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
                 active: set[str] = set()
                 reconnected, first = not first, False
                 while not self._stop.is_set():

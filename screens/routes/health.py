@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
 from screens.deps import RuntimeDep, get_principal
@@ -57,14 +56,13 @@ def readyz(runtime: RuntimeDep, response: Response) -> dict[str, object]:
     summary="Prometheus metrics of this worker",
     response_class=Response,
     responses=error_responses(401, 403, 404),
+    openapi_extra={"security": [{"bearer": []}, {}]},  # the token is asked for only when access is `token`
 )
-async def metrics(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header(description="Bearer <token>")] = None
-) -> Response:
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
     """Served as `VITRINE_METRICS_ACCESS` says: `open`, `token` (an ops or admin token) or `off` (404)."""
     access = runtime.settings.metrics_access
     if access == "off":
         raise NotFound("metrics are switched off (VITRINE_METRICS_ACCESS=off)")
     if access == "token":
-        (await get_principal(runtime, authorization)).require("ops")
+        (await get_principal(request)).require("ops")
     return metrics_response()

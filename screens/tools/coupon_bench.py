@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -194,7 +195,11 @@ def _wrk(
     if warmup_s:
         run(warmup_s)  # not measured: each worker builds its tables on its first requests
     load_before = os.getloadavg()[0]
+    split: list[list[int] | None] = []
+    probe = threading.Timer(1.0, lambda: split.append(_connections_per_process(int(url.rpartition(":")[2]))))
+    probe.start()
     out = run(duration_s)
+    probe.join()
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)$", out, re.M).groups()  # type: ignore[union-attr]
@@ -208,7 +213,24 @@ def _wrk(
         "median_ms": ms("50%"),
         "p99_ms": ms("99%"),
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "connections_per_worker": split[0] if split else None,
     }
+
+
+def _connections_per_process(port: int) -> list[int] | None:
+    """How wrk's connections fell on the worker processes, most first (``[2, 2]``, ``[3, 1]``, ``[4]``).
+
+    The kernel hands each new connection to whichever worker accepts it first, so the split differs
+    from run to run, and with 4 connections on 2 workers it decides much of the figure: a worker with
+    one connection idles while the other queues three. Read with ``ss`` (iproute2); None without it.
+    """
+    try:
+        out = subprocess.run(
+            ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sorted(Counter(re.findall(r"pid=(\d+)", out)).values(), reverse=True)
 
 
 class _BareApp:

@@ -58,6 +58,10 @@ def test_screen_token_goes_into_an_httponly_cookie_and_leaves_the_url(
     assert client.get(f"/screens/lead1?token={other}", follow_redirects=False).status_code == 401
     admin = mall["Authorization"].removeprefix("Bearer ")
     assert client.get(f"/screens/lead1?token={admin}", follow_redirects=False).status_code == 401
+    client.cookies.set("vitrine_screen", admin)
+    refused = client.get("/v1/screens/lead1/display")
+    assert refused.status_code == 401 and "no device token" in refused.text, "a cookie never carries more than a screen"
+    client.cookies.clear()
     screen_js = client.get("/screens/static/screen.js").text
     assert 'localStorage.setItem(key("token")' not in screen_js and "Authorization" not in screen_js
 

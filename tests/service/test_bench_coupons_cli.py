@@ -1,11 +1,16 @@
-"""`vitrine bench coupons` refuses set-ups it cannot run, before starting any process."""
+"""`vitrine bench coupons` refuses set-ups it cannot run, before starting any process, and reads
+how the load's connections fell on the workers."""
 
 from __future__ import annotations
+
+import shutil
+import socket
 
 import pytest
 from typer.testing import CliRunner
 
 from screens.cli import app
+from screens.tools.coupon_bench import _connections_per_process
 
 
 def test_several_workers_without_redis_are_refused_naming_the_option() -> None:
@@ -25,3 +30,17 @@ def test_an_unknown_crowd_is_refused() -> None:
     result = CliRunner().invoke(app, ["bench", "coupons", "--workers", "1", "--crowds", "rush"])
     assert result.exit_code == 2
     assert "--crowds" in result.output
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) is not installed")
+def test_the_bench_reads_how_connections_fell_on_the_accepting_processes() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        accepted = [server.accept()[0] for _ in clients]
+        try:
+            assert _connections_per_process(port) == [3], "three accepted by this one process"
+        finally:
+            for s in clients + accepted:
+                s.close()
+    assert _connections_per_process(port) == []

@@ -31,6 +31,23 @@ def test_openapi_describes_every_route_with_a_summary(client: TestClient) -> Non
     assert "text/csv" in spec["paths"]["/v1/stores/{store_id}/catalog"]["put"]["requestBody"]["content"]
 
 
+def test_openapi_documents_the_bearer_token_once_as_a_security_scheme(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`Authorization: Bearer <token>` (`vitrine token create`)",
+    }
+    coupons = spec["paths"]["/v1/screens/{screen_id}/coupons"]["get"]
+    assert coupons["security"] == [{"bearer": []}]
+    assert spec["paths"]["/metrics"]["get"]["security"] == [{"bearer": []}, {}], "a token only when access is `token`"
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            names = {p["name"].lower() for p in op.get("parameters", [])}
+            assert "authorization" not in names, f"{method.upper()} {path} still takes the token as a parameter"
+
+
 def test_tokens_never_appear_in_logs(
     client: TestClient, mall: dict[str, str], auth: TokenFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
