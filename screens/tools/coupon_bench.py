@@ -183,23 +183,17 @@ def _wrk(
     """One wrk measurement (one thread: the generator takes little of the cores the service needs)."""
     script = workdir / f"coupons-{len(screens)}.lua"
     script.write_text(_WRK_SCRIPT % (", ".join(f'"{s}"' for s in screens), authorization))
-
-    def run(seconds: float) -> str:
-        return subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-
-    if warmup_s:
-        run(warmup_s)  # not measured: each worker builds its tables on its first requests
+    cmd = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(script), url]
+    if warmup_s:  # not measured: each worker builds its tables on its first requests
+        subprocess.run([*cmd, f"-d{warmup_s}s"], capture_output=True, check=True)
     load_before = os.getloadavg()[0]
-    split: list[list[int] | None] = []
-    probe = threading.Timer(1.0, lambda: split.append(_connections_per_process(int(url.rpartition(":")[2]))))
-    probe.start()
-    out = run(duration_s)
-    probe.join()
+    port = int(url.rpartition(":")[2])
+    with subprocess.Popen([*cmd, f"-d{int(duration_s)}s"], stdout=subprocess.PIPE, text=True) as wrk:
+        time.sleep(1.0)  # wrk opens its connections at once; a second in, all are accepted
+        split = _connections_per_process(port, wrk.pid)
+        out, _ = wrk.communicate()
+    if wrk.returncode:
+        raise RuntimeError(f"wrk exited with {wrk.returncode}")
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)$", out, re.M).groups()  # type: ignore[union-attr]
@@ -213,24 +207,41 @@ def _wrk(
         "median_ms": ms("50%"),
         "p99_ms": ms("99%"),
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "connections_per_worker": split[0] if split else None,
+        "connections_per_worker": split,
     }
 
 
-def _connections_per_process(port: int) -> list[int] | None:
-    """How wrk's connections fell on the worker processes, most first (``[2, 2]``, ``[3, 1]``, ``[4]``).
+def _connections_per_process(port: int, client_pid: int) -> list[int] | None:
+    """How one client's connections fell on the server's processes, most first (``[2, 2]``, ``[3, 1]``).
 
     The kernel hands each new connection to whichever worker accepts it first, so the split differs
     from run to run, and with 4 connections on 2 workers it decides much of the figure: a worker with
-    one connection idles while the other queues three. Read with ``ss`` (iproute2); None without it.
+    one connection idles while the other queues three. Only the client's own connections count (the
+    cameras' keep-alive connection is on the same port): the server-side sockets whose peer port is
+    one of ``client_pid``'s. Read with ``ss`` (iproute2); None without it.
     """
     try:
         out = subprocess.run(
-            ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+            ["ss", "-Htnp", "state", "established", f"( sport = :{port} or dport = :{port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    return sorted(Counter(re.findall(r"pid=(\d+)", out)).values(), reverse=True)
+    rows = [fields for fields in map(str.split, out.splitlines()) if len(fields) >= 5]
+    sockets = [(local, peer, re.findall(r"pid=(\d+)", users)) for _, _, local, peer, users, *_ in rows]
+    client_ports = {
+        local.rpartition(":")[2]
+        for local, peer, pids in sockets
+        if str(client_pid) in pids and peer.endswith(f":{port}")
+    }
+    server = Counter(
+        pids[0]
+        for local, peer, pids in sockets
+        if local.endswith(f":{port}") and peer.rpartition(":")[2] in client_ports and pids
+    )
+    return sorted(server.values(), reverse=True)
 
 
 class _BareApp:

@@ -3,8 +3,11 @@ how the load's connections fell on the workers."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -33,14 +36,19 @@ def test_an_unknown_crowd_is_refused() -> None:
 
 
 @pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) is not installed")
-def test_the_bench_reads_how_connections_fell_on_the_accepting_processes() -> None:
+def test_the_bench_counts_the_load_generators_connections_on_the_accepting_processes() -> None:
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
-        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
-        accepted = [server.accept()[0] for _ in clients]
+        two = f"[socket.create_connection(('127.0.0.1', {port})) for _ in '12']"
+        hold = f"import socket, sys; c = {two}; sys.stdin.read()"
+        client = subprocess.Popen([sys.executable, "-c", hold], stdin=subprocess.PIPE)
+        other = socket.create_connection(("127.0.0.1", port))  # like the cameras' connection: not the load's
+        accepted = [server.accept()[0] for _ in range(3)]
         try:
-            assert _connections_per_process(port) == [3], "three accepted by this one process"
+            assert _connections_per_process(port, client.pid) == [2], "two of the client's, accepted by this process"
+            assert _connections_per_process(port, os.getpid()) == [1]
         finally:
-            for s in clients + accepted:
+            client.communicate(b"")
+            for s in [other, *accepted]:
                 s.close()
-    assert _connections_per_process(port) == []
+        assert _connections_per_process(port, client.pid) == []
