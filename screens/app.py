@@ -78,7 +78,7 @@ def build_runtime(settings: Settings) -> Runtime:
 
     def apply(batch: Sequence[dict[str, Any]]) -> None:
         apply_events(bus.counters, batch)
-        recommender.forget_profiles(e["screen_id"] for e in batch if e["type"] == "audience")
+        recommender.audience_applied(e["screen_id"] for e in batch if e["type"] == "audience")
         if any(e["type"] == "coupon_claim" for e in batch):
             mirror.coupons.claims_changed()
 

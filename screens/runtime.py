@@ -101,6 +101,7 @@ class Runtime:
         self.models.start()
         self.bus.config.subscribe(TOKENS_CHANNEL, self._on_tokens_message)
         self.consumer.start()
+        self.coupons.start()
         self.retention.start()
         self.token_usage.start()
 
@@ -109,6 +110,7 @@ class Runtime:
             hook()
         self.token_usage.stop()
         self.consumer.stop()
+        self.coupons.stop()
         self.models.stop()
         self.retention.stop()
         self.bus.close()

@@ -74,6 +74,10 @@ class LiveCounters(ABC):
         """Members with ``low <= score <= high``, lowest score first (ties by member), in O(log n + m)."""
 
     @abstractmethod
+    def zrange_by_score_many(self, keys: Sequence[str], low: float, high: float) -> list[list[tuple[str, float]]]:
+        """:meth:`zrange_by_score` of several sets in one round trip, in the order asked."""
+
+    @abstractmethod
     def ztrim_below(self, key: str, score: float) -> None:
         """Drop members scored below ``score`` (ageing out windows)."""
 

@@ -168,6 +168,9 @@ class MemoryCounters(LiveCounters):
             zset = self._zsets.get(key) if self._live(key) else None
             return zset.range(low, high) if zset else []
 
+    def zrange_by_score_many(self, keys: Sequence[str], low: float, high: float) -> list[list[tuple[str, float]]]:
+        return [self.zrange_by_score(key, low, high) for key in keys]
+
     def ztrim_below(self, key: str, score: float) -> None:
         with self._lock:
             zset = self._zsets.get(key)

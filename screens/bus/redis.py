@@ -223,6 +223,21 @@ class RedisCounters(LiveCounters):
         rows: list[tuple[str, float]] = self._guard("z:" + key, run, [])
         return [(m, s) for m, s in rows if low <= s <= high]
 
+    def zrange_by_score_many(self, keys: Sequence[str], low: float, high: float) -> list[list[tuple[str, float]]]:
+        def run() -> list[list[tuple[str, float]]]:
+            pipe = self._r.pipeline(transaction=False)
+            for key in keys:
+                pipe.zrangebyscore(PREFIX + key, low, high, withscores=True)
+            return [[(m.decode(), float(s)) for m, s in rows] for rows in pipe.execute()]
+
+        fresh = self._guard("\0z".join(keys), run, None)
+        if fresh is not None:
+            for key, rows in zip(keys, fresh, strict=True):
+                self._last["z:" + key] = rows
+        else:  # Redis is down: each set as last read, by one key or several
+            fresh = [self._last.get("z:" + key, []) for key in keys]
+        return [[(m, s) for m, s in rows if low <= s <= high] for rows in fresh]
+
     def ztrim_below(self, key: str, score: float) -> None:
         self._write(lambda: self._r.zremrangebyscore(PREFIX + key, "-inf", f"({score}"))
 

@@ -31,11 +31,12 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from recsys.attributes import cell_of
-from recsys.profile import CrowdProfile, Face
+from recsys.profile import CrowdProfile, Face, TimeContext
 from screens.bus import LiveCounters
 
 FACES_TTL_S: Final = 300.0
@@ -101,8 +102,12 @@ def _latest(members: dict[str, float], member: str, ts: float) -> None:
 
 def recent_faces(counters: LiveCounters, screen_id: str, now: float, window_s: float) -> list[Face]:
     """The faces a screen saw in the last ``window_s`` seconds, as anonymous :class:`Face` tuples."""
+    return _faces(counters.zrange_by_score(f"screen:{screen_id}:faces", now - window_s, now + 1))
+
+
+def _faces(members: list[tuple[str, float]]) -> list[Face]:
     faces = []
-    for member, ts in counters.zrange_by_score(f"screen:{screen_id}:faces", now - window_s, now + 1):
+    for member, ts in members:
         _, gender, age, confidence = member.split("|")
         faces.append(Face(ts, gender, int(age) if age else None, float(confidence)))
     return faces
@@ -113,6 +118,39 @@ def screen_crowd(counters: LiveCounters, screen_id: str, now: datetime, window_s
     cell shares: the one crowd the ranker, ``/profile``, the mirror and the console all show."""
     faces = recent_faces(counters, screen_id, now.timestamp(), window_s)
     return len(faces), CrowdProfile.from_faces(faces, now, window_s)
+
+
+@dataclass(frozen=True, eq=False)
+class CrowdRead:
+    """A screen's crowd as read from the live counters, with the window's members it was built from."""
+
+    members: list[tuple[str, float]]
+    profile: CrowdProfile
+
+
+def screen_crowds(
+    counters: LiveCounters,
+    screen_ids: Sequence[str],
+    now: datetime,
+    window_s: float,
+    previous: Sequence[CrowdRead | None],
+) -> list[CrowdRead]:
+    """:func:`screen_crowd`'s profiles of several screens, read in one round trip.
+
+    A screen whose window holds the same members as its ``previous`` read, at the same hour, keeps
+    that read: a crowd re-read a few times a second is mostly unchanged, and building a profile costs
+    more than comparing the members.
+    """
+    ts = now.timestamp()
+    keys = [f"screen:{screen_id}:faces" for screen_id in screen_ids]
+    context = TimeContext.at(now)
+    reads = []
+    for members, before in zip(counters.zrange_by_score_many(keys, ts - window_s, ts + 1), previous, strict=True):
+        if before is not None and before.members == members and before.profile.context == context:
+            reads.append(before)
+        else:
+            reads.append(CrowdRead(members, CrowdProfile.from_faces(_faces(members), now, window_s)))
+    return reads
 
 
 def recent_visits_by_store(counters: LiveCounters, now: float, window_s: float = RECENT_VISITS_S) -> dict[str, int]:

@@ -59,6 +59,14 @@ def test_sorted_sets_range_and_trim(bus: Bus) -> None:
     assert [m for m, _ in bus.counters.zrange_by_score("z", 0, 10)] == ["b", "c"]
 
 
+def test_several_sorted_sets_are_ranged_at_once_in_the_order_asked(bus: Bus) -> None:
+    bus.counters.zadd("z1", {"a": 1.0, "b": 2.0}, ttl_s=60)
+    bus.counters.zadd("z2", {"c": 3.0, "d": 9.0}, ttl_s=60)
+    many = bus.counters.zrange_by_score_many(["z2", "missing", "z1"], 1.5, 5.0)
+    assert many == [[("c", 3.0)], [], [("b", 2.0)]]
+    assert many == [bus.counters.zrange_by_score(key, 1.5, 5.0) for key in ["z2", "missing", "z1"]]
+
+
 def test_config_messages_fan_out_to_subscribers(bus: Bus) -> None:
     got: list[dict[str, object]] = []
     bus.config.subscribe("weights", got.append)

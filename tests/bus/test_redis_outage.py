@@ -53,6 +53,8 @@ def test_service_degrades_buffers_and_recovers_when_redis_restarts(
         assert client.post("/v1/events", json={"events": [_visit()]}, headers=admin).json()["accepted"] == 1
         assert _wait(lambda: runtime.bus.counters.get("store:s1:visits").get("total") == 1.0)
         assert client.get("/readyz").json()["status"] == "ready"
+        runtime.bus.counters.zadd("z-outage", {"a": 1.0}, ttl_s=60)
+        assert runtime.bus.counters.zrange_by_score_many(["z-outage", "z-none"], 0, 9) == [[("a", 1.0)], []]
 
         redis_server.stop()
         r = client.post("/v1/events", json={"events": [_visit(), _visit()]}, headers=admin)
@@ -62,6 +64,8 @@ def test_service_degrades_buffers_and_recovers_when_redis_restarts(
         # Reads keep answering from the last known state.
         assert runtime.bus.counters.get("store:s1:visits")["total"] == 1.0
         assert client.get("/v1/stores/s1", headers=admin).status_code == 200
+        assert runtime.bus.counters.zrange_by_score_many(["z-outage", "z-none"], 0, 9) == [[("a", 1.0)], []]
+        assert runtime.bus.counters.zrange_by_score("z-outage", 0, 9) == [("a", 1.0)]
 
         redis_server.start()  # a fresh, empty server on the same port
         assert _wait(lambda: client.get("/readyz").json()["status"] == "ready")

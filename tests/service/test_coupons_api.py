@@ -337,3 +337,33 @@ def test_a_bad_at_is_422_naming_the_field(mall: Mall) -> None:
         r = mall.client.post("/v1/recommend/coupons", json={"screen_id": "lead1", "at": bad}, headers=mall.admin)
         assert r.status_code == 422, r.text
         assert [e["loc"] for e in r.json()["detail"]] == [["body", "at"]], r.text
+
+
+def test_a_polled_screens_crowd_is_read_ahead_of_its_requests(
+    redis_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker applies the camera's event; this one's requests see it without reading Redis."""
+    from sqlmodel import Session
+
+    from screens.auth import create_token
+    from screens.services.live_state import apply_events
+
+    runtime = redis_client.app.state.runtime  # type: ignore[attr-defined]
+    with Session(runtime.engine) as session:
+        token = create_token(session, "admin")
+        session.commit()
+    mall = Mall(redis_client, {"Authorization": f"Bearer {token}"})
+    two_audiences(mall)
+    mall.crowd(YOUNG_WOMEN)
+    assert set(mall.coupons()["profile"]) == {"female:18-24"}  # a miss: read by the request
+    mall.coupons()  # reused: the refresher re-reads this screen from now on
+
+    request_reads: list[str] = []
+    real_read = runtime.bus.counters.zrange_by_score
+    monkeypatch.setattr(
+        runtime.bus.counters, "zrange_by_score", lambda key, *a: request_reads.append(key) or real_read(key, *a)
+    )
+    faces = [{"gender": g, "age": a, "confidence": 0.9} for g, a in OLDER_MEN]
+    apply_events(runtime.bus.counters, [event(type="audience", screen_id="lead1", faces=faces)])  # not this worker
+    wait_for(lambda: len(mall.coupons()["profile"]) > 1, timeout=3)
+    assert "screen:lead1:faces" not in request_reads, "the requests never read the crowd themselves"

@@ -1,7 +1,10 @@
 """Lead-in recommendations: load the crowd and the cached state, then rank with the worker's :class:`CouponRanker`.
 
-The only per-request I/O is one read of the screen's recent faces (it changes every second and
-decides the answer); everything else comes from :class:`~screens.services.leadin.state.CouponState`.
+The screen's crowd (its recent faces: it changes every second and decides the answer) is the only
+live input read from the bus, and a polled screen's is read ahead of its requests: every
+:data:`PROFILE_REFRESH_S` the crowds of the screens whose cached crowd was reused are re-read in one
+round trip, so a screen polled a few times a second is answered with no I/O and no thread-pool hop.
+Everything else comes from :class:`~screens.services.leadin.state.CouponState`.
 The ranker (:mod:`recsys.leadin.ranker`) reuses what did not change since the last request — the
 crowd-independent scores of this second and snapshot, this crowd's scores — and draws only the
 pacing and exploration randomness per request; it returns what ``rank_coupons`` would.
@@ -9,6 +12,7 @@ pacing and exploration randomness per request; it returns what ``rank_coupons`` 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,11 +29,13 @@ from recsys.profile import CrowdProfile
 from screens.bus import LiveCounters
 from screens.caching import TtlCache
 from screens.services.leadin.state import CouponCatalog, CouponState, LiveSnapshot
-from screens.services.live_state import screen_crowd
+from screens.services.live_state import CrowdRead, screen_crowds
 from screens.services.model_store import ModelSlot
 from screens.services.weights import WeightsCache
 
+log = logging.getLogger(__name__)
 PROFILE_TTL_S = 0.5
+PROFILE_REFRESH_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -57,9 +63,14 @@ class CouponRecommender:
         self.state, self.models, self.weights = state, models, weights
         self._counters, self.crowd_window_s = counters, crowd_window_s
         self._local = threading.local()
-        # Staleness rule: a screen's crowd is reused for PROFILE_TTL_S of request time, and dropped
-        # when this worker applies the screen's next audience event (forget_profiles).
-        self._profiles: TtlCache[str, CrowdProfile] = TtlCache(PROFILE_TTL_S)
+        # Staleness rule: a screen's crowd is used for at most PROFILE_TTL_S of request time. The
+        # crowds reused since the last tick are re-read together every PROFILE_REFRESH_S, and a
+        # screen whose audience events this worker applies is re-read at once (audience_applied), so
+        # a polled screen's crowd lags its camera by about PROFILE_REFRESH_S, never PROFILE_TTL_S.
+        self._crowds: TtlCache[str, CrowdRead] = TtlCache(PROFILE_TTL_S)
+        self._reused: set[str] = set()
+        self._stop = threading.Event()
+        self._refresher = threading.Thread(target=self._refresh_reused, name="vitrine-crowds", daemon=True)
         self.ranker = CouponRanker()
         self._bound_lock = threading.Lock()
         # Not a timed cache: the model's item side bound to (model, catalog build), recomputed when
@@ -73,20 +84,53 @@ class CouponRecommender:
             rng = self._local.rng = np.random.default_rng()
         return rng
 
+    def start(self) -> None:
+        self._refresher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._refresher.is_alive():
+            self._refresher.join(timeout=5)
+
     def crowd_profile(self, screen_id: str, now: datetime) -> CrowdProfile:
         """Confidence-weighted cells of the faces the screen saw in the last ``crowd_window_s``.
 
-        Reused for ``PROFILE_TTL_S`` per screen: cameras report about once a second and the window
-        is seconds long, so a kiosk polling faster than that would only re-read the same faces.
+        Cached per screen (see the staleness rule in ``__init__``): cameras report about once a
+        second and the window is seconds long, so a kiosk polling faster than that would only re-read
+        the same faces.
         """
-        return self._profiles.get_or_load(
-            screen_id, lambda: screen_crowd(self._counters, screen_id, now, self.crowd_window_s)[1], now.timestamp()
-        )
+        read = self._crowds.get(screen_id, now.timestamp())
+        if read is not None:
+            self._reused.add(screen_id)
+            return read.profile
+        return self._crowds.get_or_load(screen_id, lambda: self._read([screen_id], now)[0], now.timestamp()).profile
 
-    def forget_profiles(self, screen_ids: Iterable[str]) -> None:
-        """Drop cached profiles of screens whose cameras just reported (read-your-writes in this worker)."""
-        for screen_id in screen_ids:
-            self._profiles.invalidate(screen_id)
+    def audience_applied(self, screen_ids: Iterable[str]) -> None:
+        """This worker applied audience events of these screens: re-read the cached crowds among
+        them (read-your-writes without a miss), drop nothing else."""
+        changed = set(screen_ids)
+        cached = [screen_id for screen_id in changed if self._crowds.last(screen_id) is not None]
+        for screen_id in changed:
+            self._crowds.invalidate(screen_id)  # a read in flight must not put the old crowd back
+        self._reload(cached)
+
+    def _read(self, screen_ids: list[str], now: datetime) -> list[CrowdRead]:
+        previous = [self._crowds.last(screen_id) for screen_id in screen_ids]
+        return screen_crowds(self._counters, screen_ids, now, self.crowd_window_s, previous)
+
+    def _reload(self, screen_ids: list[str]) -> None:
+        if screen_ids:
+            now = datetime.now(UTC)
+            self._crowds.load_many(screen_ids, lambda: self._read(screen_ids, now), now.timestamp())
+
+    def _refresh_reused(self) -> None:
+        """The refresher thread: every tick, the crowds reused since the last one, in one read."""
+        while not self._stop.wait(PROFILE_REFRESH_S):
+            reused, self._reused = self._reused, set()
+            try:
+                self._reload(sorted(reused))
+            except Exception:  # the bus degrades by itself; a bug here must not stop the refreshes
+                log.exception("refreshing %d crowds failed", len(reused))
 
     def recommend(
         self,
@@ -114,11 +158,12 @@ class CouponRecommender:
         the pool otherwise.
         """
         now = datetime.now(UTC)
-        profile = self._profiles.get(screen_id, now.timestamp())
-        snap = self.state.fresh_snapshot() if profile is not None else None
-        if profile is None or snap is None:
+        read = self._crowds.get(screen_id, now.timestamp())
+        snap = self.state.fresh_snapshot() if read is not None else None
+        if read is None or snap is None:
             return None
-        return self._rank(profile, snap, k, now, None)
+        self._reused.add(screen_id)
+        return self._rank(read.profile, snap, k, now, None)
 
     def _rank(
         self, profile: CrowdProfile, snap: LiveSnapshot, k: int, now: datetime, weights: Mapping[str, float] | None
