@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from screens.cli import app
-from screens.tools.coupon_bench import _connections_per_process, _even
+from screens.tools.coupon_bench import _connections_per_process, _no_idle_worker
 
 
 def test_several_workers_without_redis_are_refused_naming_the_option() -> None:
@@ -54,7 +54,8 @@ def test_the_bench_counts_the_load_generators_connections_on_the_accepting_proce
         assert _connections_per_process(port, client.pid) == []
 
 
-def test_a_split_is_even_when_every_worker_holds_its_share() -> None:
-    assert _even([2, 2], 4, 2) and _even([3, 2], 5, 2) and _even([1], 1, 1)
-    assert not _even([3, 1], 4, 2) and not _even([4], 4, 2), "one worker idle"
-    assert not _even([2, 1], 4, 2), "a connection not yet accepted"
+def test_a_split_counts_when_no_worker_is_left_idle() -> None:
+    for split, connections, workers in (([2, 2], 4, 2), ([3, 1], 4, 2), ([1], 1, 2), ([4], 4, 1)):
+        assert _no_idle_worker(split, connections, workers)
+    assert not _no_idle_worker([4], 4, 2), "one worker idle"
+    assert not _no_idle_worker([2, 1], 4, 2), "a connection not yet accepted"
