@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from screens.services.weights import WeightsCache
 log = logging.getLogger(__name__)
 PROFILE_TTL_S = 0.5
 PROFILE_REFRESH_S = 0.25
+REFRESH_CHUNK = 25
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,12 @@ class CouponRecommender:
         return screen_crowds(self._counters, screen_ids, now, self.crowd_window_s, previous)
 
     def _reload(self, screen_ids: list[str]) -> None:
-        if screen_ids:
-            now = datetime.now(UTC)
-            self._crowds.load_many(screen_ids, lambda: self._read(screen_ids, now), now.timestamp())
+        """Re-read crowds :data:`REFRESH_CHUNK` screens per round trip: the event loop takes the GIL
+        back while each chunk is on the wire, so no request waits behind all 200 crowds of a mall
+        (in one read, the coupon route's p99 doubled under changing crowds)."""
+        for start in range(0, len(screen_ids), REFRESH_CHUNK):
+            chunk, now = screen_ids[start : start + REFRESH_CHUNK], datetime.now(UTC)
+            self._crowds.load_many(chunk, partial(self._read, chunk, now), now.timestamp())
 
     def _refresh_reused(self) -> None:
         """The refresher thread: every tick, the crowds reused since the last one, in one read."""
