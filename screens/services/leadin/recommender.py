@@ -2,8 +2,9 @@
 
 The screen's crowd (its recent faces: it changes every second and decides the answer) is the only
 live input read from the bus, and a polled screen's is read ahead of its requests: every
-:data:`PROFILE_REFRESH_S` the crowds of the screens whose cached crowd was reused are re-read in one
-round trip, so a screen polled a few times a second is answered with no I/O and no thread-pool hop.
+:data:`PROFILE_REFRESH_S` the crowds of the screens whose cached crowd was reused are re-read
+together (one round trip per :data:`REFRESH_CHUNK` screens), so a screen polled a few times a second
+is answered with no I/O and no thread-pool hop.
 Everything else comes from :class:`~screens.services.leadin.state.CouponState`.
 The ranker (:mod:`recsys.leadin.ranker`) reuses what did not change since the last request — the
 crowd-independent scores of this second and snapshot, this crowd's scores — and draws only the
@@ -68,7 +69,7 @@ class CouponRecommender:
         # Staleness rule: a screen's crowd is used for at most PROFILE_TTL_S of request time. The
         # crowds reused since the last tick are re-read together every PROFILE_REFRESH_S, and a
         # screen whose audience events this worker applies is re-read at once (audience_applied), so
-        # a polled screen's crowd lags its camera by about PROFILE_REFRESH_S, never PROFILE_TTL_S.
+        # a polled screen's crowd lags its camera by about PROFILE_REFRESH_S, never over PROFILE_TTL_S.
         self._crowds: TtlCache[str, CrowdRead] = TtlCache(PROFILE_TTL_S)
         self._reused: set[str] = set()
         self._stop = threading.Event()
@@ -129,7 +130,7 @@ class CouponRecommender:
             self._crowds.load_many(chunk, partial(self._read, chunk, now), now.timestamp())
 
     def _refresh_reused(self) -> None:
-        """The refresher thread: every tick, the crowds reused since the last one, in one read."""
+        """The refresher thread: every tick, the crowds reused since the last one, read together."""
         while not self._stop.wait(PROFILE_REFRESH_S):
             reused, self._reused = self._reused, set()
             try:
