@@ -152,16 +152,21 @@ class RedisCounters(LiveCounters):
         self._last: dict[str, Any] = {}
 
     def _guard(self, cache_key: str, fetch: Callable[[], Any], default: Any) -> Any:
+        return self._guard_many([cache_key], lambda: [fetch()], default)[0]
+
+    def _guard_many(self, cache_keys: Sequence[str], fetch: Callable[[], Sequence[Any]], default: Any) -> list[Any]:
+        """``fetch()``'s value of each key, remembered per key; while Redis is down, each key's last
+        value (per key, not per request: a read of ever other key sets must not grow ``_last``)."""
         if self._health.usable():
             try:
-                value = fetch()
+                values = fetch()
             except _DOWN as exc:
                 self._health.failed(exc)
             else:
                 self._health.ok()
-                self._last[cache_key] = value
-                return value
-        return self._last.get(cache_key, default)
+                self._last.update(zip(cache_keys, values, strict=True))
+                return list(values)
+        return [self._last.get(key, default) for key in cache_keys]
 
     def _write(self, run: Callable[[], Any]) -> None:
         """Writes are not cached: a failed one raises so the consumer leaves its events unacked."""
@@ -194,12 +199,8 @@ class RedisCounters(LiveCounters):
                 pipe.hgetall(PREFIX + key)
             return [{k.decode(): float(v) for k, v in h.items()} for h in pipe.execute()]
 
-        fresh = self._guard("\0".join(keys), run, None)
-        if fresh is not None:
-            for key, value in zip(keys, fresh, strict=True):
-                self._last["h:" + key] = value
-            return list(fresh)
-        return [self._last.get("h:" + key, {}) for key in keys]
+        rows: list[dict[str, float]] = self._guard_many(["h:" + key for key in keys], run, {})
+        return rows
 
     def zadd(
         self, key: str, members: Mapping[str, float], ttl_s: float | None = None, min_score: float | None = None
@@ -230,12 +231,7 @@ class RedisCounters(LiveCounters):
                 pipe.zrangebyscore(PREFIX + key, low, high, withscores=True)
             return [[(m.decode(), float(s)) for m, s in rows] for rows in pipe.execute()]
 
-        fresh = self._guard("\0z".join(keys), run, None)
-        if fresh is not None:
-            for key, rows in zip(keys, fresh, strict=True):
-                self._last["z:" + key] = rows
-        else:  # Redis is down: each set as last read, by one key or several
-            fresh = [self._last.get("z:" + key, []) for key in keys]
+        fresh: list[list[tuple[str, float]]] = self._guard_many(["z:" + key for key in keys], run, [])
         return [[(m, s) for m, s in rows if low <= s <= high] for rows in fresh]
 
     def ztrim_below(self, key: str, score: float) -> None:

@@ -86,3 +86,18 @@ def test_buffer_is_bounded_and_counts_drops(redis_url: str, redis_server: RedisS
     finally:
         redis_server.start()
         bus.close()
+
+
+def test_what_is_kept_for_an_outage_grows_with_the_keys_not_with_the_reads(redis_url: str) -> None:
+    """The crowd refresher reads a different set of screens every tick; the fallback is per key."""
+    from screens.bus import make_bus
+
+    bus = make_bus(redis_url)
+    try:
+        keys = [f"z-{i}" for i in range(20)]
+        for start in range(len(keys)):
+            bus.counters.zrange_by_score_many(keys[start : start + 5], 0, 9)
+            bus.counters.get_many(keys[start : start + 3])
+        assert len(bus.counters._last) == 2 * len(keys)  # type: ignore[attr-defined]
+    finally:
+        bus.close()
